@@ -1,0 +1,106 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { ModelServerError } from '@model-server/protocol';
+import { parseProperties } from './properties.js';
+
+const int = (min: number) => z.coerce.number().int().min(min);
+const bool = z.union([z.boolean(), z.enum(['true', 'false', 'TRUE', 'FALSE', 'True', 'False'])]).transform((v) => String(v).toLowerCase() === 'true');
+const address = z
+  .string()
+  .regex(/^https?:\/\/[^/\s]+$/, 'must look like http://host:port');
+
+/**
+ * Server-wide settings, TorchServe's config.properties key names. Timeouts are in seconds as there.
+ * Defaults differ from TorchServe's only where its default hurts users (one worker per model instead
+ * of one per CPU, see docs/configuration.md).
+ */
+export const serverConfigSchema = z.object({
+  inference_address: address.default('http://127.0.0.1:8080'),
+  management_address: address.default('http://127.0.0.1:8081'),
+  metrics_address: address.default('http://127.0.0.1:8082'),
+  model_store: z.string().optional(),
+  load_models: z.string().default(''),
+  default_workers_per_model: int(0).default(1),
+  job_queue_size: int(1).default(100),
+  max_request_size: int(1).default(6_553_500),
+  max_response_size: int(1).default(6_553_500),
+  default_response_timeout: int(1).default(120),
+  default_startup_timeout: int(1).default(120),
+  unregister_model_timeout: int(1).default(120),
+  enable_model_api: bool.default(false),
+  disable_token_authorization: bool.default(false),
+  token_expiration_min: z.coerce.number().min(0).default(60),
+  allowed_urls: z.string().default('file://.*|http(s)?://.*'),
+  enable_envvars_config: bool.default(false),
+  /** Where .mar archives are unpacked; defaults to a folder under the OS temp dir. */
+  model_work_dir: z.string().optional(),
+});
+
+export type ServerConfig = Readonly<z.infer<typeof serverConfigSchema>>;
+
+/** Keys recognised from config.properties, so unknown TorchServe keys can be reported, not silently used. */
+export const KNOWN_KEYS = new Set(Object.keys(serverConfigSchema.shape));
+
+export interface LoadConfigOptions {
+  /** Path of config.properties (`--ts-config`), if any. */
+  file?: string | undefined;
+  /** Values from CLI flags; they win over the file. */
+  overrides?: Record<string, unknown>;
+  env?: NodeJS.ProcessEnv;
+  /** Receives a warning per key that is not recognised. */
+  warn?: (message: string) => void;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/**
+ * Builds the server config once: defaults < config.properties < TS_* env vars (when
+ * enable_envvars_config) < CLI flags. Validated with zod; a bad value throws CONFIG_INVALID naming
+ * the key and the file. The result is frozen.
+ */
+export function loadServerConfig(options: LoadConfigOptions = {}): ServerConfig {
+  const env = options.env ?? process.env;
+  const source = options.file ?? '(defaults)';
+  let fromFile: Record<string, string> = {};
+  if (options.file) {
+    try {
+      fromFile = parseProperties(readFileSync(options.file, 'utf8'), env);
+    } catch (cause) {
+      throw new ModelServerError('CONFIG_INVALID', { file: options.file, reason: (cause as Error).message }, { cause });
+    }
+  }
+  const merged: Record<string, unknown> = { ...fromFile };
+  if (String(merged['enable_envvars_config'] ?? '').toLowerCase() === 'true' || env['TS_ENABLE_ENVVARS_CONFIG'] === 'true') {
+    for (const key of KNOWN_KEYS) {
+      const value = env[`TS_${key.toUpperCase()}`];
+      if (value !== undefined) merged[key] = value;
+    }
+  }
+  for (const [key, value] of Object.entries(options.overrides ?? {})) if (value !== undefined) merged[key] = value;
+  for (const key of Object.keys(fromFile)) {
+    if (!KNOWN_KEYS.has(key)) options.warn?.(`${source}: key "${key}" is not used by model-server`);
+  }
+  const known = Object.fromEntries(Object.entries(merged).filter(([k]) => KNOWN_KEYS.has(k)));
+  const parsed = serverConfigSchema.safeParse(known);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const key = issue.path.join('.');
+    throw new ModelServerError('CONFIG_INVALID', {
+      file: source,
+      reason: `${key}: ${issue.message} (got ${JSON.stringify(known[key])})`,
+    });
+  }
+  return deepFreeze(parsed.data);
+}
+
+/** host and port of an `http://host:port` address. */
+export function parseAddress(addr: string): { host: string; port: number } {
+  const url = new URL(addr);
+  return { host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port || (url.protocol === 'https:' ? 443 : 80)) };
+}

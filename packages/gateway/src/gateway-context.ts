@@ -1,0 +1,14 @@
+import type { Express } from 'express';
+import type { ServerConfig } from './config/server-config.js';
+import type { Logger } from './logger.js';
+import type { ModelRegistry } from './registry/model-registry.js';
+
+/** What the HTTP apps need of the gateway; kept narrow so apps stay independent of its internals. */
+export interface GatewayContext {
+  readonly config: ServerConfig;
+  readonly registry: ModelRegistry;
+  readonly logger: Logger;
+  readonly version: string;
+  /** Extra express routes for the inference port (mounted before the 404/405 tail). */
+  readonly extraInferenceRoutes: ((app: Express) => void)[];
+}

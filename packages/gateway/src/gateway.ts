@@ -1,0 +1,186 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Express } from 'express';
+import { ModelServerError } from '@model-server/protocol';
+import { openArchive } from '@model-server/worker';
+import { createInferenceApp } from './apps/inference-app.js';
+import { createManagementApp } from './apps/management-app.js';
+import { createMetricsApp } from './apps/metrics-app.js';
+import { resolveModelSettings, type ModelOverrides } from './config/model-config.js';
+import { parseAddress, type ServerConfig } from './config/server-config.js';
+import type { GatewayContext } from './gateway-context.js';
+import { handlePrediction } from './http/predictions.js';
+import { sendError } from './http/send-error.js';
+import { pathSegments } from './http/url.js';
+import { createLogger, type Logger } from './logger.js';
+import { listModelStore, parseModelSpecs, resolveModelPath, type ModelSpec } from './model-loader.js';
+import { ModelRegistry } from './registry/model-registry.js';
+import { ModelVersion } from './registry/model-version.js';
+
+export const SERVER_VERSION = '0.1.0';
+
+export interface GatewayOptions {
+  config: ServerConfig;
+  /** Models to load at start (`--models`); `load_models` from the config is used when absent. */
+  models?: readonly string[];
+  logger?: Logger;
+  /** How long a cancelled request may keep running before its worker is taken as hung. */
+  cancelGraceMs?: number;
+}
+
+export interface RegisterOptions extends ModelOverrides {
+  url: string;
+  name?: string | undefined;
+  /** Wait for the workers to load (default true). */
+  synchronous?: boolean;
+}
+
+export interface Addresses {
+  inference: string;
+  management: string;
+  metrics: string;
+}
+
+/** Hot routes: answered on plain node:http without express. */
+const HOT_ROUTES: Record<string, 'predict' | 'explain'> = { predictions: 'predict', explanations: 'explain' };
+
+/** The gateway: owns the three listeners, the model registry and every worker. */
+export class Gateway implements GatewayContext {
+  readonly registry = new ModelRegistry();
+  readonly logger: Logger;
+  readonly version = SERVER_VERSION;
+  readonly extraInferenceRoutes: ((app: Express) => void)[] = [];
+  addresses: Addresses = { inference: '', management: '', metrics: '' };
+  private readonly servers: Server[] = [];
+  private workerNumber = 9000;
+  private readonly workDir: string;
+  private readonly cancelGraceMs: number;
+
+  private constructor(
+    readonly config: ServerConfig,
+    options: GatewayOptions,
+  ) {
+    this.logger = options.logger ?? createLogger();
+    this.workDir = config.model_work_dir ?? join(tmpdir(), 'model-server', 'models');
+    this.cancelGraceMs = options.cancelGraceMs ?? 5_000;
+  }
+
+  static async start(options: GatewayOptions): Promise<Gateway> {
+    const gateway = new Gateway(options.config, options);
+    try {
+      await gateway.listen();
+      const specs = options.models ?? (options.config.load_models ? [options.config.load_models] : []);
+      await gateway.loadStartupModels(specs);
+    } catch (err) {
+      await gateway.stop();
+      throw err;
+    }
+    return gateway;
+  }
+
+  private async listen(): Promise<void> {
+    const inferenceApp = createInferenceApp(this);
+    const hotDeps = { registry: this.registry, maxRequestBytes: this.config.max_request_size };
+    const inference = (req: IncomingMessage, res: ServerResponse): void => {
+      const segments = pathSegments(req.url);
+      const kind = segments && segments.length >= 1 ? HOT_ROUTES[segments[0]!] : undefined;
+      if (kind && req.method !== 'OPTIONS') {
+        void handlePrediction(hotDeps, req, res, kind, segments!.slice(1));
+        return;
+      }
+      if (!segments) {
+        sendError(res, new ModelServerError('BAD_REQUEST', { reason: 'Invalid URL encoding' }));
+        return;
+      }
+      inferenceApp(req, res);
+    };
+    const management = createManagementApp(this);
+    const metrics = createMetricsApp(this);
+    this.addresses = {
+      inference: await this.listenOn(this.config.inference_address, inference),
+      management: await this.listenOn(this.config.management_address, management),
+      metrics: await this.listenOn(this.config.metrics_address, metrics),
+    };
+  }
+
+  private listenOn(address: string, handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<string> {
+    const { host, port } = parseAddress(address);
+    const server = createServer({ keepAliveTimeout: 65_000 }, handler);
+    this.servers.push(server);
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        const bound = server.address() as AddressInfo;
+        const shown = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address;
+        resolve(`http://${shown}:${bound.port}`);
+      });
+    });
+  }
+
+  /** The node:http servers (inference, management, metrics), for upgrades such as WebSocket. */
+  get httpServers(): readonly Server[] {
+    return this.servers;
+  }
+
+  private async loadStartupModels(values: readonly string[]): Promise<void> {
+    const specs: ModelSpec[] = [];
+    for (const spec of parseModelSpecs(values)) {
+      if (spec !== 'all') specs.push(spec);
+      else if (this.config.model_store) specs.push(...(await listModelStore(this.config.model_store)));
+      else throw new ModelServerError('CONFIG_INVALID', { file: '--models', reason: '"all" needs a model store (--model-store)' });
+    }
+    // Models load side by side; one failing model does not stop the others.
+    const results = await Promise.allSettled(specs.map((s) => this.register({ url: s.url, name: s.name, synchronous: true })));
+    results.forEach((r, i) => {
+      if (r.status === 'rejected') this.logger.error({ url: specs[i]!.url }, `failed to load model: ${(r.reason as Error).message}`);
+    });
+  }
+
+  /** Registers a model version from an archive and starts its workers. */
+  async register(options: RegisterOptions): Promise<ModelVersion> {
+    const path = resolveModelPath(options.url, this.config.model_store);
+    const archive = await openArchive(path, { workDir: this.workDir });
+    const name = options.name ?? archive.manifest.model.modelName;
+    const version = archive.manifest.model.modelVersion;
+    const settings = resolveModelSettings(archive.modelConfig, this.config, `${options.url}/${archive.manifest.model.configFile ?? 'model-config.yaml'}`, options);
+    const modelVersion = new ModelVersion({
+      name,
+      version,
+      url: options.url,
+      archive,
+      settings,
+      logger: this.logger,
+      maxRequestBytes: this.config.max_request_size,
+      maxResponseBytes: this.config.max_response_size,
+      cancelGraceMs: this.cancelGraceMs,
+      nextWorkerNumber: () => this.workerNumber++,
+    });
+    this.registry.add(modelVersion);
+    const starting = modelVersion.pool.scaleTo(settings.minWorkers);
+    if (options.synchronous !== false) await starting;
+    this.logger.info({ model: name, version, workers: modelVersion.pool.liveCount }, 'model registered');
+    return modelVersion;
+  }
+
+  /** Unregisters a version: queued requests are answered, running ones finish, then workers stop. */
+  async unregister(name: string, version?: string): Promise<void> {
+    const target = this.registry.resolve(name, version);
+    this.registry.remove(target.name, target.version);
+    await target.drain();
+  }
+
+  async stop(): Promise<void> {
+    await Promise.allSettled(this.registry.all().map((v) => v.drain()));
+    await Promise.allSettled(
+      this.servers.map(
+        (s) =>
+          new Promise<void>((resolve) => {
+            s.close(() => resolve());
+            s.closeAllConnections();
+          }),
+      ),
+    );
+  }
+}

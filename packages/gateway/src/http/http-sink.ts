@@ -1,0 +1,41 @@
+import type { ServerResponse } from 'node:http';
+import type { ModelServerError } from '@model-server/protocol';
+import type { ResponsePart, ResponseSink } from '../scheduling/job.js';
+import { NO_CACHE_HEADERS, sendError } from './send-error.js';
+
+/**
+ * Writes a job's outcome as a plain HTTP response: one body, or, when the handler streams, HTTP/1.1
+ * chunks as they arrive (the status of the first chunk becomes the response status) and then the final
+ * part. A failure after streaming started cannot change the status any more; the connection is torn
+ * down so the client sees an incomplete body rather than a truncated success.
+ */
+export class HttpSink implements ResponseSink {
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly requestId: string,
+  ) {}
+
+  private head(part: ResponsePart, streaming: boolean): void {
+    const headers: Record<string, string | number> = { ...NO_CACHE_HEADERS, ...part.headers, 'x-request-id': this.requestId };
+    if (part.contentType) headers['content-type'] = part.contentType;
+    if (!streaming) headers['content-length'] = part.body.byteLength;
+    this.res.writeHead(part.status, headers);
+  }
+
+  chunk(part: ResponsePart): void {
+    if (this.res.destroyed) return;
+    if (!this.res.headersSent) this.head(part, true);
+    this.res.write(part.body);
+  }
+
+  complete(part: ResponsePart): void {
+    if (this.res.destroyed) return;
+    if (!this.res.headersSent) this.head(part, false);
+    this.res.end(part.body);
+  }
+
+  fail(error: ModelServerError): void {
+    if (this.res.destroyed) return;
+    sendError(this.res, error, { ...NO_CACHE_HEADERS, 'x-request-id': this.requestId });
+  }
+}

@@ -1,0 +1,99 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ModelServerError } from '@model-server/protocol';
+import type { ModelRegistry } from '../registry/model-registry.js';
+import { InferenceJob, type ResponseSink } from '../scheduling/job.js';
+import { HttpSink } from './http-sink.js';
+import { readInputs } from './read-inputs.js';
+import { NO_CACHE_HEADERS, sendError } from './send-error.js';
+
+/** Request header carrying a per-request deadline in milliseconds (capped by nothing but sanity). */
+export const TIMEOUT_HEADER = 'x-request-timeout-ms';
+/** Request header carrying a priority; higher is served first, FIFO within a level. */
+export const PRIORITY_HEADER = 'x-request-priority';
+
+export interface PredictionDeps {
+  registry: ModelRegistry;
+  maxRequestBytes: number;
+}
+
+function flattenHeaders(req: IncomingMessage): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) out[k] = Array.isArray(v) ? v.join(', ') : v;
+  return out;
+}
+
+function intHeader(value: string | undefined, name: string, min: number): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) {
+    throw new ModelServerError('BAD_REQUEST', { reason: `Header ${name} must be an integer >= ${min} (got "${value}")` });
+  }
+  return n;
+}
+
+export interface SubmitOptions {
+  kind: 'predict' | 'explain';
+  model: string;
+  version?: string | undefined;
+  headers: Record<string, string>;
+  inputs: InferenceJob['inputs'];
+  sink: ResponseSink;
+  requestId: string;
+}
+
+/** Creates a job on the model version and queues it (or throws the refusal). Shared by every API. */
+export function submitJob(registry: ModelRegistry, opts: SubmitOptions): InferenceJob {
+  const target = registry.resolve(opts.model, opts.version);
+  const timeoutMs = intHeader(opts.headers[TIMEOUT_HEADER], TIMEOUT_HEADER, 1) ?? target.settings.responseTimeoutMs;
+  const priority = intHeader(opts.headers[PRIORITY_HEADER], PRIORITY_HEADER, Number.MIN_SAFE_INTEGER) ?? 0;
+  const job = new InferenceJob({
+    id: opts.requestId,
+    kind: opts.kind,
+    headers: opts.headers,
+    inputs: opts.inputs,
+    sink: opts.sink,
+    priority,
+    timeoutMs,
+  });
+  try {
+    target.submit(job);
+  } catch (err) {
+    job.cancel('refused');
+    throw err;
+  }
+  return job;
+}
+
+/**
+ * The hot path for `POST /predictions/{model}[/{version}][/extra/path]` and `/explanations/...`,
+ * on plain node:http: no framework runs per request. The model is resolved before the body is read,
+ * so an unknown model costs no upload.
+ */
+export async function handlePrediction(
+  deps: PredictionDeps,
+  req: IncomingMessage,
+  res: ServerResponse,
+  kind: 'predict' | 'explain',
+  segments: string[],
+): Promise<void> {
+  const requestId = randomUUID();
+  const common = { ...NO_CACHE_HEADERS, 'x-request-id': requestId };
+  try {
+    const [model, version, ...rest] = segments;
+    if (!model) throw new ModelServerError('RESOURCE_NOT_FOUND');
+    if (req.method !== 'POST' && req.method !== 'PUT') throw new ModelServerError('METHOD_NOT_ALLOWED');
+    deps.registry.resolve(model, version);
+    const inputs = await readInputs(req, deps.maxRequestBytes);
+    const headers = flattenHeaders(req);
+    headers['explain'] = kind === 'explain' ? 'True' : 'False';
+    if (rest.length > 0) headers['url_path'] = rest.join('/');
+    const job = submitJob(deps.registry, { kind, model, version, headers, inputs, sink: new HttpSink(res, requestId), requestId });
+    // A client that leaves before its answer gets its queued job dropped or its running job cancelled.
+    res.on('close', () => {
+      if (!res.writableFinished) job.cancel('client disconnected');
+    });
+  } catch (err) {
+    sendError(res, err, common);
+  }
+}

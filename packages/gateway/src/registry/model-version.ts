@@ -1,0 +1,183 @@
+import { ModelServerError } from '@model-server/protocol';
+import type { OpenedArchive } from '@model-server/worker';
+import type { ModelSettings } from '../config/model-config.js';
+import type { Logger } from '../logger.js';
+import { JobQueue } from '../scheduling/job-queue.js';
+import type { InferenceJob } from '../scheduling/job.js';
+import { WorkerPool } from '../workers/worker-pool.js';
+import type { WorkerProcess } from '../workers/worker-process.js';
+
+export interface ModelVersionInit {
+  name: string;
+  version: string;
+  url: string;
+  archive: OpenedArchive;
+  settings: ModelSettings;
+  logger: Logger;
+  maxRequestBytes: number;
+  maxResponseBytes: number;
+  cancelGraceMs: number;
+  nextWorkerNumber: () => number;
+}
+
+/** Counters the stats and describe APIs read. */
+export interface VersionStats {
+  requests: number;
+  success: number;
+  failure: number;
+  batches: number;
+  batchedRequests: number;
+  lastInferenceMs: number;
+}
+
+export type BatchListener = (version: ModelVersion, size: number) => void;
+
+/**
+ * One registered model version: its settings, its bounded queue (one per kind, so predict and explain
+ * never share a batch, sharing one bound), its worker pool, and the batcher that joins them.
+ */
+export class ModelVersion {
+  readonly name: string;
+  readonly version: string;
+  readonly url: string;
+  readonly archive: OpenedArchive;
+  settings: ModelSettings;
+  readonly pool: WorkerPool;
+  readonly stats: VersionStats = { requests: 0, success: 0, failure: 0, batches: 0, batchedRequests: 0, lastInferenceMs: 0 };
+  private readonly queues: Record<'predict' | 'explain', JobQueue>;
+  private batchTimer: NodeJS.Timeout | undefined;
+  private batchTimerAt = 0;
+  private readonly logger: Logger;
+  private readonly batchListeners: BatchListener[] = [];
+  draining = false;
+
+  constructor(init: ModelVersionInit) {
+    this.name = init.name;
+    this.version = init.version;
+    this.url = init.url;
+    this.archive = init.archive;
+    this.settings = init.settings;
+    this.logger = init.logger.child({ model: init.name, version: init.version });
+    this.queues = { predict: new JobQueue(init.settings.jobQueueSize), explain: new JobQueue(init.settings.jobQueueSize) };
+    this.pool = new WorkerPool({
+      name: `${init.name}_${init.version}`,
+      minWorkers: init.settings.minWorkers,
+      maxRetryTimeoutMs: init.settings.maxRetryTimeoutMs,
+      logger: this.logger,
+      nextWorkerNumber: init.nextWorkerNumber,
+      spec: {
+        load: {
+          modelName: init.name,
+          modelVersion: init.version,
+          modelDir: init.archive.modelDir,
+          batchSize: init.settings.batchSize,
+          modelConfig: init.archive.modelConfig,
+        },
+        startupTimeoutMs: init.settings.startupTimeoutMs,
+        maxRequestBytes: init.maxRequestBytes,
+        maxResponseBytes: init.maxResponseBytes,
+        cancelGraceMs: init.cancelGraceMs,
+      },
+    });
+    this.pool.on('idle', () => this.dispatch());
+  }
+
+  get queueSize(): number {
+    return this.queues.predict.size + this.queues.explain.size;
+  }
+
+  get queueCapacity(): number {
+    return this.settings.jobQueueSize;
+  }
+
+  /** Healthy for /ping: at least minWorkers workers alive (TorchServe's rule). */
+  get healthy(): boolean {
+    return this.pool.liveCount >= this.pool.target;
+  }
+
+  onBatch(listener: BatchListener): void {
+    this.batchListeners.push(listener);
+  }
+
+  /** Queues a job or refuses it at once (503) without touching any worker. */
+  submit(job: InferenceJob): void {
+    const params = { model: this.name, version: this.version };
+    if (this.draining || this.pool.target === 0 || this.pool.failed) throw new ModelServerError('NO_WORKER', params);
+    if (this.queueSize >= this.settings.jobQueueSize) {
+      throw new ModelServerError('QUEUE_FULL', { ...params, capacity: this.settings.jobQueueSize });
+    }
+    this.stats.requests++;
+    job.enqueuedAt = performance.now();
+    this.queues[job.kind].push(job);
+    job.whenEnded((j) => {
+      if (j.state === 'done') this.stats.success++;
+      else if (j.state !== 'cancelled') this.stats.failure++;
+    });
+    this.dispatch();
+  }
+
+  /**
+   * Hands batches to idle workers. With batchSize 1 a job goes out at once. Otherwise a batch leaves
+   * when it is full, when a preferred size is reached, or when its oldest job has waited maxBatchDelay.
+   */
+  dispatch(): void {
+    const { batchSize, maxBatchDelayMs, preferredBatchSizes } = this.settings;
+    for (;;) {
+      const idle = this.pool.idleWorkers();
+      if (idle.length === 0) return;
+      const kind = this.nextKind();
+      if (!kind) return;
+      const queue = this.queues[kind];
+      let take = batchSize;
+      if (batchSize > 1 && queue.size < batchSize) {
+        const preferred = preferredBatchSizes.find((p) => p <= queue.size);
+        const due = queue.peek()!.enqueuedAt + maxBatchDelayMs;
+        if (preferred !== undefined) take = preferred;
+        else if (performance.now() < due) {
+          this.armBatchTimer(due);
+          return;
+        }
+      }
+      const jobs = queue.take(take);
+      if (jobs.length === 0) continue;
+      this.runBatch(idle[0]!, jobs, kind);
+    }
+  }
+
+  private runBatch(worker: WorkerProcess, jobs: InferenceJob[], kind: 'predict' | 'explain'): void {
+    this.stats.batches++;
+    this.stats.batchedRequests += jobs.length;
+    this.stats.lastInferenceMs = Date.now();
+    this.logger.debug({ worker: worker.id, batchSize: jobs.length }, 'batch formed');
+    for (const l of this.batchListeners) l(this, jobs.length);
+    worker.run(jobs, kind);
+  }
+
+  /** The kind whose oldest job has waited longest. */
+  private nextKind(): 'predict' | 'explain' | undefined {
+    const p = this.queues.predict.peek();
+    const e = this.queues.explain.peek();
+    if (p && e) return p.enqueuedAt <= e.enqueuedAt ? 'predict' : 'explain';
+    return p ? 'predict' : e ? 'explain' : undefined;
+  }
+
+  private armBatchTimer(at: number): void {
+    if (this.batchTimer && this.batchTimerAt <= at) return;
+    if (this.batchTimer) clearTimeout(this.batchTimer);
+    this.batchTimerAt = at;
+    this.batchTimer = setTimeout(() => {
+      this.batchTimer = undefined;
+      this.dispatch();
+    }, Math.max(0, at - performance.now()));
+  }
+
+  /** Stops taking work, answers every queued job, and stops the workers once running batches end. */
+  async drain(): Promise<void> {
+    this.draining = true;
+    if (this.batchTimer) clearTimeout(this.batchTimer);
+    for (const queue of Object.values(this.queues)) {
+      for (const job of queue.drain()) job.fail(new ModelServerError('NO_WORKER', { model: this.name, version: this.version }));
+    }
+    await this.pool.stopAll();
+  }
+}

@@ -1,0 +1,134 @@
+import { ModelServerError, type InferenceInput } from '@model-server/protocol';
+
+/** One part of a response: a stream chunk or the final result. */
+export interface ResponsePart {
+  status: number;
+  contentType?: string | undefined;
+  headers: Record<string, string>;
+  body: Uint8Array;
+}
+
+/**
+ * Where a job's outcome goes: an HTTP response, an SSE stream, a WebSocket, a v2 JSON envelope.
+ * The job guarantees the call order: any number of `chunk`, then exactly one of `complete` / `fail`,
+ * or nothing at all once the client itself went away.
+ */
+export interface ResponseSink {
+  chunk(part: ResponsePart): void;
+  complete(part: ResponsePart): void;
+  fail(error: ModelServerError): void;
+}
+
+export type JobState = 'queued' | 'running' | 'streaming' | 'done' | 'failed' | 'cancelled' | 'expired';
+
+const TERMINAL: ReadonlySet<JobState> = new Set(['done', 'failed', 'cancelled', 'expired']);
+
+export interface JobInit {
+  id: string;
+  kind: 'predict' | 'explain';
+  headers: Record<string, string>;
+  inputs: InferenceInput[];
+  sink: ResponseSink;
+  priority?: number;
+  /** Relative deadline; the job is answered 504 once it passes. */
+  timeoutMs: number;
+}
+
+/** Receives a running job's cancellation, so the worker can be told. */
+export interface JobRunner {
+  cancelJob(job: InferenceJob, reason: string): void;
+}
+
+/**
+ * One request's life: queued → running → (streaming) → done | failed | cancelled | expired.
+ * Every exit answers the sink exactly once (or not at all for a client that left), whatever fails.
+ */
+export class InferenceJob {
+  readonly id: string;
+  readonly kind: 'predict' | 'explain';
+  readonly headers: Record<string, string>;
+  readonly inputs: InferenceInput[];
+  readonly priority: number;
+  readonly timeoutMs: number;
+  readonly createdAt = performance.now();
+  enqueuedAt = 0;
+  startedAt = 0;
+  state: JobState = 'queued';
+  /** Set while running, so a cancellation can reach the worker. */
+  runner: JobRunner | undefined;
+  private readonly sink: ResponseSink;
+  private deadlineTimer: NodeJS.Timeout | undefined;
+  private readonly onEnd: ((job: InferenceJob) => void)[] = [];
+
+  constructor(init: JobInit) {
+    this.id = init.id;
+    this.kind = init.kind;
+    this.headers = init.headers;
+    this.inputs = init.inputs;
+    this.sink = init.sink;
+    this.priority = init.priority ?? 0;
+    this.timeoutMs = init.timeoutMs;
+    if (Number.isFinite(init.timeoutMs) && init.timeoutMs > 0) {
+      this.deadlineTimer = setTimeout(() => this.expire(), init.timeoutMs);
+    }
+  }
+
+  get terminal(): boolean {
+    return TERMINAL.has(this.state);
+  }
+
+  /** Registers a callback for when the job reaches a terminal state (for queue and stats bookkeeping). */
+  whenEnded(fn: (job: InferenceJob) => void): void {
+    if (this.terminal) fn(this);
+    else this.onEnd.push(fn);
+  }
+
+  start(runner: JobRunner): void {
+    if (this.state !== 'queued') throw new Error(`job ${this.id} started in state ${this.state}: this is a bug`);
+    this.state = 'running';
+    this.runner = runner;
+    this.startedAt = performance.now();
+  }
+
+  chunk(part: ResponsePart): void {
+    if (this.terminal) return;
+    this.state = 'streaming';
+    this.sink.chunk(part);
+  }
+
+  complete(part: ResponsePart): void {
+    if (this.terminal) return;
+    this.end('done');
+    this.sink.complete(part);
+  }
+
+  fail(error: ModelServerError): void {
+    if (this.terminal) return;
+    this.end('failed');
+    this.sink.fail(error);
+  }
+
+  /** The client went away: nobody to answer; stop the work if it is running. */
+  cancel(reason: string): void {
+    if (this.terminal) return;
+    const runner = this.state === 'queued' ? undefined : this.runner;
+    this.end('cancelled');
+    runner?.cancelJob(this, reason);
+  }
+
+  /** The deadline passed: answer 504 and stop the work if it is running. */
+  expire(): void {
+    if (this.terminal) return;
+    const phase = this.state === 'queued' ? 'queued' : 'running';
+    const runner = this.state === 'queued' ? undefined : this.runner;
+    this.end('expired');
+    this.sink.fail(new ModelServerError('REQUEST_TIMEOUT', { requestId: this.id, timeoutMs: this.timeoutMs, phase }));
+    runner?.cancelJob(this, 'deadline exceeded');
+  }
+
+  private end(state: JobState): void {
+    this.state = state;
+    if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
+    for (const fn of this.onEnd.splice(0)) fn(this);
+  }
+}

@@ -1,0 +1,283 @@
+import { EventEmitter } from 'node:events';
+import { rm } from 'node:fs/promises';
+import { createServer, type Server, type Socket } from 'node:net';
+import { execa, type ResultPromise } from 'execa';
+import {
+  MessageReader,
+  ModelServerError,
+  PROTOCOL_VERSION,
+  encodeMessage,
+  fromWireError,
+  parseFromWorker,
+  type FromWorker,
+  type LoadMessage,
+} from '@model-server/protocol';
+import { WORKER_ENTRY } from '@model-server/worker';
+import type { Logger } from '../logger.js';
+import type { InferenceJob, JobRunner } from '../scheduling/job.js';
+import { workerSocketPath } from './socket-path.js';
+
+export type WorkerState = 'starting' | 'ready' | 'busy' | 'stopping' | 'stopped' | 'failed';
+
+export interface WorkerSpec {
+  id: string;
+  load: Omit<LoadMessage, 'type' | 'protocolVersion' | 'workerId'>;
+  startupTimeoutMs: number;
+  maxRequestBytes: number;
+  maxResponseBytes: number;
+  /** A running job whose cancel is ignored this long is taken as a hung worker, which is then killed. */
+  cancelGraceMs: number;
+  logger: Logger;
+}
+
+export interface WorkerStats {
+  batches: number;
+  lastBatchSize: number;
+  handlerMs: number;
+}
+
+const FRAME_OVERHEAD_BYTES = 64 * 1024;
+const STOP_TIMEOUT_MS = 5_000;
+const SIGKILL_TIMEOUT_MS = 1_000;
+
+/**
+ * The gateway's handle on one worker process: spawns it, owns its Unix socket, sends it batches and
+ * routes what comes back to each job by request id. Events: `ready`, `idle` (a batch ended),
+ * `exit` (with the reason; every in-flight job has been failed before it fires), `metrics`.
+ */
+export class WorkerProcess extends EventEmitter implements JobRunner {
+  state: WorkerState = 'starting';
+  pid: number | undefined;
+  readonly startedAt = new Date();
+  loadTimeMs = 0;
+  rssBytes = 0;
+  readonly stats: WorkerStats = { batches: 0, lastBatchSize: 0, handlerMs: 0 };
+  /** Whether this worker ever loaded its model (a failure before that is a load failure). */
+  everReady = false;
+  private child: ResultPromise | undefined;
+  private server: Server | undefined;
+  private socket: Socket | undefined;
+  private readonly socketPath = workerSocketPath();
+  private readonly inFlight = new Map<string, InferenceJob>();
+  private batchId = 0;
+  private currentBatch = -1;
+  private exitReason: string | undefined;
+  private readonly cancelTimers = new Map<string, NodeJS.Timeout>();
+
+  constructor(private readonly spec: WorkerSpec) {
+    super();
+  }
+
+  get id(): string {
+    return this.spec.id;
+  }
+
+  /** Spawns the process and loads the model; resolves on `ready`, rejects on failure or timeout. */
+  async start(): Promise<void> {
+    const { logger } = this.spec;
+    const connected = new Promise<Socket>((resolve, reject) => {
+      this.server = createServer((socket) => {
+        this.server?.close();
+        resolve(socket);
+      });
+      this.server.on('error', reject);
+      this.server.listen(this.socketPath);
+    });
+    this.child = execa(
+      process.execPath,
+      [
+        WORKER_ENTRY,
+        '--socket',
+        this.socketPath,
+        '--max-request-bytes',
+        String(this.spec.maxRequestBytes),
+        '--max-response-bytes',
+        String(this.spec.maxResponseBytes),
+      ],
+      { stdin: 'ignore', stdout: 'pipe', stderr: 'pipe', reject: false, buffer: false, cleanup: true, env: { MODEL_SERVER_WORKER_ID: this.id } },
+    );
+    this.pid = this.child.pid;
+    const prefix = `[${this.id}]`;
+    this.child.stdout?.on('data', (d: Buffer) => logger.info({ worker: this.id }, `${prefix} ${d.toString().trimEnd()}`));
+    this.child.stderr?.on('data', (d: Buffer) => logger.warn({ worker: this.id }, `${prefix} ${d.toString().trimEnd()}`));
+    void this.child.then((result) => this.onExit(result.exitCode, result.signal));
+
+    const ready = new Promise<void>((resolve, reject) => {
+      this.once('ready', resolve);
+      this.once('load_failed', reject);
+      this.once('exit', (reason: string) => reject(new ModelServerError('MODEL_LOAD_FAILED', { model: this.spec.load.modelName, reason })));
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new ModelServerError('MODEL_LOAD_FAILED', { model: this.spec.load.modelName, reason: `no ready within ${this.spec.startupTimeoutMs} ms` })),
+        this.spec.startupTimeoutMs,
+      );
+    });
+    try {
+      const socket = await Promise.race([connected, timeout, ready.then(() => never<Socket>())]);
+      this.attach(socket);
+      this.send({ type: 'load', protocolVersion: PROTOCOL_VERSION, workerId: this.id, ...this.spec.load });
+      await Promise.race([ready, timeout]);
+    } catch (err) {
+      this.kill('start failed');
+      throw err;
+    } finally {
+      clearTimeout(timer);
+      void rm(this.socketPath, { force: true });
+    }
+  }
+
+  private attach(socket: Socket): void {
+    this.socket = socket;
+    socket.setNoDelay(true);
+    const reader = new MessageReader<FromWorker>(this.spec.maxResponseBytes + FRAME_OVERHEAD_BYTES, parseFromWorker);
+    socket.on('data', (chunk: Buffer) => {
+      let messages: FromWorker[];
+      try {
+        messages = reader.push(chunk);
+      } catch (err) {
+        const e = err as ModelServerError;
+        this.spec.logger.error({ worker: this.id, code: e.code }, `closing worker connection: ${e.message}`);
+        this.kill(`${e.code}: ${e.message}`);
+        return;
+      }
+      for (const msg of messages) this.onMessage(msg);
+    });
+    socket.on('error', (err) => this.spec.logger.warn({ worker: this.id }, `worker socket error: ${err.message}`));
+    socket.on('close', () => this.kill('connection closed'));
+  }
+
+  private onMessage(msg: FromWorker): void {
+    switch (msg.type) {
+      case 'ready':
+        this.state = 'ready';
+        this.everReady = true;
+        this.pid = msg.pid;
+        this.loadTimeMs = msg.loadTimeMs;
+        this.rssBytes = msg.rssBytes;
+        this.emit('ready');
+        return;
+      case 'load_failed':
+        this.emit('load_failed', fromWireError(msg.error));
+        return;
+      case 'chunk':
+        this.inFlight.get(msg.requestId)?.chunk(msg);
+        return;
+      case 'response':
+        this.settle(msg.requestId)?.complete(msg);
+        return;
+      case 'error':
+        if (msg.requestId !== undefined) this.settle(msg.requestId)?.fail(fromWireError(msg.error));
+        else for (const id of [...this.inFlight.keys()]) this.settle(id)?.fail(fromWireError(msg.error));
+        return;
+      case 'metrics':
+        this.emit('metrics', msg.entries);
+        return;
+      case 'batch_end': {
+        if (msg.batchId !== this.currentBatch) return;
+        this.rssBytes = msg.rssBytes;
+        this.stats.handlerMs = msg.handlerMs;
+        // A handler that answered nobody for some request still ends that request, exactly once.
+        for (const id of [...this.inFlight.keys()]) {
+          this.settle(id)?.fail(new ModelServerError('INTERNAL', { message: 'handler produced no result for this request' }));
+        }
+        if (this.state === 'busy') {
+          this.state = 'ready';
+          this.emit('idle', this);
+        }
+        return;
+      }
+    }
+  }
+
+  private settle(requestId: string): InferenceJob | undefined {
+    const job = this.inFlight.get(requestId);
+    this.inFlight.delete(requestId);
+    const t = this.cancelTimers.get(requestId);
+    if (t) {
+      clearTimeout(t);
+      this.cancelTimers.delete(requestId);
+    }
+    return job;
+  }
+
+  /** Sends a batch; the jobs move to `running`. Only call while `state === 'ready'`. */
+  run(jobs: InferenceJob[], kind: 'predict' | 'explain'): void {
+    if (this.state !== 'ready') throw new Error(`batch sent to worker ${this.id} in state ${this.state}: this is a bug`);
+    this.state = 'busy';
+    this.currentBatch = ++this.batchId;
+    this.stats.batches++;
+    this.stats.lastBatchSize = jobs.length;
+    for (const job of jobs) {
+      job.start(this);
+      this.inFlight.set(job.id, job);
+    }
+    this.send({
+      type: 'predict',
+      batchId: this.currentBatch,
+      kind,
+      requests: jobs.map((j) => ({ id: j.id, headers: j.headers, inputs: j.inputs })),
+    });
+  }
+
+  cancelJob(job: InferenceJob, reason: string): void {
+    if (!this.inFlight.has(job.id)) return;
+    this.send({ type: 'cancel', requestId: job.id, reason });
+    // The job is already answered; the worker keeps it until its batch ends. A handler that ignores
+    // the abort past the grace period has hung the worker, which is then replaced.
+    this.cancelTimers.set(
+      job.id,
+      setTimeout(() => {
+        if (this.inFlight.has(job.id)) this.kill(`request ${job.id} ignored its cancellation for ${this.spec.cancelGraceMs} ms`);
+      }, this.spec.cancelGraceMs),
+    );
+  }
+
+  get inFlightCount(): number {
+    return this.inFlight.size;
+  }
+
+  private send(message: Record<string, unknown>): void {
+    if (!this.socket || this.socket.destroyed) return;
+    this.socket.write(encodeMessage(message));
+  }
+
+  /** Asks the worker to finish its batch and exit; escalates to SIGTERM, then SIGKILL. */
+  async stop(): Promise<void> {
+    if (this.state === 'stopped' || this.state === 'failed') return;
+    this.state = 'stopping';
+    this.send({ type: 'stop' });
+    const exited = new Promise<void>((resolve) => this.once('exit', () => resolve()));
+    const t1 = setTimeout(() => this.child?.kill('SIGTERM'), STOP_TIMEOUT_MS);
+    const t2 = setTimeout(() => this.child?.kill('SIGKILL'), STOP_TIMEOUT_MS + SIGKILL_TIMEOUT_MS);
+    await exited;
+    clearTimeout(t1);
+    clearTimeout(t2);
+  }
+
+  /** Ends the process now; in-flight jobs fail with WORKER_DIED. */
+  kill(reason: string): void {
+    this.exitReason ??= reason;
+    this.socket?.destroy();
+    this.server?.close();
+    this.child?.kill('SIGKILL');
+  }
+
+  private onExit(code: number | undefined, signal: string | undefined): void {
+    const was = this.state;
+    this.state = was === 'stopping' ? 'stopped' : 'failed';
+    this.socket?.destroy();
+    this.server?.close();
+    const reason = this.exitReason ?? (signal ? `killed by ${signal}` : `exit code ${code}`);
+    for (const id of [...this.inFlight.keys()]) {
+      this.settle(id)?.fail(new ModelServerError('WORKER_DIED', { reason }, { status: code === 137 ? 507 : 500 }));
+    }
+    if (was !== 'stopping') this.spec.logger.warn({ worker: this.id, pid: this.pid }, `worker exited: ${reason}`);
+    this.emit('exit', reason);
+  }
+}
+
+function never<T>(): Promise<T> {
+  return new Promise<T>(() => undefined);
+}

@@ -1,0 +1,151 @@
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join, relative } from 'node:path';
+import { build } from 'esbuild';
+import { zipSync, type Zippable } from 'fflate';
+import * as tar from 'tar';
+
+/** TorchServe's model-name pattern. */
+export const MODEL_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_\-.]*$/;
+export const ARCHIVER_VERSION = '0.1.0';
+/** Packages the worker provides to every handler; never bundled into an archive. */
+export const PROVIDED_PACKAGES = ['@model-server/sdk', 'onnxruntime-node', 'onnxruntime-common', 'sharp'];
+
+export type ArchiveFormat = 'default' | 'tgz' | 'no-archive';
+
+export interface ArchiveOptions {
+  modelName: string;
+  version: string;
+  handler: string;
+  serializedFile?: string | undefined;
+  extraFiles?: string[] | undefined;
+  configFile?: string | undefined;
+  exportPath: string;
+  archiveFormat?: ArchiveFormat | undefined;
+  force?: boolean | undefined;
+}
+
+/** A refusal with the exit code the CLI should use (2 = bad arguments, 3 = output exists). */
+export class ArchiverError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 2,
+  ) {
+    super(message);
+    this.name = 'ArchiverError';
+  }
+}
+
+async function mustExist(path: string, what: string): Promise<void> {
+  try {
+    await stat(path);
+  } catch {
+    throw new ArchiverError(`${what} not found: ${path}`);
+  }
+}
+
+function outputPath(opts: ArchiveOptions): string {
+  const format = opts.archiveFormat ?? 'default';
+  const name = format === 'default' ? `${opts.modelName}.mar` : format === 'tgz' ? `${opts.modelName}.tar.gz` : opts.modelName;
+  return join(opts.exportPath, name);
+}
+
+/** Bundles the handler (TypeScript or JS) into one ESM file, leaving what the worker provides external. */
+async function bundleHandler(entry: string, outfile: string): Promise<void> {
+  try {
+    await build({
+      entryPoints: [entry],
+      outfile,
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      external: PROVIDED_PACKAGES,
+      // Bundled CommonJS dependencies may `require` Node built-ins, which ESM lacks.
+      banner: { js: "import { createRequire as __msCreateRequire } from 'node:module'; const require = __msCreateRequire(import.meta.url);" },
+      logLevel: 'silent',
+      sourcemap: 'inline',
+    });
+  } catch (err) {
+    const errors = (err as { errors?: { text: string; location?: { file: string; line: number } }[] }).errors;
+    const first = errors?.[0];
+    const where = first?.location ? ` (${first.location.file}:${first.location.line})` : '';
+    throw new ArchiverError(`cannot bundle handler ${entry}: ${first?.text ?? (err as Error).message}${where}`);
+  }
+}
+
+async function collect(dir: string, root: string, out: Zippable): Promise<void> {
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const full = join(dir, entry.name);
+    if (entry.isDirectory()) await collect(full, root, out);
+    else if (entry.isFile()) out[relative(root, full).split('\\').join('/')] = await readFile(full);
+  }
+}
+
+/** Builds a model archive and returns its path. */
+export async function createArchive(opts: ArchiveOptions): Promise<string> {
+  if (!MODEL_NAME_PATTERN.test(opts.modelName)) {
+    throw new ArchiverError(`invalid --model-name "${opts.modelName}": must match ${MODEL_NAME_PATTERN.source}`);
+  }
+  if (!MODEL_NAME_PATTERN.test(opts.version)) {
+    throw new ArchiverError(`invalid --version "${opts.version}": must match ${MODEL_NAME_PATTERN.source}`);
+  }
+  const format = opts.archiveFormat ?? 'default';
+  if (!['default', 'tgz', 'no-archive'].includes(format)) {
+    throw new ArchiverError(`invalid --archive-format "${format}": expected default, tgz or no-archive`);
+  }
+  await mustExist(opts.handler, 'handler');
+  if (opts.serializedFile) await mustExist(opts.serializedFile, 'serialized file');
+  if (opts.configFile) await mustExist(opts.configFile, 'config file');
+  for (const extra of opts.extraFiles ?? []) await mustExist(extra, 'extra file');
+  const out = outputPath(opts);
+  const exists = await stat(out).then(
+    () => true,
+    () => false,
+  );
+  if (exists && !opts.force) throw new ArchiverError(`${out} already exists; use --force to overwrite it`, 3);
+
+  const staging = await mkdtemp(join(tmpdir(), 'model-archiver-'));
+  try {
+    await mkdir(join(staging, 'MAR-INF'));
+    await bundleHandler(opts.handler, join(staging, 'handler.js'));
+    const model: Record<string, string> = { modelName: opts.modelName, modelVersion: opts.version, handler: 'handler.js' };
+    if (opts.serializedFile) {
+      model['serializedFile'] = basename(opts.serializedFile);
+      await cp(opts.serializedFile, join(staging, model['serializedFile']));
+    }
+    if (opts.configFile) {
+      model['configFile'] = basename(opts.configFile);
+      await cp(opts.configFile, join(staging, model['configFile']));
+    }
+    for (const extra of opts.extraFiles ?? []) await cp(extra, join(staging, basename(extra)), { recursive: true });
+    const manifest = {
+      createdOn: formatCreatedOn(new Date()),
+      runtime: 'node',
+      model,
+      archiverVersion: ARCHIVER_VERSION,
+    };
+    await writeFile(join(staging, 'MAR-INF', 'MANIFEST.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+
+    await mkdir(opts.exportPath, { recursive: true });
+    await rm(out, { recursive: true, force: true });
+    if (format === 'no-archive') {
+      await cp(staging, out, { recursive: true });
+    } else if (format === 'tgz') {
+      await tar.c({ gzip: true, file: out, cwd: staging, portable: true }, await readdir(staging));
+    } else {
+      const files: Zippable = {};
+      await collect(staging, staging, files);
+      await writeFile(out, zipSync(files, { level: 6 }));
+    }
+    return out;
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
+}
+
+/** TorchServe's createdOn format, `%d/%m/%Y %H:%M:%S`. */
+function formatCreatedOn(d: Date): string {
+  const p = (n: number): string => String(n).padStart(2, '0');
+  return `${p(d.getDate())}/${p(d.getMonth() + 1)}/${d.getFullYear()} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+}

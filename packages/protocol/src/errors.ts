@@ -1,0 +1,144 @@
+/**
+ * The one error catalog of the project. Every error a client, a log line or a worker can see is an
+ * entry here: a stable code, TorchServe's exception type name (so existing clients keep matching on
+ * it), an HTTP status, and a message template whose `{placeholders}` are filled from `params`.
+ *
+ * Code ranges: request/API errors first, then model and worker errors, then protocol (frame) errors.
+ * docs/errors.md lists every code; a test keeps the two in sync.
+ */
+export const ERROR_CATALOG = {
+  // --- request and API errors -------------------------------------------------------------------
+  BAD_REQUEST: { status: 400, type: 'BadRequestException', message: '{reason}' },
+  INVALID_INPUT: { status: 400, type: 'BadRequestException', message: 'Invalid input: {reason}' },
+  UNAUTHORIZED: {
+    status: 401,
+    type: 'InvalidKeyException',
+    message: 'Token Authorization failed. Token either incorrect, expired, or not provided correctly',
+  },
+  FORBIDDEN: { status: 403, type: 'InvalidModelVersionException', message: '{reason}' },
+  RESOURCE_NOT_FOUND: {
+    status: 404,
+    type: 'ResourceNotFoundException',
+    message: 'Requested resource is not found, please refer to API document.',
+  },
+  MODEL_NOT_FOUND: { status: 404, type: 'ModelNotFoundException', message: 'Model not found: {model}' },
+  MODEL_VERSION_NOT_FOUND: {
+    status: 404,
+    type: 'ModelVersionNotFoundException',
+    message: 'Model version: {version} does not exist for model: {model}',
+  },
+  METHOD_NOT_ALLOWED: {
+    status: 405,
+    type: 'MethodNotAllowedException',
+    message: 'Requested method is not allowed, please refer to API document.',
+  },
+  CONFLICT: { status: 409, type: 'ConflictStatusException', message: '{reason}' },
+  REQUEST_TOO_LARGE: {
+    status: 413,
+    type: 'RequestEntityTooLargeException',
+    message: 'Request body exceeds max_request_size ({limit} bytes)',
+  },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, type: 'BadRequestException', message: 'Unsupported content type: {contentType}' },
+  // --- capacity, deadlines, cancellation ----------------------------------------------------------
+  QUEUE_FULL: {
+    status: 503,
+    type: 'ServiceUnavailableException',
+    message: 'Model "{model}" Version {version} has too many queued requests (job queue of {capacity} is full). Retry later.',
+  },
+  NO_WORKER: {
+    status: 503,
+    type: 'ServiceUnavailableException',
+    message: 'Model "{model}" Version {version} has no worker to serve inference request. Please use scale workers API to add workers.',
+  },
+  MODEL_NOT_READY: { status: 503, type: 'ServiceUnavailableException', message: 'Model "{model}" Version {version} is not ready: {reason}' },
+  REQUEST_TIMEOUT: {
+    status: 504,
+    type: 'RequestTimeoutException',
+    message: 'Request {requestId} exceeded its deadline of {timeoutMs} ms while {phase}',
+  },
+  REQUEST_CANCELLED: { status: 499, type: 'RequestCancelledException', message: 'Request {requestId} was cancelled: {reason}' },
+  STREAM_OVERFLOW: {
+    status: 503,
+    type: 'ServiceUnavailableException',
+    message: 'Stream consumer too slow: more than {limit} chunks buffered for request {requestId}',
+  },
+  // --- model, handler and worker errors -----------------------------------------------------------
+  HANDLER_ERROR: { status: 500, type: 'InternalServerException', message: '{message}' },
+  BATCH_SIZE_MISMATCH: {
+    status: 500,
+    type: 'InternalServerException',
+    message: 'number of batch response mismatched: handler returned {got} results for a batch of {expected}',
+  },
+  HANDLER_NOT_FOUND: { status: 500, type: 'InternalServerException', message: 'No handler exported from {file}' },
+  MODEL_LOAD_FAILED: { status: 500, type: 'InternalServerException', message: 'Failed to load model {model}: {reason}' },
+  INVALID_MODEL_ARCHIVE: { status: 400, type: 'InvalidModelException', message: 'Invalid model archive {archive}: {reason}' },
+  WORKER_DIED: { status: 500, type: 'InternalServerException', message: 'Worker died. ({reason})' },
+  RESPONSE_TOO_LARGE: {
+    status: 500,
+    type: 'InternalServerException',
+    message: 'Response exceeds max_response_size ({limit} bytes)',
+  },
+  INTERNAL: { status: 500, type: 'InternalServerException', message: '{message}' },
+  CONFIG_INVALID: { status: 500, type: 'ConfigurationException', message: 'Invalid configuration in {file}: {reason}' },
+  // --- wire protocol errors (gateway <-> worker); the connection is closed after each of these ------
+  FRAME_TOO_LARGE: {
+    status: 500,
+    type: 'InternalServerException',
+    message: 'Frame of {length} bytes exceeds the limit of {limit} bytes',
+  },
+  FRAME_MALFORMED: { status: 500, type: 'InternalServerException', message: 'Malformed frame: {reason}' },
+  MESSAGE_INVALID: { status: 500, type: 'InternalServerException', message: 'Invalid protocol message: {reason}' },
+} as const satisfies Record<string, { status: number; type: string; message: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOG;
+
+/** Fills `{name}` placeholders; an unknown placeholder stays visible rather than vanishing. */
+export function formatMessage(template: string, params: Record<string, unknown>): string {
+  return template.replace(/\{(\w+)\}/g, (whole, key: string) => (key in params ? String(params[key]) : whole));
+}
+
+/** The error every layer throws. Renderers (TorchServe JSON, OIP `{error}`) read `code`, `status` and `type`. */
+export class ModelServerError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly type: string;
+
+  constructor(code: ErrorCode, params: Record<string, unknown> = {}, options?: { cause?: unknown; status?: number }) {
+    const entry = ERROR_CATALOG[code];
+    super(formatMessage(entry.message, params), options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'ModelServerError';
+    this.code = code;
+    this.status = options?.status ?? entry.status;
+    this.type = entry.type;
+  }
+
+  /** TorchServe's error body shape. */
+  toJSON(): { code: number; type: string; message: string; errorCode: ErrorCode } {
+    return { code: this.status, type: this.type, message: this.message, errorCode: this.code };
+  }
+}
+
+/** A plain-data form of an error, as it travels in protocol messages. */
+export interface WireError {
+  code: string;
+  message: string;
+  status: number;
+}
+
+export function isErrorCode(value: string): value is ErrorCode {
+  return Object.hasOwn(ERROR_CATALOG, value);
+}
+
+/** Rebuilds a ModelServerError from its wire form, keeping the worker's message verbatim. */
+export function fromWireError(wire: WireError): ModelServerError {
+  const code: ErrorCode = isErrorCode(wire.code) ? wire.code : 'INTERNAL';
+  const err = new ModelServerError(code, {}, { status: wire.status });
+  Object.defineProperty(err, 'message', { value: wire.message });
+  return err;
+}
+
+export function toWireError(err: unknown): WireError {
+  if (err instanceof ModelServerError) return { code: err.code, message: err.message, status: err.status };
+  const message = err instanceof Error ? err.message : String(err);
+  return { code: 'HANDLER_ERROR', message, status: 500 };
+}

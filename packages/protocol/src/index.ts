@@ -1,0 +1,5 @@
+export * from './errors.js';
+export * from './frame.js';
+export * from './codec.js';
+export * from './messages.js';
+export * from './message-reader.js';

@@ -1,0 +1,150 @@
+import { z } from 'zod';
+import { ModelServerError } from './errors.js';
+
+/** Bumped on any incompatible change; the worker refuses a `load` with another version. */
+export const PROTOCOL_VERSION = 1;
+
+const bytes = z.custom<Uint8Array>((v) => v instanceof Uint8Array, { message: "expected bytes" });
+const headers = z.record(z.string(), z.string());
+const wireError = z.object({ code: z.string(), message: z.string(), status: z.number().int() });
+
+/** One named input of a request: a multipart field, the raw body (`body`), or a decoded tensor. */
+export const inputSchema = z.object({ name: z.string(), contentType: z.string(), data: bytes });
+
+export const inferenceRequestSchema = z.object({
+  id: z.string(),
+  headers,
+  inputs: z.array(inputSchema),
+});
+
+// ---------------------------------------------------------------------------------------------------
+// gateway -> worker
+// ---------------------------------------------------------------------------------------------------
+export const loadMessage = z.object({
+  type: z.literal('load'),
+  protocolVersion: z.number().int(),
+  workerId: z.string(),
+  modelName: z.string(),
+  modelVersion: z.string(),
+  /** Folder holding the unpacked archive (MAR-INF/MANIFEST.json and the model files). */
+  modelDir: z.string(),
+  batchSize: z.number().int().positive(),
+  /** The parsed model-config.yaml, so the worker and the gateway read one and the same document. */
+  modelConfig: z.record(z.string(), z.unknown()),
+});
+
+export const predictMessage = z.object({
+  type: z.literal('predict'),
+  batchId: z.number().int(),
+  /** `explain` runs the handler's explanation path instead of prediction. */
+  kind: z.enum(['predict', 'explain']),
+  requests: z.array(inferenceRequestSchema).min(1),
+});
+
+export const cancelMessage = z.object({ type: z.literal('cancel'), requestId: z.string(), reason: z.string() });
+export const stopMessage = z.object({ type: z.literal('stop') });
+
+export const toWorkerSchema = z.discriminatedUnion('type', [loadMessage, predictMessage, cancelMessage, stopMessage]);
+
+// ---------------------------------------------------------------------------------------------------
+// worker -> gateway
+// ---------------------------------------------------------------------------------------------------
+export const readyMessage = z.object({
+  type: z.literal('ready'),
+  pid: z.number().int(),
+  loadTimeMs: z.number(),
+  rssBytes: z.number(),
+});
+
+export const loadFailedMessage = z.object({ type: z.literal('load_failed'), error: wireError });
+
+const responseFields = {
+  batchId: z.number().int(),
+  requestId: z.string(),
+  status: z.number().int(),
+  contentType: z.string().optional(),
+  headers,
+  body: bytes,
+};
+
+/** A partial result (`sendIntermediatePredictResponse`); more chunks or a final response follow. */
+export const chunkMessage = z.object({ type: z.literal('chunk'), ...responseFields });
+
+/** The final result for one request. */
+export const responseMessage = z.object({ type: z.literal('response'), ...responseFields });
+
+/** An error for one request (`requestId`) or for every request of the batch still unanswered. */
+export const errorMessage = z.object({
+  type: z.literal('error'),
+  batchId: z.number().int(),
+  requestId: z.string().optional(),
+  error: wireError,
+});
+
+/** Final marker of a batch: every request of it has been answered and the worker is free. */
+export const batchEndMessage = z.object({
+  type: z.literal('batch_end'),
+  batchId: z.number().int(),
+  handlerMs: z.number(),
+  rssBytes: z.number(),
+});
+
+/** Handler-recorded metrics (`context.metrics`), shipped as data rather than parsed from stdout. */
+export const metricsMessage = z.object({
+  type: z.literal('metrics'),
+  entries: z.array(
+    z.object({
+      name: z.string(),
+      kind: z.enum(['counter', 'gauge', 'histogram']),
+      value: z.number(),
+      help: z.string().optional(),
+      labels: z.record(z.string(), z.string()),
+      buckets: z.array(z.number()).optional(),
+    }),
+  ),
+});
+
+export const fromWorkerSchema = z.discriminatedUnion('type', [
+  readyMessage,
+  loadFailedMessage,
+  chunkMessage,
+  responseMessage,
+  errorMessage,
+  batchEndMessage,
+  metricsMessage,
+]);
+
+export type InferenceInput = z.infer<typeof inputSchema>;
+export type InferenceRequest = z.infer<typeof inferenceRequestSchema>;
+export type LoadMessage = z.infer<typeof loadMessage>;
+export type PredictMessage = z.infer<typeof predictMessage>;
+export type CancelMessage = z.infer<typeof cancelMessage>;
+export type ToWorker = z.infer<typeof toWorkerSchema>;
+export type ReadyMessage = z.infer<typeof readyMessage>;
+export type ChunkMessage = z.infer<typeof chunkMessage>;
+export type ResponseMessage = z.infer<typeof responseMessage>;
+export type ErrorMessage = z.infer<typeof errorMessage>;
+export type BatchEndMessage = z.infer<typeof batchEndMessage>;
+export type MetricsMessage = z.infer<typeof metricsMessage>;
+export type MetricEntry = MetricsMessage['entries'][number];
+export type FromWorker = z.infer<typeof fromWorkerSchema>;
+
+function check<T>(schema: z.ZodType<T>, value: unknown): T {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue && issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
+    throw new ModelServerError('MESSAGE_INVALID', { reason: `${where}${issue?.message ?? 'invalid'}` });
+  }
+  return parsed.data;
+}
+
+/** Validates a decoded value as a gateway -> worker message (MESSAGE_INVALID otherwise). */
+export function parseToWorker(value: unknown): ToWorker {
+  return check(toWorkerSchema, value);
+}
+
+/** Validates a decoded value as a worker -> gateway message (MESSAGE_INVALID otherwise). */
+export function parseFromWorker(value: unknown): FromWorker {
+  return check(fromWorkerSchema, value);
+}

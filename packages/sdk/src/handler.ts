@@ -1,0 +1,55 @@
+import type { Context } from './context.js';
+import type { HandlerRequest } from './request.js';
+
+/**
+ * The contract between the worker and a handler module. A module default-exports either a class
+ * implementing this (instantiated once, `initialize` awaited before any batch) or a plain
+ * `handle(data, context)` function (optionally with an exported `initialize(context)`).
+ *
+ * `handle` gets one HandlerRequest per request of the batch and must return exactly one result per
+ * request, in order. A result is a Uint8Array (sent as is), a string (UTF-8 text), or anything else
+ * (sent as JSON).
+ */
+export interface Handler {
+  initialize?(context: Context): Promise<void> | void;
+  handle(data: HandlerRequest[], context: Context): Promise<unknown[]> | unknown[];
+  /** Called by the worker before it exits; release sessions and files here. */
+  close?(): Promise<void> | void;
+}
+
+/**
+ * TorchServe's BaseHandler shape: `handle` runs preprocess, inference, postprocess, or `explain` for
+ * explanation requests. Subclasses override the stages they need.
+ */
+export abstract class BaseHandler<Pre = unknown, Out = unknown> implements Handler {
+  protected context!: Context;
+  protected initialized = false;
+
+  async initialize(context: Context): Promise<void> {
+    this.context = context;
+    this.initialized = true;
+  }
+
+  abstract preprocess(data: HandlerRequest[], context: Context): Promise<Pre> | Pre;
+  abstract inference(input: Pre, context: Context): Promise<Out> | Out;
+
+  /** By default the inference output is taken to be one result per request already. */
+  postprocess(output: Out, _context: Context): Promise<unknown[]> | unknown[] {
+    return output as unknown as unknown[];
+  }
+
+  /** The explanation path; handlers that support `/explanations` override it. */
+  explain(_data: HandlerRequest[], _context: Context): Promise<unknown[]> | unknown[] {
+    throw new Error(`${this.constructor.name} does not implement explain()`);
+  }
+
+  /** Releases what `initialize` opened; the worker calls it before exiting. */
+  async close(): Promise<void> {}
+
+  async handle(data: HandlerRequest[], context: Context): Promise<unknown[]> {
+    if (context.isExplain) return this.explain(data, context);
+    const pre = await this.preprocess(data, context);
+    const out = await this.inference(pre, context);
+    return this.postprocess(out, context);
+  }
+}

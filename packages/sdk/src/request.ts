@@ -1,0 +1,54 @@
+/** One named input of a request, as the gateway received it (a multipart part, or the raw body as `body`). */
+export interface RequestInput {
+  readonly name: string;
+  readonly contentType: string;
+  readonly data: Uint8Array;
+}
+
+const decoder = new TextDecoder();
+
+/**
+ * One request of a batch, as a handler sees it. Several inputs may share a name (`-F data=@a -F data=@b`);
+ * all of them are kept, in order.
+ */
+export class HandlerRequest {
+  constructor(
+    readonly id: string,
+    readonly headers: Readonly<Record<string, string>>,
+    readonly inputs: readonly RequestInput[],
+  ) {}
+
+  /** The first input with this name. */
+  get(name: string): RequestInput | undefined {
+    return this.inputs.find((input) => input.name === name);
+  }
+
+  /** Every input with this name, in the order the client sent them. */
+  getAll(name: string): RequestInput[] {
+    return this.inputs.filter((input) => input.name === name);
+  }
+
+  /**
+   * The payload most handlers want: the `data` field, else the raw `body`, else the first input,
+   * as TorchServe handlers conventionally read `row.get("data") or row.get("body")`.
+   */
+  get payload(): Uint8Array {
+    const input = this.get('data') ?? this.get('body') ?? this.inputs[0];
+    return input?.data ?? new Uint8Array(0);
+  }
+
+  /** The payload (or the named input) decoded as UTF-8. */
+  text(name?: string): string {
+    return decoder.decode(name === undefined ? this.payload : (this.get(name)?.data ?? new Uint8Array(0)));
+  }
+
+  /** The payload (or the named input) parsed as JSON. */
+  json<T = unknown>(name?: string): T {
+    return JSON.parse(this.text(name)) as T;
+  }
+
+  /** A request header, by case-insensitive name. */
+  header(name: string): string | undefined {
+    return this.headers[name.toLowerCase()];
+  }
+}

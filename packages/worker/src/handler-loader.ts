@@ -1,0 +1,58 @@
+import { register } from 'node:module';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { ModelServerError } from '@model-server/protocol';
+import type { Context, Handler, HandlerRequest } from '@model-server/sdk';
+import { safeEntryPath } from './archive.js';
+
+let hooksInstalled = false;
+
+/** Lets handler bundles import the SDK and runtime packages from the worker's installation. */
+export function installResolveHooks(): void {
+  if (hooksInstalled) return;
+  hooksInstalled = true;
+  register('./resolve-hooks.js', {
+    parentURL: import.meta.url,
+    data: { fallbackParentURL: import.meta.url },
+  });
+}
+
+type HandleFn = (data: HandlerRequest[], context: Context) => Promise<unknown[]> | unknown[];
+type InitFn = (context: Context) => Promise<void> | void;
+
+function isClass(value: unknown): value is new () => Handler {
+  return typeof value === 'function' && /^class[\s{]/.test(Function.prototype.toString.call(value));
+}
+
+/**
+ * Resolves the manifest's `handler` ("file.js" or "file.js:ExportName") to a Handler: a default-exported
+ * class (instantiated), a module with `handle` (and optional `initialize`), or a default-exported object
+ * with `handle`.
+ */
+export async function loadHandler(modelDir: string, spec: string): Promise<Handler> {
+  const [file, exportName] = spec.split(':', 2) as [string, string | undefined];
+  const path = safeEntryPath(modelDir, file, modelDir);
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+  } catch (cause) {
+    throw new ModelServerError(
+      'MODEL_LOAD_FAILED',
+      { model: join(modelDir, file), reason: `cannot import handler: ${(cause as Error).message}` },
+      { cause },
+    );
+  }
+  const picked = exportName ? mod[exportName] : (mod['default'] ?? mod);
+  if (isClass(picked)) return new picked();
+  if (typeof picked === 'function' && exportName) return { handle: picked as HandleFn };
+  const holder = (picked ?? {}) as Record<string, unknown>;
+  const handle = (typeof holder['handle'] === 'function' ? holder['handle'] : mod['handle']) as HandleFn | undefined;
+  if (typeof handle === 'function') {
+    const init = (typeof holder['initialize'] === 'function' ? holder['initialize'] : mod['initialize']) as InitFn | undefined;
+    const handler: Handler = { handle: (data, ctx) => handle.call(holder, data, ctx) };
+    if (typeof init === 'function') handler.initialize = (ctx) => init.call(holder, ctx);
+    return handler;
+  }
+  if (typeof picked === 'function') return { handle: picked as HandleFn };
+  throw new ModelServerError('HANDLER_NOT_FOUND', { file });
+}

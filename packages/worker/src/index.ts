@@ -1,0 +1,7 @@
+import { fileURLToPath } from 'node:url';
+
+export { openArchive, safeEntryPath, MANIFEST_PATH, type OpenedArchive, type OpenArchiveOptions } from './archive.js';
+export { parseManifest, MODEL_NAME_PATTERN, MODEL_VERSION_PATTERN, SUPPORTED_RUNTIMES } from './manifest.js';
+
+/** Path of the worker's process entry, for the gateway to spawn. */
+export const WORKER_ENTRY = fileURLToPath(new URL('./main.js', import.meta.url));

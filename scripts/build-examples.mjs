@@ -1,0 +1,25 @@
+#!/usr/bin/env node
+// Builds the example model archives into model-store/ with the project's own model-archiver, so the
+// archives are never made by hand. Run after `tsc -b` (npm run build does both).
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const archiver = join(root, 'packages/model-archiver/dist/main.js');
+const store = process.argv[2] ?? join(root, 'model-store');
+
+const examples = [
+  { name: 'mnist', serialized: 'mnist.onnx' },
+  { name: 'echo_stream' },
+];
+
+for (const ex of examples) {
+  const dir = join(root, 'examples', ex.name);
+  const args = [archiver, '--model-name', ex.name, '--version', '1.0', '--handler', join(dir, 'handler.ts'), '--export-path', store, '--force'];
+  if (ex.serialized) args.push('--serialized-file', join(dir, ex.serialized));
+  if (existsSync(join(dir, 'model-config.yaml'))) args.push('--config-file', join(dir, 'model-config.yaml'));
+  const out = execFileSync(process.execPath, args, { encoding: 'utf8' }).trim();
+  console.log(`built ${out}`);
+}
