@@ -1,0 +1,55 @@
+import { Gateway, createLogger, loadServerConfig } from '@model-server/gateway';
+
+export interface TestServer {
+  gateway: Gateway;
+  /** Base URL of the inference API. */
+  url: string;
+  management: string;
+  metrics: string;
+  stop(): Promise<void>;
+}
+
+/** Starts a real gateway on loopback port 0 with the given store and models (`name=file` or `file`). */
+export async function startServer(options: {
+  store: string;
+  models: string[];
+  config?: Record<string, unknown>;
+  cancelGraceMs?: number;
+}): Promise<TestServer> {
+  const config = loadServerConfig({
+    overrides: {
+      inference_address: 'http://127.0.0.1:0',
+      management_address: 'http://127.0.0.1:0',
+      metrics_address: 'http://127.0.0.1:0',
+      model_store: options.store,
+      disable_token_authorization: true,
+      ...options.config,
+    },
+  });
+  const gateway = await Gateway.start({
+    config,
+    models: options.models,
+    logger: createLogger(process.env['TEST_LOG_LEVEL'] ?? 'silent'),
+    ...(options.cancelGraceMs !== undefined ? { cancelGraceMs: options.cancelGraceMs } : {}),
+  });
+  return {
+    gateway,
+    url: gateway.addresses.inference,
+    management: gateway.addresses.management,
+    metrics: gateway.addresses.metrics,
+    stop: () => gateway.stop(),
+  };
+}
+
+/** POSTs a JSON op to the probe model and returns status, headers and parsed body. */
+export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}) {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  const text = await res.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, headers: res.headers, text, json: json as Record<string, unknown> };
+}

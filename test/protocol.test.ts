@@ -1,0 +1,146 @@
+import { describe, expect, it } from 'vitest';
+import {
+  FrameDecoder,
+  MessageReader,
+  ModelServerError,
+  encodeBody,
+  encodeFrame,
+  encodeMessage,
+  parseFromWorker,
+  parseToWorker,
+  type ToWorker,
+} from '@model-server/protocol';
+
+/** Deterministic PRNG so a failure can be replayed. */
+function prng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function predict(i: number, size: number): ToWorker {
+  const data = new Uint8Array(size).map((_, j) => (i * 31 + j) & 0xff);
+  return {
+    type: 'predict',
+    batchId: i,
+    kind: 'predict',
+    requests: [{ id: `r-${i}`, headers: { 'content-type': 'image/png' }, inputs: [{ name: 'data', contentType: 'image/png', data }] }],
+  };
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.byteLength;
+  }
+  return out;
+}
+
+function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (err) {
+    return (err as ModelServerError).code;
+  }
+  return undefined;
+}
+
+describe('frame decoding', () => {
+  it('reassembles frames fed in random chunk sizes, in order, bytes intact', () => {
+    for (const maxChunk of [1, 7, 64, 1024, 70_000]) {
+      const rand = prng(maxChunk);
+      const messages = Array.from({ length: 50 }, (_, i) => predict(i, Math.floor(rand() * 5000)));
+      const stream = concat(messages.map(encodeMessage));
+      const reader = new MessageReader(1 << 20, parseToWorker);
+      const got: ToWorker[] = [];
+      for (let o = 0; o < stream.byteLength; ) {
+        const n = 1 + Math.floor(rand() * maxChunk);
+        got.push(...reader.push(stream.subarray(o, o + n)));
+        o += n;
+      }
+      expect(got).toHaveLength(messages.length);
+      got.forEach((m, i) => {
+        expect(m.type).toBe('predict');
+        const want = messages[i] as Extract<ToWorker, { type: 'predict' }>;
+        const have = m as Extract<ToWorker, { type: 'predict' }>;
+        expect(have.batchId).toBe(want.batchId);
+        expect(Buffer.from(have.requests[0]!.inputs[0]!.data).equals(Buffer.from(want.requests[0]!.inputs[0]!.data))).toBe(true);
+      });
+    }
+  });
+
+  it('returns several frames found in one chunk', () => {
+    const reader = new MessageReader(1 << 20, parseToWorker);
+    const chunk = concat([encodeMessage({ type: 'stop' }), encodeMessage({ type: 'cancel', requestId: 'a', reason: 'x' }), encodeMessage({ type: 'stop' })]);
+    expect(reader.push(chunk).map((m) => m.type)).toEqual(['stop', 'cancel', 'stop']);
+  });
+
+  it('keeps a partial frame until its last byte arrives', () => {
+    const decoder = new FrameDecoder(100);
+    const frame = encodeFrame(new Uint8Array([1, 2, 3]));
+    expect(decoder.push(frame.subarray(0, 2))).toEqual([]);
+    expect(decoder.push(frame.subarray(2, 6))).toEqual([]);
+    expect(decoder.pendingBytes).toBe(2);
+    expect(decoder.push(frame.subarray(6)).map((f) => [...f])).toEqual([[1, 2, 3]]);
+  });
+
+  it('refuses an oversized frame from its header alone, before the body arrives', () => {
+    const decoder = new FrameDecoder(1024);
+    const header = new Uint8Array([0x7f, 0xff, 0xff, 0xff]);
+    expect(codeOf(() => decoder.push(header))).toBe('FRAME_TOO_LARGE');
+    // Poisoned: the stream lost its framing and must be closed.
+    expect(codeOf(() => decoder.push(encodeMessage({ type: 'stop' })))).toBe('FRAME_TOO_LARGE');
+  });
+
+  it('states the length and the limit in the oversize message', () => {
+    const decoder = new FrameDecoder(10);
+    try {
+      decoder.push(encodeFrame(new Uint8Array(11)));
+      expect.unreachable();
+    } catch (err) {
+      expect((err as ModelServerError).message).toBe('Frame of 11 bytes exceeds the limit of 10 bytes');
+    }
+  });
+
+  it('refuses a zero-length frame', () => {
+    expect(codeOf(() => new FrameDecoder(10).push(new Uint8Array(4)))).toBe('FRAME_MALFORMED');
+  });
+
+  it('refuses a body that is not msgpack', () => {
+    const reader = new MessageReader(100, parseToWorker);
+    expect(codeOf(() => reader.push(encodeFrame(new Uint8Array([0x92, 0x01]))))).toBe('FRAME_MALFORMED');
+  });
+
+  it('refuses a body with trailing bytes after one msgpack value', () => {
+    const reader = new MessageReader(100, parseToWorker);
+    const two = concat([encodeBody({ type: 'stop' }), encodeBody({ type: 'stop' })]);
+    expect(codeOf(() => reader.push(encodeFrame(two)))).toBe('FRAME_MALFORMED');
+  });
+
+  it('refuses well-formed msgpack that is not a valid message, naming the field', () => {
+    const reader = new MessageReader(1000, parseToWorker);
+    expect(codeOf(() => reader.push(encodeMessage({ type: 'launch' })))).toBe('MESSAGE_INVALID');
+    const bad = new MessageReader(1000, parseFromWorker);
+    try {
+      bad.push(encodeMessage({ type: 'response', batchId: 1, requestId: 'x', status: 200, headers: {}, body: 'not bytes' }));
+      expect.unreachable();
+    } catch (err) {
+      expect((err as ModelServerError).code).toBe('MESSAGE_INVALID');
+      expect((err as Error).message).toContain('body');
+    }
+  });
+
+  it('carries binary inputs as msgpack bin, not base64 text', () => {
+    const data = new Uint8Array(1000).fill(0xab);
+    const body = encodeBody(predict(1, 0) && { ...predict(1, 0), requests: [{ id: 'a', headers: {}, inputs: [{ name: 'b', contentType: 'x', data }] }] });
+    // A base64 copy would be 1336 bytes; bin keeps the frame within a few dozen bytes of the payload.
+    expect(body.byteLength).toBeLessThan(1200);
+  });
+});
