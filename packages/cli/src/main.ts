@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
-import { Gateway, loadServerConfig, createLogger, type ServerConfig } from '@model-server/gateway';
+import { Gateway, loadServerConfig, createLogger, defaultSnapshotDir, latestSnapshot, type ServerConfig } from '@model-server/gateway';
 import { clearState, isAlive, readState, writeState } from './state-file.js';
 
 const USAGE = `usage: model-server start [--model-store DIR] [--models name=path|path|all ...] [--ts-config FILE]
@@ -25,22 +25,38 @@ function fail(message: string, code = 1): number {
   return code;
 }
 
-function configFrom(values: Record<string, unknown>): ServerConfig {
+/**
+ * The config file, looked up as TorchServe does: `TS_CONFIG_FILE`, then `--ts-config`, then (unless
+ * `--ncs`) the newest config snapshot, which restores the models of the last run.
+ */
+async function configFile(values: Record<string, unknown>, snapshotDir: string | undefined): Promise<string | undefined> {
+  const given = process.env['TS_CONFIG_FILE'] ?? (values['ts-config'] as string | undefined);
+  if (given || !snapshotDir) return given;
+  const snapshot = await latestSnapshot(snapshotDir);
+  if (snapshot) {
+    process.stderr.write(`model-server: restoring from config snapshot ${snapshot} (--ncs to start without it)\n`);
+    if (values['models']) process.stderr.write('model-server: warning: --models is ignored when a config snapshot is restored\n');
+  }
+  return snapshot;
+}
+
+function configFrom(values: Record<string, unknown>, file: string | undefined): ServerConfig {
   const overrides: Record<string, unknown> = {};
   if (values['model-store']) overrides['model_store'] = values['model-store'];
   if (values['disable-token-auth']) overrides['disable_token_authorization'] = true;
   if (values['enable-model-api']) overrides['enable_model_api'] = true;
   return loadServerConfig({
-    file: (values['ts-config'] as string | undefined) ?? process.env['TS_CONFIG_FILE'],
+    file,
     overrides,
     warn: (m) => process.stderr.write(`model-server: warning: ${m}\n`),
   });
 }
 
 async function runForeground(values: Record<string, unknown>): Promise<number> {
+  const snapshotDir = values['ncs'] ? undefined : defaultSnapshotDir();
   let config: ServerConfig;
   try {
-    config = configFrom(values);
+    config = configFrom(values, await configFile(values, snapshotDir));
   } catch (err) {
     return fail((err as Error).message, 2);
   }
@@ -48,12 +64,15 @@ async function runForeground(values: Record<string, unknown>): Promise<number> {
   if (existing && existing.pid !== process.pid && isAlive(existing.pid)) {
     return fail(`model-server is already running (pid ${existing.pid}); stop it first with "model-server stop"`);
   }
-  const gateway = await Gateway.start({ config, logger: createLogger(), models: values['models'] as string[] | undefined });
+  const gateway = await Gateway.start({ config, logger: createLogger(), models: values['models'] as string[] | undefined, snapshotDir });
   await writeState({ pid: process.pid, addresses: gateway.addresses, startedAt: new Date().toISOString() });
   process.stdout.write(
     `model-server ${gateway.version} started (pid ${process.pid})\n` +
       `  inference:  ${gateway.addresses.inference}\n  management: ${gateway.addresses.management}\n  metrics:    ${gateway.addresses.metrics}\n` +
-      `  models:     ${gateway.registry.names().join(', ') || '(none)'}\n`,
+      `  models:     ${gateway.registry.names().join(', ') || '(none)'}\n` +
+      (gateway.tokens
+        ? `  token authorization is on: keys in ${gateway.tokens.keyFile} (Authorization: Bearer <key>; --disable-token-auth to turn off)\n`
+        : '  token authorization is off\n'),
   );
   let stopping = false;
   const stop = (): void => {

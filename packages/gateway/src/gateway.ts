@@ -6,6 +6,8 @@ import type { Express } from 'express';
 import { ModelServerError } from '@model-server/protocol';
 import { openArchive } from '@model-server/worker';
 import { createInferenceApp } from './apps/inference-app.js';
+import { TokenGuard, type GuardedApi } from './auth/token-guard.js';
+import { TokenStore } from './auth/token-store.js';
 import { createManagementApp } from './apps/management-app.js';
 import { createMetricsApp } from './apps/metrics-app.js';
 import { resolveModelSettings, type ModelOverrides } from './config/model-config.js';
@@ -15,9 +17,13 @@ import { handlePrediction } from './http/predictions.js';
 import { sendError } from './http/send-error.js';
 import { pathSegments } from './http/url.js';
 import { createLogger, type Logger } from './logger.js';
+import type { ManagementContext } from './management/management-context.js';
+import { GatewayMetrics } from './metrics/gateway-metrics.js';
 import { listModelStore, parseModelSpecs, resolveModelPath, type ModelSpec } from './model-loader.js';
 import { ModelRegistry } from './registry/model-registry.js';
 import { ModelVersion } from './registry/model-version.js';
+import { buildModelSnapshot, parseModelSnapshot } from './snapshot/model-snapshot.js';
+import { SnapshotStore, type SnapshotKind } from './snapshot/snapshot-store.js';
 
 export const SERVER_VERSION = '0.1.0';
 
@@ -28,6 +34,8 @@ export interface GatewayOptions {
   logger?: Logger;
   /** How long a cancelled request may keep running before its worker is taken as hung. */
   cancelGraceMs?: number;
+  /** Folder for config snapshots (TorchServe's `logs/config`); none are written when absent (`--ncs`). */
+  snapshotDir?: string | undefined;
 }
 
 export interface RegisterOptions extends ModelOverrides {
@@ -47,9 +55,17 @@ export interface Addresses {
 const HOT_ROUTES: Record<string, 'predict' | 'explain'> = { predictions: 'predict', explanations: 'explain' };
 
 /** The gateway: owns the three listeners, the model registry and every worker. */
-export class Gateway implements GatewayContext {
+export class Gateway implements GatewayContext, ManagementContext {
   readonly registry = new ModelRegistry();
   readonly logger: Logger;
+  readonly metrics: GatewayMetrics;
+  /** The keys, when token authorization is on. */
+  tokens: TokenStore | undefined;
+  private guard = new TokenGuard(undefined);
+  private readonly snapshots: SnapshotStore | undefined;
+  private readonly startupModels = new WeakSet<ModelVersion>();
+  /** Set once start-up completed; a failed start must not write a shutdown snapshot that a restart would restore. */
+  private started = false;
   readonly version = SERVER_VERSION;
   readonly extraInferenceRoutes: ((app: Express) => void)[] = [];
   addresses: Addresses = { inference: '', management: '', metrics: '' };
@@ -65,14 +81,31 @@ export class Gateway implements GatewayContext {
     this.logger = options.logger ?? createLogger();
     this.workDir = config.model_work_dir ?? join(tmpdir(), 'model-server', 'models');
     this.cancelGraceMs = options.cancelGraceMs ?? 5_000;
+    this.metrics = new GatewayMetrics(config.metrics_mode, this.logger);
+    this.snapshots = options.snapshotDir === undefined ? undefined : new SnapshotStore(options.snapshotDir);
   }
 
   static async start(options: GatewayOptions): Promise<Gateway> {
     const gateway = new Gateway(options.config, options);
     try {
+      if (!options.config.disable_token_authorization) {
+        gateway.tokens = await TokenStore.create({
+          keyFile: options.config.token_key_file,
+          expirationMin: options.config.token_expiration_min,
+          inferenceKey: options.config.inference_key,
+          managementKey: options.config.management_key,
+        });
+        gateway.guard = new TokenGuard(gateway.tokens);
+      }
       await gateway.listen();
-      const specs = options.models ?? (options.config.load_models ? [options.config.load_models] : []);
-      await gateway.loadStartupModels(specs);
+      if (options.config.model_snapshot) {
+        await gateway.restoreSnapshot(options.config.model_snapshot);
+      } else {
+        const specs = options.models ?? (options.config.load_models ? [options.config.load_models] : []);
+        await gateway.loadStartupModels(specs);
+      }
+      await gateway.writeSnapshot('startup');
+      gateway.started = true;
     } catch (err) {
       await gateway.stop();
       throw err;
@@ -83,7 +116,21 @@ export class Gateway implements GatewayContext {
   private async listen(): Promise<void> {
     const inferenceApp = createInferenceApp(this);
     const hotDeps = { registry: this.registry, maxRequestBytes: this.config.max_request_size };
+    const metrics = this.metrics;
+    // Shared listeners (no closure per request) that count every response for Requests2XX/4XX/5XX.
+    const countInference = function (this: ServerResponse): void {
+      metrics.countResponse('inference', this.statusCode);
+    };
+    const countManagement = function (this: ServerResponse): void {
+      metrics.countResponse('management', this.statusCode);
+    };
     const inference = (req: IncomingMessage, res: ServerResponse): void => {
+      res.once('finish', countInference);
+      const denied = this.guard.check(req, 'inference');
+      if (denied) {
+        sendError(res, denied);
+        return;
+      }
       const segments = pathSegments(req.url);
       const kind = segments && segments.length >= 1 ? HOT_ROUTES[segments[0]!] : undefined;
       if (kind && req.method !== 'OPTIONS') {
@@ -96,12 +143,20 @@ export class Gateway implements GatewayContext {
       }
       inferenceApp(req, res);
     };
-    const management = createManagementApp(this);
-    const metrics = createMetricsApp(this);
+    const managementApp = createManagementApp(this);
+    const management = (req: IncomingMessage, res: ServerResponse): void => {
+      res.once('finish', countManagement);
+      const denied = this.guard.check(req, 'management');
+      if (denied) {
+        sendError(res, denied);
+        return;
+      }
+      managementApp(req, res);
+    };
     this.addresses = {
       inference: await this.listenOn(this.config.inference_address, inference),
       management: await this.listenOn(this.config.management_address, management),
-      metrics: await this.listenOn(this.config.metrics_address, metrics),
+      metrics: await this.listenOn(this.config.metrics_address, createMetricsApp(this)),
     };
   }
 
@@ -117,6 +172,14 @@ export class Gateway implements GatewayContext {
         resolve(`http://${shown}:${bound.port}`);
       });
     });
+  }
+
+  /**
+   * Token check for requests that bypass the listeners' handlers, such as WebSocket upgrades:
+   * undefined when the request may proceed, otherwise the error to answer with.
+   */
+  authorize(req: IncomingMessage, api: GuardedApi): ModelServerError | undefined {
+    return this.guard.check(req, api);
   }
 
   /** The node:http servers (inference, management, metrics), for upgrades such as WebSocket. */
@@ -135,7 +198,54 @@ export class Gateway implements GatewayContext {
     const results = await Promise.allSettled(specs.map((s) => this.register({ url: s.url, name: s.name, synchronous: true })));
     results.forEach((r, i) => {
       if (r.status === 'rejected') this.logger.error({ url: specs[i]!.url }, `failed to load model: ${(r.reason as Error).message}`);
+      else this.startupModels.add(r.value);
     });
+  }
+
+  /** Registers the models of a config snapshot as they were (scale, batching, default version). */
+  private async restoreSnapshot(text: string): Promise<void> {
+    const snapshot = parseModelSnapshot(text, 'model_snapshot');
+    const entries = Object.entries(snapshot.models).flatMap(([name, versions]) => Object.entries(versions).map(([version, v]) => ({ name, version, v })));
+    this.logger.info({ models: entries.length }, 'restoring models from the config snapshot (--models and load_models are ignored)');
+    const results = await Promise.allSettled(
+      entries.map(({ name, v }) =>
+        this.register({
+          url: v.marName,
+          name,
+          synchronous: true,
+          minWorkers: v.minWorkers,
+          maxWorkers: v.maxWorkers,
+          batchSize: v.batchSize,
+          maxBatchDelayMs: v.maxBatchDelay,
+          responseTimeoutMs: v.responseTimeout === undefined ? undefined : v.responseTimeout * 1000,
+          startupTimeoutMs: v.startupTimeout === undefined ? undefined : v.startupTimeout * 1000,
+        }),
+      ),
+    );
+    results.forEach((r, i) => {
+      const { name, version, v } = entries[i]!;
+      if (r.status === 'rejected') {
+        this.logger.error({ model: name, version, url: v.marName }, `failed to restore model: ${(r.reason as Error).message}`);
+        return;
+      }
+      this.startupModels.add(r.value);
+      if (r.value.version !== version) this.logger.warn({ model: name, version }, `${v.marName} now holds version ${r.value.version}`);
+      if (v.defaultVersion) this.registry.setDefault(name, r.value.version);
+    });
+  }
+
+  /** Whether a version was loaded at start (describe's `loadedAtStartup`). */
+  loadedAtStartup(version: ModelVersion): boolean {
+    return this.startupModels.has(version);
+  }
+
+  /** Records a change of the model state: writes a config snapshot (when snapshots are on). */
+  modelsChanged(): void {
+    this.writeSnapshot('snapshot').catch((err: unknown) => this.logger.error(`cannot write config snapshot: ${(err as Error).message}`));
+  }
+
+  private async writeSnapshot(kind: SnapshotKind): Promise<void> {
+    await this.snapshots?.write(kind, this.config, (name) => buildModelSnapshot(this.registry, name));
   }
 
   /** Registers a model version from an archive and starts its workers. */
@@ -158,6 +268,7 @@ export class Gateway implements GatewayContext {
       nextWorkerNumber: () => this.workerNumber++,
     });
     this.registry.add(modelVersion);
+    this.metrics.track(modelVersion);
     const starting = modelVersion.pool.scaleTo(settings.minWorkers);
     if (options.synchronous !== false) await starting;
     this.logger.info({ model: name, version, workers: modelVersion.pool.liveCount }, 'model registered');
@@ -165,13 +276,19 @@ export class Gateway implements GatewayContext {
   }
 
   /** Unregisters a version: queued requests are answered, running ones finish, then workers stop. */
-  async unregister(name: string, version?: string): Promise<void> {
+  async unregister(name: string, version?: string, graceMs?: number): Promise<void> {
     const target = this.registry.resolve(name, version);
     this.registry.remove(target.name, target.version);
-    await target.drain();
+    try {
+      await target.drain(graceMs);
+    } finally {
+      this.metrics.untrack(target);
+    }
   }
 
   async stop(): Promise<void> {
+    if (this.started) await this.writeSnapshot('shutdown').catch((err: unknown) => this.logger.error(`cannot write config snapshot: ${(err as Error).message}`));
+    await this.tokens?.dispose();
     await Promise.allSettled(this.registry.all().map((v) => v.drain()));
     await Promise.allSettled(
       this.servers.map(

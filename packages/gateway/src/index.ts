@@ -4,3 +4,8 @@ export { parseProperties } from './config/properties.js';
 export { resolveModelSettings, type ModelSettings } from './config/model-config.js';
 export { createLogger, type Logger } from './logger.js';
 export { TIMEOUT_HEADER, PRIORITY_HEADER } from './http/predictions.js';
+export { TokenStore, type KeyKind } from './auth/token-store.js';
+export { TokenGuard, type GuardedApi } from './auth/token-guard.js';
+export { GatewayMetrics, type MetricsMode } from './metrics/gateway-metrics.js';
+export { SnapshotStore, defaultSnapshotDir, latestSnapshot } from './snapshot/snapshot-store.js';
+export { buildModelSnapshot, parseModelSnapshot, type ModelSnapshot } from './snapshot/model-snapshot.js';

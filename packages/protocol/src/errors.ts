@@ -33,6 +33,20 @@ export const ERROR_CATALOG = {
     message: 'Requested method is not allowed, please refer to API document.',
   },
   CONFLICT: { status: 409, type: 'ConflictStatusException', message: '{reason}' },
+  // --- management API ------------------------------------------------------------------------------
+  MODEL_API_DISABLED: {
+    status: 405,
+    type: 'MethodNotAllowedException',
+    message: 'Registering and unregistering models is disabled; start the server with --enable-model-api (enable_model_api=true)',
+  },
+  URL_NOT_ALLOWED: { status: 404, type: 'ModelNotFoundException', message: 'Given URL {url} does not match any allowed URL(s)' },
+  DOWNLOAD_FAILED: { status: 400, type: 'DownloadArchiveException', message: 'Failed to download archive from: {url}: {reason}' },
+  WORKERS_START_FAILED: {
+    status: 500,
+    type: 'InternalServerException',
+    message: 'Failed to start workers for model {model} version: {version}: {reason}',
+  },
+  UNREGISTER_TIMEOUT: { status: 408, type: 'RequestTimeoutException', message: 'Timed out while cleaning resources: {model}' },
   REQUEST_TOO_LARGE: {
     status: 413,
     type: 'RequestEntityTooLargeException',

@@ -1,13 +1,19 @@
 import express, { type Express } from 'express';
-import type { GatewayContext } from '../gateway-context.js';
+import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import { errorMiddleware, notFoundOrMethod } from './express-errors.js';
 
-/** The metrics API (port 8082). */
-export function createMetricsApp(_ctx: GatewayContext): Express {
+/**
+ * The metrics API (port 8082, no token, as TorchServe): `GET /metrics` in Prometheus text format 0.0.4,
+ * filtered by repeated `name[]` parameters like TorchServe's.
+ */
+export function createMetricsApp(ctx: { metrics: GatewayMetrics }): Express {
   const app = express();
   app.disable('x-powered-by');
-  app.get('/metrics', (_req, res) => {
-    res.type('text/plain; version=0.0.4; charset=utf-8').send('');
+  app.set('etag', false);
+  app.get('/metrics', async (req, res) => {
+    const names = new URL(req.originalUrl, 'http://metrics').searchParams.getAll('name[]');
+    const body = await ctx.metrics.render(names);
+    res.status(200).type(ctx.metrics.contentType).send(body);
   });
   app.use(notFoundOrMethod([/^\/metrics$/]));
   app.use(errorMiddleware());

@@ -31,6 +31,17 @@ export const serverConfigSchema = z.object({
   disable_token_authorization: bool.default(false),
   token_expiration_min: z.coerce.number().min(0).default(60),
   allowed_urls: z.string().default('file://.*|http(s)?://.*'),
+  /** Where generated keys are written (TorchServe: key_file.json in the working directory). */
+  token_key_file: z.string().default('key_file.json'),
+  /** Fixed keys for containers; empty means generate one. Given keys never expire. */
+  inference_key: z.string().default(''),
+  management_key: z.string().default(''),
+  /** Largest model archive the management API downloads from a URL. */
+  max_download_size: int(1).default(4 * 1024 ** 3),
+  /** `native` (lint-clean names), or TorchServe's `prometheus` / `legacy` names on top (docs/metrics.md). */
+  metrics_mode: z.enum(['native', 'prometheus', 'legacy', 'log']).default('native'),
+  /** Models to restore, as TorchServe's config snapshots write them (JSON); wins over load_models. */
+  model_snapshot: z.string().default(''),
   enable_envvars_config: bool.default(false),
   /** Where .mar archives are unpacked; defaults to a folder under the OS temp dir. */
   model_work_dir: z.string().optional(),

@@ -31,6 +31,8 @@ export interface VersionStats {
 }
 
 export type BatchListener = (version: ModelVersion, size: number) => void;
+/** Called once per job accepted into the queue (metrics hook it; keep it cheap). */
+export type JobListener = (job: InferenceJob) => void;
 
 /**
  * One registered model version: its settings, its bounded queue (one per kind, so predict and explain
@@ -49,6 +51,7 @@ export class ModelVersion {
   private batchTimerAt = 0;
   private readonly logger: Logger;
   private readonly batchListeners: BatchListener[] = [];
+  private readonly jobListeners: JobListener[] = [];
   draining = false;
 
   constructor(init: ModelVersionInit) {
@@ -99,6 +102,10 @@ export class ModelVersion {
     this.batchListeners.push(listener);
   }
 
+  onJob(listener: JobListener): void {
+    this.jobListeners.push(listener);
+  }
+
   /** Queues a job or refuses it at once (503) without touching any worker. */
   submit(job: InferenceJob): void {
     const params = { model: this.name, version: this.version };
@@ -113,6 +120,7 @@ export class ModelVersion {
       if (j.state === 'done') this.stats.success++;
       else if (j.state !== 'cancelled') this.stats.failure++;
     });
+    for (const l of this.jobListeners) l(job);
     this.dispatch();
   }
 
@@ -171,13 +179,16 @@ export class ModelVersion {
     }, Math.max(0, at - performance.now()));
   }
 
-  /** Stops taking work, answers every queued job, and stops the workers once running batches end. */
-  async drain(): Promise<void> {
+  /**
+   * Stops taking work, answers every queued job, and stops the workers once running batches end
+   * (a batch still running after `graceMs` has its worker terminated).
+   */
+  async drain(graceMs?: number): Promise<void> {
     this.draining = true;
     if (this.batchTimer) clearTimeout(this.batchTimer);
     for (const queue of Object.values(this.queues)) {
       for (const job of queue.drain()) job.fail(new ModelServerError('NO_WORKER', { model: this.name, version: this.version }));
     }
-    await this.pool.stopAll();
+    await this.pool.stopAll(graceMs);
   }
 }

@@ -20,7 +20,7 @@ export interface PoolOptions {
  * Keeps `target` workers of one model version alive. A worker that dies is replaced after TorchServe's
  * backoff (1, 1, 2, 3, 5, 8 … s) as long as the first failure of the current run of failures is less
  * than maxRetryTimeout ago; past that the pool is `failed` and stops trying (never a restart loop).
- * Events: `idle` (worker ready for a batch), `metrics`, `state`.
+ * Events: `idle` (worker ready for a batch), `metrics`, `state`, `batch_end` (worker, handlerMs, wallMs).
  */
 export class WorkerPool extends EventEmitter {
   readonly workers = new Set<WorkerProcess>();
@@ -73,6 +73,7 @@ export class WorkerPool extends EventEmitter {
     this.workers.add(worker);
     worker.on('idle', (w: WorkerProcess) => this.emit('idle', w));
     worker.on('metrics', (entries: unknown) => this.emit('metrics', entries));
+    worker.on('batch_end', (handlerMs: number, wallMs: number) => this.emit('batch_end', worker, handlerMs, wallMs));
     worker.once('exit', (reason: string) => this.onWorkerExit(worker, reason));
     try {
       await worker.start();
@@ -110,9 +111,9 @@ export class WorkerPool extends EventEmitter {
     this.timers.add(timer);
   }
 
-  async stopAll(): Promise<void> {
+  async stopAll(graceMs?: number): Promise<void> {
     this.stopped = true;
     for (const t of this.timers) clearTimeout(t);
-    await Promise.allSettled([...this.workers].map((w) => w.stop()));
+    await Promise.allSettled([...this.workers].map((w) => w.stop(graceMs)));
   }
 }

@@ -43,7 +43,8 @@ const SIGKILL_TIMEOUT_MS = 1_000;
 /**
  * The gateway's handle on one worker process: spawns it, owns its Unix socket, sends it batches and
  * routes what comes back to each job by request id. Events: `ready`, `idle` (a batch ended),
- * `exit` (with the reason; every in-flight job has been failed before it fires), `metrics`.
+ * `exit` (with the reason; every in-flight job has been failed before it fires), `metrics`,
+ * `batch_end` (handler ms as measured in the worker, wall ms since the batch was sent).
  */
 export class WorkerProcess extends EventEmitter implements JobRunner {
   state: WorkerState = 'starting';
@@ -61,6 +62,7 @@ export class WorkerProcess extends EventEmitter implements JobRunner {
   private readonly inFlight = new Map<string, InferenceJob>();
   private batchId = 0;
   private currentBatch = -1;
+  private batchSentAt = 0;
   private exitReason: string | undefined;
   private readonly cancelTimers = new Map<string, NodeJS.Timeout>();
 
@@ -178,6 +180,7 @@ export class WorkerProcess extends EventEmitter implements JobRunner {
         if (msg.batchId !== this.currentBatch) return;
         this.rssBytes = msg.rssBytes;
         this.stats.handlerMs = msg.handlerMs;
+        this.emit('batch_end', msg.handlerMs, performance.now() - this.batchSentAt);
         // A handler that answered nobody for some request still ends that request, exactly once.
         for (const id of [...this.inFlight.keys()]) {
           this.settle(id)?.fail(new ModelServerError('INTERNAL', { message: 'handler produced no result for this request' }));
@@ -207,6 +210,7 @@ export class WorkerProcess extends EventEmitter implements JobRunner {
     if (this.state !== 'ready') throw new Error(`batch sent to worker ${this.id} in state ${this.state}: this is a bug`);
     this.state = 'busy';
     this.currentBatch = ++this.batchId;
+    this.batchSentAt = performance.now();
     this.stats.batches++;
     this.stats.lastBatchSize = jobs.length;
     for (const job of jobs) {
@@ -243,14 +247,14 @@ export class WorkerProcess extends EventEmitter implements JobRunner {
     this.socket.write(encodeMessage(message));
   }
 
-  /** Asks the worker to finish its batch and exit; escalates to SIGTERM, then SIGKILL. */
-  async stop(): Promise<void> {
+  /** Asks the worker to finish its batch and exit; after `graceMs` escalates to SIGTERM, then SIGKILL. */
+  async stop(graceMs = STOP_TIMEOUT_MS): Promise<void> {
     if (this.state === 'stopped' || this.state === 'failed') return;
     this.state = 'stopping';
     this.send({ type: 'stop' });
     const exited = new Promise<void>((resolve) => this.once('exit', () => resolve()));
-    const t1 = setTimeout(() => this.child?.kill('SIGTERM'), STOP_TIMEOUT_MS);
-    const t2 = setTimeout(() => this.child?.kill('SIGKILL'), STOP_TIMEOUT_MS + SIGKILL_TIMEOUT_MS);
+    const t1 = setTimeout(() => this.child?.kill('SIGTERM'), graceMs);
+    const t2 = setTimeout(() => this.child?.kill('SIGKILL'), graceMs + SIGKILL_TIMEOUT_MS);
     await exited;
     clearTimeout(t1);
     clearTimeout(t2);

@@ -1,0 +1,78 @@
+import type { ModelVersion } from '../registry/model-version.js';
+import type { WorkerProcess, WorkerState } from '../workers/worker-process.js';
+import { readProcessStats } from '../metrics/process-stats.js';
+
+const MS_PER_S = 1000;
+
+/** Worker states as describe shows them. TorchServe only knows READY and UNLOADING, and says READY for dead workers (its #2231). */
+const STATUS: Record<WorkerState, string> = {
+  starting: 'STARTING',
+  ready: 'READY',
+  busy: 'READY',
+  stopping: 'UNLOADING',
+  stopped: 'STOPPED',
+  failed: 'FAILED',
+};
+
+export interface DescribedWorker {
+  id: string;
+  startTime: string;
+  status: string;
+  memoryUsage: number;
+  pid: number;
+  gpu: boolean;
+  gpuUsage: string;
+}
+
+/** TorchServe's worker id is its port number; ours is `W-<n>-<model>_<version>`, whose `<n>` plays that part. */
+function workerNumber(id: string): string {
+  return /^W-(\d+)-/.exec(id)?.[1] ?? id;
+}
+
+async function describeWorker(w: WorkerProcess): Promise<DescribedWorker> {
+  const stats = w.pid === undefined ? undefined : await readProcessStats(w.pid);
+  return {
+    id: workerNumber(w.id),
+    // TorchServe prints local time with a literal Z; this is true UTC in the same format.
+    startTime: w.startedAt.toISOString(),
+    status: STATUS[w.state],
+    memoryUsage: stats?.rssBytes ?? w.rssBytes,
+    pid: w.pid ?? -1,
+    gpu: false,
+    gpuUsage: 'N/A',
+  };
+}
+
+/** One element of `GET /models/{m}[/{v}]`: TorchServe's DescribeModelResponse fields, in its order. */
+export async function describeModel(v: ModelVersion, loadedAtStartup: boolean): Promise<Record<string, unknown>> {
+  const s = v.settings;
+  const workers = await Promise.all([...v.pool.workers].map(describeWorker));
+  return {
+    modelName: v.name,
+    modelVersion: v.version,
+    modelUrl: v.url,
+    runtime: v.archive.manifest.runtime,
+    minWorkers: s.minWorkers,
+    maxWorkers: s.maxWorkers,
+    batchSize: s.batchSize,
+    maxBatchDelay: s.maxBatchDelayMs,
+    responseTimeout: Math.round(s.responseTimeoutMs / MS_PER_S),
+    startupTimeout: Math.round(s.startupTimeoutMs / MS_PER_S),
+    maxRetryTimeoutInSec: Math.round(s.maxRetryTimeoutMs / MS_PER_S),
+    clientTimeoutInMills: 0,
+    parallelType: '',
+    parallelLevel: 0,
+    deviceType: 'cpu',
+    continuousBatching: false,
+    useJobTicket: false,
+    useVenv: false,
+    stateful: false,
+    sequenceMaxIdleMSec: 0,
+    sequenceTimeoutMSec: 0,
+    maxNumSequence: 0,
+    maxSequenceJobQueueSize: 0,
+    loadedAtStartup,
+    workers,
+    jobQueueStatus: { remainingCapacity: Math.max(0, v.queueCapacity - v.queueSize), pendingRequests: v.queueSize },
+  };
+}

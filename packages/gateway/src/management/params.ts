@@ -1,0 +1,41 @@
+import type { Request } from 'express';
+import { ModelServerError } from '@model-server/protocol';
+
+/**
+ * Management parameters: TorchServe takes them from the query string or, for `POST /models` with
+ * `Content-Type: application/json`, from the body (same snake_case names). Unlike TorchServe, a value
+ * that is not a number or boolean is refused with 400 instead of silently becoming the default.
+ */
+export class Params {
+  private readonly values: Record<string, unknown>;
+
+  constructor(req: Request) {
+    const body = req.is('application/json') && req.body && typeof req.body === 'object' && !Array.isArray(req.body) ? (req.body as Record<string, unknown>) : {};
+    this.values = { ...(req.query as Record<string, unknown>), ...body };
+  }
+
+  string(name: string): string | undefined {
+    const v = this.values[name];
+    if (v === undefined || v === null || v === '') return undefined;
+    if (typeof v === 'string') return v;
+    if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+    throw new ModelServerError('BAD_REQUEST', { reason: `Parameter ${name} must be a single value` });
+  }
+
+  int(name: string, min: number): number | undefined {
+    const raw = this.string(name);
+    if (raw === undefined) return undefined;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min) {
+      throw new ModelServerError('BAD_REQUEST', { reason: `Parameter ${name} must be an integer >= ${min} (got "${raw}")` });
+    }
+    return n;
+  }
+
+  bool(name: string): boolean | undefined {
+    const raw = this.string(name)?.toLowerCase();
+    if (raw === undefined) return undefined;
+    if (raw === 'true' || raw === 'false') return raw === 'true';
+    throw new ModelServerError('BAD_REQUEST', { reason: `Parameter ${name} must be true or false (got "${raw}")` });
+  }
+}

@@ -1,0 +1,112 @@
+import { access, rm } from 'node:fs/promises';
+import { isAbsolute, join, relative, resolve } from 'node:path';
+import { ModelServerError } from '@model-server/protocol';
+import { MODEL_NAME_PATTERN } from '@model-server/worker';
+import type { AllowedUrls } from './allowed-urls.js';
+import { downloadArchive } from './download.js';
+import type { ManagementContext } from './management-context.js';
+import type { Params } from './params.js';
+
+const MS_PER_S = 1000;
+
+export interface StatusReply {
+  status: number;
+  message: string;
+}
+
+/**
+ * Where a `url` parameter points, after the checks TorchServe makes: a file or folder directly in the
+ * model store (returned as its name there), or an absolute path when no store is configured.
+ */
+async function localArchive(ctx: ManagementContext, url: string, allowed: AllowedUrls): Promise<string> {
+  if (/^file:\/\//i.test(url)) allowed.check(url);
+  const path = url.replace(/^file:\/\//i, '');
+  const store = ctx.config.model_store;
+  if (path.split(/[\\/]/).includes('..')) throw new ModelServerError('MODEL_NOT_FOUND', { model: `${url} (".." is not allowed)` });
+  let full = path;
+  let name = path;
+  if (store) {
+    full = isAbsolute(path) ? path : join(store, path);
+    name = relative(resolve(store), resolve(full));
+    if (name === '' || name.startsWith('..') || isAbsolute(name) || name.includes('/') || name.includes('\\')) {
+      throw new ModelServerError('MODEL_NOT_FOUND', { model: `${url} (only archives directly in the model store can be registered)` });
+    }
+  } else if (!isAbsolute(path)) {
+    throw new ModelServerError('MODEL_NOT_FOUND', { model: `${url} (no model store configured)` });
+  }
+  try {
+    await access(full);
+  } catch {
+    throw new ModelServerError('MODEL_NOT_FOUND', { model: `${url} (no such archive in the model store)` });
+  }
+  return name;
+}
+
+/**
+ * `POST /models`: registers an archive from the model store or an allowed http(s) URL, with
+ * TorchServe's parameters, status codes and messages. `synchronous` defaults to true as in
+ * TorchServe's code (its docs say false). A synchronous registration whose workers cannot start is
+ * undone and answered 500 with the reason the worker gave.
+ */
+export async function registerModel(ctx: ManagementContext, params: Params, allowed: AllowedUrls): Promise<StatusReply> {
+  if (!ctx.config.enable_model_api) throw new ModelServerError('MODEL_API_DISABLED');
+  const url = params.string('url');
+  if (!url) throw new ModelServerError('BAD_REQUEST', { reason: 'Parameter url is required.' });
+  const name = params.string('model_name');
+  if (name !== undefined && !MODEL_NAME_PATTERN.test(name)) {
+    throw new ModelServerError('BAD_REQUEST', { reason: `Invalid model name "${name}": must match ${MODEL_NAME_PATTERN.source}` });
+  }
+  const runtime = params.string('runtime');
+  if (runtime !== undefined && runtime !== 'node') throw new ModelServerError('BAD_REQUEST', { reason: `Invalid RuntimeType value: ${runtime}` });
+  const initialWorkers = params.int('initial_workers', 0);
+  const batchSize = params.int('batch_size', 1);
+  const maxBatchDelay = params.int('max_batch_delay', 0);
+  const responseTimeout = params.int('response_timeout', 1);
+  const startupTimeout = params.int('startup_timeout', 1);
+  const synchronous = params.bool('synchronous') ?? true;
+
+  let archive: string;
+  let downloaded: string | undefined;
+  if (/^https?:\/\//i.test(url)) {
+    const store = ctx.config.model_store;
+    if (!store) throw new ModelServerError('BAD_REQUEST', { reason: 'Registering from a URL needs a model store to download into (--model-store)' });
+    allowed.check(url);
+    const file = await downloadArchive(url, { allowed, dir: store, maxBytes: ctx.config.max_download_size });
+    downloaded = join(store, file);
+    archive = file;
+  } else {
+    archive = await localArchive(ctx, url, allowed);
+  }
+
+  let version;
+  try {
+    version = await ctx.register({
+      url: archive,
+      name,
+      synchronous,
+      minWorkers: initialWorkers,
+      maxWorkers: initialWorkers,
+      batchSize,
+      maxBatchDelayMs: maxBatchDelay,
+      responseTimeoutMs: responseTimeout === undefined ? undefined : responseTimeout * MS_PER_S,
+      startupTimeoutMs: startupTimeout === undefined ? undefined : startupTimeout * MS_PER_S,
+    });
+  } catch (err) {
+    if (downloaded) await rm(downloaded, { force: true });
+    throw err;
+  }
+  const label = `Model "${version.name}" Version: ${version.version}`;
+  const workers = version.settings.minWorkers;
+  if (workers > 0 && synchronous && version.pool.liveCount < workers) {
+    const reason = version.pool.lastError?.message ?? 'workers did not start';
+    await ctx.unregister(version.name, version.version).catch(() => undefined);
+    if (downloaded) await rm(downloaded, { force: true });
+    throw new ModelServerError('WORKERS_START_FAILED', { model: version.name, version: version.version, reason });
+  }
+  ctx.modelsChanged();
+  if (workers === 0) {
+    return { status: 200, message: `${label} registered with 0 initial workers. Use scale workers API to add workers for the model.` };
+  }
+  if (!synchronous) return { status: 202, message: 'Processing worker updates...' };
+  return { status: 200, message: `${label} registered with ${workers} initial workers` };
+}

@@ -1,0 +1,47 @@
+import { ModelServerError } from '@model-server/protocol';
+import type { ModelVersion } from '../registry/model-version.js';
+import type { ManagementContext } from './management-context.js';
+import type { Params } from './params.js';
+import type { StatusReply } from './register-model.js';
+
+/** Workers that count towards a version's size: not on their way out. */
+function aliveWorkers(v: ModelVersion): number {
+  let n = 0;
+  for (const w of v.pool.workers) if (w.state === 'starting' || w.state === 'ready' || w.state === 'busy') n++;
+  return n;
+}
+
+/**
+ * `PUT /models/{m}[/{v}]`: TorchServe's scale-workers semantics. There is no autoscaling: below
+ * `min_worker` workers are added up to it, above `max_worker` the surplus is stopped (idle workers
+ * first, busy ones after their batch), in between nothing changes. `synchronous` defaults to false.
+ */
+export async function scaleWorkers(ctx: ManagementContext, name: string, pathVersion: string | undefined, params: Params): Promise<StatusReply> {
+  const version = pathVersion ?? params.string('model_version');
+  const target = ctx.registry.resolve(name, version);
+  const min = params.int('min_worker', 0) ?? 1;
+  const max = params.int('max_worker', 0) ?? min;
+  if (max < min) throw new ModelServerError('BAD_REQUEST', { reason: 'max_worker cannot be less than min_worker.' });
+  const synchronous = params.bool('synchronous') ?? false;
+
+  const current = aliveWorkers(target);
+  const desired = current < min ? min : current > max ? max : current;
+  target.settings = Object.freeze({ ...target.settings, minWorkers: min, maxWorkers: max });
+  const errorBefore = target.pool.lastError;
+  const scaling = target.pool.scaleTo(desired);
+  ctx.modelsChanged();
+  if (!synchronous) {
+    void scaling;
+    return { status: 202, message: 'Processing worker updates...' };
+  }
+  await scaling;
+  const live = target.pool.liveCount;
+  if (live >= desired) {
+    return { status: 200, message: `Workers scaled to ${desired} for model: ${name}${version === undefined ? '' : `, version: ${version}`}` };
+  }
+  const error = target.pool.lastError;
+  if (error && error !== errorBefore) {
+    throw new ModelServerError('WORKERS_START_FAILED', { model: target.name, version: target.version, reason: error.message });
+  }
+  return { status: 206, message: 'Workers scaling in progress...' };
+}

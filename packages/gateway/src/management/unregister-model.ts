@@ -1,0 +1,33 @@
+import { ModelServerError } from '@model-server/protocol';
+import type { ManagementContext } from './management-context.js';
+import type { StatusReply } from './register-model.js';
+
+const MS_PER_S = 1000;
+
+/**
+ * `DELETE /models/{m}[/{v}]`: refuses the default version while others exist (403, as TorchServe),
+ * then drains: queued requests are answered, running batches finish within
+ * `unregister_model_timeout`; past that the answer is 408 and the workers are terminated.
+ */
+export async function unregisterModel(ctx: ManagementContext, name: string, version: string | undefined): Promise<StatusReply> {
+  if (!ctx.config.enable_model_api) throw new ModelServerError('MODEL_API_DISABLED');
+  const target = ctx.registry.resolve(name, version);
+  if (ctx.registry.defaultVersionOf(name) === target.version && ctx.registry.versionsOf(name).length > 1) {
+    throw new ModelServerError('FORBIDDEN', { reason: `Cannot remove default version for model ${name}` });
+  }
+  const graceMs = ctx.config.unregister_model_timeout * MS_PER_S;
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), graceMs);
+  });
+  const draining = ctx.unregister(name, target.version, graceMs);
+  ctx.modelsChanged();
+  try {
+    if ((await Promise.race([draining.then(() => 'done' as const), timedOut])) === 'timeout') {
+      throw new ModelServerError('UNREGISTER_TIMEOUT', { model: name });
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+  return { status: 200, message: `Model "${name}" unregistered` };
+}

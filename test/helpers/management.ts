@@ -1,0 +1,27 @@
+/** Calls a management endpoint; returns status, parsed JSON (when any) and headers. */
+export async function mgmt(base: string, method: string, path: string, options: { json?: unknown; headers?: Record<string, string> } = {}) {
+  const init: RequestInit = { method, headers: { ...options.headers } };
+  if (options.json !== undefined) {
+    init.body = JSON.stringify(options.json);
+    (init.headers as Record<string, string>)['content-type'] = 'application/json';
+  }
+  const res = await fetch(`${base}${path}`, init);
+  const text = await res.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, headers: res.headers, text, json: json as any };
+}
+
+/** Whether a process with this pid exists. */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
