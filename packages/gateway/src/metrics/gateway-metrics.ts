@@ -126,18 +126,23 @@ export class GatewayMetrics {
       labelNames: ['api', 'code'],
       registers,
     });
+    // Children are bound once and start at 0, so a series exists before its first event (rate() needs it).
+    const zero = <T extends { inc(v?: number): void }>(child: T): T => {
+      child.inc(0);
+      return child;
+    };
     const byClass = (api: Api): Record<StatusClass, Counter.Internal> => ({
-      '2': http.labels(api, '2xx'),
-      '4': http.labels(api, '4xx'),
-      '5': http.labels(api, '5xx'),
+      '2': zero(http.labels(api, '2xx')),
+      '4': zero(http.labels(api, '4xx')),
+      '5': zero(http.labels(api, '5xx')),
     });
     this.responses = { inference: byClass('inference'), management: byClass('management') };
     const full = this.torchserve?.full;
     if (full) {
       this.legacyResponses = {
-        '2': full.requests['2'].labels('Host', this.host),
-        '4': full.requests['4'].labels('Host', this.host),
-        '5': full.requests['5'].labels('Host', this.host),
+        '2': zero(full.requests['2'].labels('Host', this.host)),
+        '4': zero(full.requests['4'].labels('Host', this.host)),
+        '5': zero(full.requests['5'].labels('Host', this.host)),
       };
     }
   }
@@ -154,6 +159,7 @@ export class GatewayMetrics {
     const n = version.name;
     const v = version.version;
     const requests = this.requests.labels(n, v, this.host);
+    requests.inc(0);
     const results = {
       success: this.results.labels(n, v, 'success'),
       error: this.results.labels(n, v, 'error'),
@@ -165,8 +171,11 @@ export class GatewayMetrics {
     const handler = this.handlerDuration.labels(n, v);
     const batch = this.batchSize.labels(n, v);
     const ts = this.torchserve;
+    for (const child of Object.values(results)) child.inc(0);
     const tsLatency = ts?.latency.labels(n, v, this.host);
     const tsQueue = ts?.queueLatency.labels(n, v, this.host);
+    tsLatency?.inc(0);
+    tsQueue?.inc(0);
     const full = ts?.full;
     const queueTime = full?.queueTime.labels('Host', this.host);
     const threadTime = full?.workerThreadTime.labels('Host', this.host);
