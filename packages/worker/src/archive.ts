@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { unzipSync } from 'fflate';
 import * as tar from 'tar';
+import yauzl from 'yauzl';
 import { parse as parseYaml } from 'yaml';
 import { ModelServerError } from '@model-server/protocol';
 import type { Manifest } from '@model-server/sdk';
@@ -84,70 +84,95 @@ async function hashFile(path: string): Promise<string> {
 }
 
 const S_IFMT = 0o170000;
-const S_IFLNK = 0o120000;
+const S_IFREG = 0o100000;
+const S_IFDIR = 0o040000;
+/** `versionMadeBy` host byte of archives whose external attributes carry a Unix mode. */
+const ZIP_HOST_UNIX = 3;
+/** More entries than any model needs; bounds the work a crafted central directory can cause. */
+export const MAX_ARCHIVE_ENTRIES = 100_000;
 
-async function unpackZip(file: string, target: string, maxBytes: number): Promise<void> {
-  const bytes = await readFile(file);
-  let total = 0;
-  let entries: Record<string, Uint8Array>;
-  const symlinks: string[] = [];
-  try {
-    entries = unzipSync(bytes, {
-      filter: (entry) => {
-        total += entry.originalSize;
-        if (total > maxBytes) throw new Error(`unpacked size exceeds ${maxBytes} bytes`);
-        return true;
-      },
-    });
-  } catch (cause) {
-    throw new ModelServerError('INVALID_MODEL_ARCHIVE', { archive: file, reason: (cause as Error).message }, { cause });
-  }
-  // fflate drops the external attributes, so symlinks are found from the central directory.
-  for (const { name, mode } of zipEntryModes(bytes)) {
-    if ((mode & S_IFMT) === S_IFLNK) symlinks.push(name);
-  }
-  if (symlinks.length > 0) {
-    throw new ModelServerError('INVALID_MODEL_ARCHIVE', { archive: file, reason: `entry "${symlinks[0]}" is a symbolic link` });
-  }
-  // Validate every path before writing anything, so a bad archive leaves nothing behind.
-  const planned = Object.entries(entries).map(([name, data]) => ({ name, data, path: safeEntryPath(target, name, file) }));
-  for (const { name, data, path } of planned) {
-    if (name.endsWith('/')) {
-      await mkdir(path, { recursive: true });
-      continue;
-    }
-    await mkdir(dirname(path), { recursive: true });
-    await writeFile(path, data);
-  }
+function openZip(file: string): Promise<yauzl.ZipFile> {
+  return new Promise((resolve, reject) => {
+    // validateEntrySizes makes a stream fail when an entry inflates to more than its declared size,
+    // so the declared sizes that the cap is checked against cannot lie.
+    yauzl.open(file, { lazyEntries: true, autoClose: false, decodeStrings: true, validateEntrySizes: true }, (err, zip) =>
+      err ? reject(err) : resolve(zip),
+    );
+  });
 }
 
-/** Reads (name, unix mode) of every entry from a zip's central directory. */
-function zipEntryModes(bytes: Uint8Array): { name: string; mode: number }[] {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let eocd = -1;
-  for (let i = bytes.length - 22; i >= Math.max(0, bytes.length - 65557); i--) {
-    if (view.getUint32(i, true) === 0x06054b50) {
-      eocd = i;
-      break;
+function zipEntries(zip: yauzl.ZipFile): Promise<yauzl.Entry[]> {
+  return new Promise((resolve, reject) => {
+    const entries: yauzl.Entry[] = [];
+    zip.on('entry', (entry: yauzl.Entry) => {
+      entries.push(entry);
+      if (entries.length > MAX_ARCHIVE_ENTRIES) reject(new Error(`more than ${MAX_ARCHIVE_ENTRIES} entries`));
+      else zip.readEntry();
+    });
+    zip.once('end', () => resolve(entries));
+    zip.once('error', reject);
+    zip.readEntry();
+  });
+}
+
+function entryStream(zip: yauzl.ZipFile, entry: yauzl.Entry): Promise<NodeJS.ReadableStream> {
+  return new Promise((resolve, reject) => zip.openReadStream(entry, (err, stream) => (err ? reject(err) : resolve(stream))));
+}
+
+/**
+ * Unpacks a .mar (zip) with yauzl, streaming each entry to disk. The whole central directory is
+ * checked first (names, types, declared sizes), so a bad archive writes nothing; then each entry
+ * is streamed and may not inflate beyond what it declared.
+ */
+async function unpackZip(file: string, target: string, maxBytes: number): Promise<void> {
+  const bad = (reason: string, cause?: unknown): ModelServerError =>
+    new ModelServerError('INVALID_MODEL_ARCHIVE', { archive: file, reason }, cause === undefined ? undefined : { cause });
+  let zip: yauzl.ZipFile;
+  try {
+    zip = await openZip(file);
+  } catch (cause) {
+    throw bad((cause as Error).message, cause);
+  }
+  try {
+    let entries: yauzl.Entry[];
+    try {
+      entries = await zipEntries(zip);
+    } catch (cause) {
+      // yauzl refuses absolute paths and ".." itself ("invalid relative path", "absolute path").
+      throw bad((cause as Error).message, cause);
     }
+    let total = 0;
+    const seen = new Set<string>();
+    const planned: { entry: yauzl.Entry; path: string; dir: boolean }[] = [];
+    for (const entry of entries) {
+      const name = entry.fileName;
+      const path = safeEntryPath(target, name, file);
+      const mode = entry.versionMadeBy >> 8 === ZIP_HOST_UNIX ? (entry.externalFileAttributes >>> 16) & S_IFMT : 0;
+      const dir = name.endsWith('/');
+      if (mode !== 0 && mode !== S_IFREG && mode !== S_IFDIR) {
+        throw bad(`entry "${name}" is ${mode === 0o120000 ? 'a symbolic link' : 'not a regular file or folder'}`);
+      }
+      if (seen.has(path)) throw bad(`entry "${name}" appears twice`);
+      seen.add(path);
+      total += entry.uncompressedSize;
+      if (total > maxBytes) throw bad(`unpacked size exceeds ${maxBytes} bytes`);
+      planned.push({ entry, path, dir });
+    }
+    for (const { entry, path, dir } of planned) {
+      if (dir) {
+        await mkdir(path, { recursive: true });
+        continue;
+      }
+      await mkdir(dirname(path), { recursive: true });
+      try {
+        await pipeline(await entryStream(zip, entry), createWriteStream(path, { flags: 'wx' }));
+      } catch (cause) {
+        throw bad(`entry "${entry.fileName}": ${(cause as Error).message}`, cause);
+      }
+    }
+  } finally {
+    zip.close();
   }
-  if (eocd < 0) return [];
-  const count = view.getUint16(eocd + 10, true);
-  let p = view.getUint32(eocd + 16, true);
-  const out: { name: string; mode: number }[] = [];
-  const decoder = new TextDecoder();
-  for (let n = 0; n < count && p + 46 <= bytes.length; n++) {
-    if (view.getUint32(p, true) !== 0x02014b50) break;
-    const madeBy = view.getUint16(p + 4, true) >> 8;
-    const nameLen = view.getUint16(p + 28, true);
-    const extraLen = view.getUint16(p + 30, true);
-    const commentLen = view.getUint16(p + 32, true);
-    const external = view.getUint32(p + 38, true);
-    const name = decoder.decode(bytes.subarray(p + 46, p + 46 + nameLen));
-    out.push({ name, mode: madeBy === 3 ? external >>> 16 : 0 });
-    p += 46 + nameLen + extraLen + commentLen;
-  }
-  return out;
 }
 
 async function unpackTgz(file: string, target: string, maxBytes: number): Promise<void> {
