@@ -98,6 +98,23 @@ export async function createArchive(opts: ArchiveOptions): Promise<string> {
   if (opts.serializedFile) await mustExist(opts.serializedFile, 'serialized file');
   if (opts.configFile) await mustExist(opts.configFile, 'config file');
   for (const extra of opts.extraFiles ?? []) await mustExist(extra, 'extra file');
+  // Everything lands flat at the archive root: two inputs with one name would silently overwrite each other.
+  const names = new Map<string, string>([
+    ['handler.js', 'the bundled handler'],
+    ['MAR-INF', 'the manifest folder'],
+  ]);
+  const inputs: [string | undefined, string][] = [
+    [opts.serializedFile, '--serialized-file'],
+    [opts.configFile, '--config-file'],
+    ...(opts.extraFiles ?? []).map((f): [string, string] => [f, '--extra-files']),
+  ];
+  for (const [path, flag] of inputs) {
+    if (!path) continue;
+    const name = basename(path);
+    const taken = names.get(name);
+    if (taken) throw new ArchiverError(`${flag} ${path}: the name "${name}" is already used by ${taken} in the archive`);
+    names.set(name, `${flag} ${path}`);
+  }
   const out = outputPath(opts);
   const exists = await stat(out).then(
     () => true,
