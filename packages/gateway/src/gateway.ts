@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Express } from 'express';
+import type { WebSocketServer } from 'ws';
 import { ModelServerError } from '@model-server/protocol';
 import { openArchive } from '@model-server/worker';
 import { createInferenceApp } from './apps/inference-app.js';
@@ -14,6 +15,7 @@ import type { GatewayContext } from './gateway-context.js';
 import { handlePrediction } from './http/predictions.js';
 import { sendError } from './http/send-error.js';
 import { pathSegments } from './http/url.js';
+import { attachWebSocket } from './http/websocket.js';
 import { createLogger, type Logger } from './logger.js';
 import { listModelStore, parseModelSpecs, resolveModelPath, type ModelSpec } from './model-loader.js';
 import { ModelRegistry } from './registry/model-registry.js';
@@ -54,6 +56,7 @@ export class Gateway implements GatewayContext {
   readonly extraInferenceRoutes: ((app: Express) => void)[] = [];
   addresses: Addresses = { inference: '', management: '', metrics: '' };
   private readonly servers: Server[] = [];
+  private webSockets: WebSocketServer | undefined;
   private workerNumber = 9000;
   private readonly workDir: string;
   private readonly cancelGraceMs: number;
@@ -64,7 +67,7 @@ export class Gateway implements GatewayContext {
   ) {
     this.logger = options.logger ?? createLogger();
     this.workDir = config.model_work_dir ?? join(tmpdir(), 'model-server', 'models');
-    this.cancelGraceMs = options.cancelGraceMs ?? 5_000;
+    this.cancelGraceMs = options.cancelGraceMs ?? config.cancel_grace_period * 1000;
   }
 
   static async start(options: GatewayOptions): Promise<Gateway> {
@@ -82,7 +85,11 @@ export class Gateway implements GatewayContext {
 
   private async listen(): Promise<void> {
     const inferenceApp = createInferenceApp(this);
-    const hotDeps = { registry: this.registry, maxRequestBytes: this.config.max_request_size };
+    const hotDeps = {
+      registry: this.registry,
+      maxRequestBytes: this.config.max_request_size,
+      maxBufferedChunks: this.config.stream_max_buffered_chunks,
+    };
     const inference = (req: IncomingMessage, res: ServerResponse): void => {
       const segments = pathSegments(req.url);
       const kind = segments && segments.length >= 1 ? HOT_ROUTES[segments[0]!] : undefined;
@@ -98,8 +105,10 @@ export class Gateway implements GatewayContext {
     };
     const management = createManagementApp(this);
     const metrics = createMetricsApp(this);
+    const inferenceAddress = await this.listenOn(this.config.inference_address, inference);
+    this.webSockets = attachWebSocket(this.servers[0]!, { ...hotDeps, logger: this.logger });
     this.addresses = {
-      inference: await this.listenOn(this.config.inference_address, inference),
+      inference: inferenceAddress,
       management: await this.listenOn(this.config.management_address, management),
       metrics: await this.listenOn(this.config.metrics_address, metrics),
     };
@@ -172,6 +181,8 @@ export class Gateway implements GatewayContext {
   }
 
   async stop(): Promise<void> {
+    for (const ws of this.webSockets?.clients ?? []) ws.terminate();
+    this.webSockets?.close();
     await Promise.allSettled(this.registry.all().map((v) => v.drain()));
     await Promise.allSettled(
       this.servers.map(
