@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 import { spawn } from 'node:child_process';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Gateway, loadServerConfig, createLogger, defaultSnapshotDir, latestSnapshot, type ServerConfig } from '@model-server/gateway';
 import { clearState, isAlive, readState, writeState } from './state-file.js';
@@ -101,27 +103,33 @@ async function ping(address: string): Promise<number | undefined> {
 async function runDetached(argv: string[], values: Record<string, unknown>): Promise<number> {
   const existing = await readState();
   if (existing && isAlive(existing.pid)) return fail(`model-server is already running (pid ${existing.pid})`);
-  const child = spawn(process.execPath, [process.argv[1]!, ...argv, '--foreground'], {
+  // The server outlives this command, so its output goes to a log file (TorchServe's LOG_LOCATION).
+  const logDir = resolve(process.env['LOG_LOCATION'] ?? 'logs');
+  mkdirSync(logDir, { recursive: true });
+  const logFile = join(logDir, 'model_server.log');
+  const log = openSync(logFile, 'a');
+  const child = spawn(process.execPath, [process.argv[1]!, 'start', ...argv, '--foreground'], {
     detached: true,
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', log, log],
   });
+  closeSync(log);
   child.unref();
   let exited: number | null = null;
   child.on('exit', (code) => (exited = code ?? 1));
   const deadline = Date.now() + Number(values['start-timeout']) * 1000;
   while (Date.now() < deadline) {
-    if (exited !== null) return fail(`server exited during start-up (code ${exited})`);
+    if (exited !== null) return fail(`server exited during start-up (code ${exited}); see ${logFile}`);
     const state = await readState();
     if (state && state.pid === child.pid && (await ping(state.addresses.inference)) === 200) {
       process.stdout.write(
         `model-server started (pid ${state.pid})\n  inference:  ${state.addresses.inference}\n` +
-          `  management: ${state.addresses.management}\n  metrics:    ${state.addresses.metrics}\n`,
+          `  management: ${state.addresses.management}\n  metrics:    ${state.addresses.metrics}\n  log:        ${logFile}\n`,
       );
       return 0;
     }
     await new Promise((r) => setTimeout(r, 200));
   }
-  return fail('server did not become healthy in time; see its log output');
+  return fail(`server did not become healthy in time; see ${logFile}`);
 }
 
 async function stop(): Promise<number> {

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Express } from 'express';
+import type { WebSocketServer } from 'ws';
 import { ModelServerError } from '@model-server/protocol';
 import { openArchive } from '@model-server/worker';
 import { createInferenceApp } from './apps/inference-app.js';
@@ -16,6 +17,7 @@ import type { GatewayContext } from './gateway-context.js';
 import { handlePrediction } from './http/predictions.js';
 import { sendError } from './http/send-error.js';
 import { pathSegments } from './http/url.js';
+import { attachWebSocket } from './http/websocket.js';
 import { createLogger, type Logger } from './logger.js';
 import type { ManagementContext } from './management/management-context.js';
 import { GatewayMetrics } from './metrics/gateway-metrics.js';
@@ -70,6 +72,7 @@ export class Gateway implements GatewayContext, ManagementContext {
   readonly extraInferenceRoutes: ((app: Express) => void)[] = [];
   addresses: Addresses = { inference: '', management: '', metrics: '' };
   private readonly servers: Server[] = [];
+  private webSockets: WebSocketServer | undefined;
   private workerNumber = 9000;
   private readonly workDir: string;
   private readonly cancelGraceMs: number;
@@ -80,7 +83,7 @@ export class Gateway implements GatewayContext, ManagementContext {
   ) {
     this.logger = options.logger ?? createLogger();
     this.workDir = config.model_work_dir ?? join(tmpdir(), 'model-server', 'models');
-    this.cancelGraceMs = options.cancelGraceMs ?? 5_000;
+    this.cancelGraceMs = options.cancelGraceMs ?? config.cancel_grace_period * 1000;
     this.metrics = new GatewayMetrics(config.metrics_mode, this.logger);
     this.snapshots = options.snapshotDir === undefined ? undefined : new SnapshotStore(options.snapshotDir);
   }
@@ -115,7 +118,11 @@ export class Gateway implements GatewayContext, ManagementContext {
 
   private async listen(): Promise<void> {
     const inferenceApp = createInferenceApp(this);
-    const hotDeps = { registry: this.registry, maxRequestBytes: this.config.max_request_size };
+    const hotDeps = {
+      registry: this.registry,
+      maxRequestBytes: this.config.max_request_size,
+      maxBufferedChunks: this.config.stream_max_buffered_chunks,
+    };
     const metrics = this.metrics;
     // Shared listeners (no closure per request) that count every response for Requests2XX/4XX/5XX.
     const countInference = function (this: ServerResponse): void {
@@ -153,8 +160,15 @@ export class Gateway implements GatewayContext, ManagementContext {
       }
       managementApp(req, res);
     };
+    const inferenceAddress = await this.listenOn(this.config.inference_address, inference);
+    // Upgrades bypass the request handler above, so the WebSocket route runs the same token check.
+    const authorize = (req: IncomingMessage): void => {
+      const denied = this.guard.check(req, 'inference');
+      if (denied) throw denied;
+    };
+    this.webSockets = attachWebSocket(this.servers[0]!, { ...hotDeps, logger: this.logger, authorize });
     this.addresses = {
-      inference: await this.listenOn(this.config.inference_address, inference),
+      inference: inferenceAddress,
       management: await this.listenOn(this.config.management_address, management),
       metrics: await this.listenOn(this.config.metrics_address, createMetricsApp(this)),
     };
@@ -289,6 +303,8 @@ export class Gateway implements GatewayContext, ManagementContext {
   async stop(): Promise<void> {
     if (this.started) await this.writeSnapshot('shutdown').catch((err: unknown) => this.logger.error(`cannot write config snapshot: ${(err as Error).message}`));
     await this.tokens?.dispose();
+    for (const ws of this.webSockets?.clients ?? []) ws.terminate();
+    this.webSockets?.close();
     await Promise.allSettled(this.registry.all().map((v) => v.drain()));
     await Promise.allSettled(
       this.servers.map(

@@ -43,6 +43,13 @@ export const serverConfigSchema = z.object({
   /** Models to restore, as TorchServe's config snapshots write them (JSON); wins over load_models. */
   model_snapshot: z.string().default(''),
   enable_envvars_config: bool.default(false),
+  /**
+   * Stream chunks a slow client may leave unsent before its stream is failed (503 STREAM_OVERFLOW,
+   * in-band for SSE and WebSocket) and its request cancelled in the worker: memory stays bounded.
+   */
+  stream_max_buffered_chunks: int(1).default(256),
+  /** Seconds a cancelled request may keep its worker busy before the worker is taken as hung and replaced. */
+  cancel_grace_period: z.coerce.number().min(0).default(5),
   /** Where .mar archives are unpacked; defaults to a folder under the OS temp dir. */
   model_work_dir: z.string().optional(),
 });

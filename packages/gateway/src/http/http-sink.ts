@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { ModelServerError } from '@model-server/protocol';
 import type { ResponsePart, ResponseSink } from '../scheduling/job.js';
 import { NO_CACHE_HEADERS, sendError } from './send-error.js';
+import { StreamBudget } from './stream-budget.js';
 
 /**
  * Writes a job's outcome as a plain HTTP response: one body, or, when the handler streams, HTTP/1.1
@@ -10,10 +11,16 @@ import { NO_CACHE_HEADERS, sendError } from './send-error.js';
  * down so the client sees an incomplete body rather than a truncated success.
  */
 export class HttpSink implements ResponseSink {
+  private readonly budget: StreamBudget;
+
   constructor(
     private readonly res: ServerResponse,
     private readonly requestId: string,
-  ) {}
+    maxBufferedChunks: number,
+  ) {
+    this.budget = new StreamBudget(maxBufferedChunks, requestId);
+    res.on('drain', () => this.budget.drained());
+  }
 
   private head(part: ResponsePart, streaming: boolean): void {
     const headers: Record<string, string | number> = { ...NO_CACHE_HEADERS, ...part.headers, 'x-request-id': this.requestId };
@@ -25,7 +32,7 @@ export class HttpSink implements ResponseSink {
   chunk(part: ResponsePart): void {
     if (this.res.destroyed) return;
     if (!this.res.headersSent) this.head(part, true);
-    this.res.write(part.body);
+    this.budget.wrote(!this.res.write(part.body));
   }
 
   complete(part: ResponsePart): void {

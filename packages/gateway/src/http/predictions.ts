@@ -5,6 +5,7 @@ import type { ModelRegistry } from '../registry/model-registry.js';
 import { InferenceJob, type ResponseSink } from '../scheduling/job.js';
 import { HttpSink } from './http-sink.js';
 import { readInputs } from './read-inputs.js';
+import { SseSink } from './sse-sink.js';
 import { NO_CACHE_HEADERS, sendError } from './send-error.js';
 
 /** Request header carrying a per-request deadline in milliseconds (capped by nothing but sanity). */
@@ -15,6 +16,11 @@ export const PRIORITY_HEADER = 'x-request-priority';
 export interface PredictionDeps {
   registry: ModelRegistry;
   maxRequestBytes: number;
+  maxBufferedChunks: number;
+}
+
+function wantsEventStream(req: IncomingMessage): boolean {
+  return (req.headers.accept ?? '').includes('text/event-stream');
 }
 
 function flattenHeaders(req: IncomingMessage): Record<string, string> {
@@ -88,7 +94,10 @@ export async function handlePrediction(
     const headers = flattenHeaders(req);
     headers['explain'] = kind === 'explain' ? 'True' : 'False';
     if (rest.length > 0) headers['url_path'] = rest.join('/');
-    const job = submitJob(deps.registry, { kind, model, version, headers, inputs, sink: new HttpSink(res, requestId), requestId });
+    const sink = wantsEventStream(req)
+      ? new SseSink(res, requestId, deps.maxBufferedChunks)
+      : new HttpSink(res, requestId, deps.maxBufferedChunks);
+    const job = submitJob(deps.registry, { kind, model, version, headers, inputs, sink, requestId });
     // A client that leaves before its answer gets its queued job dropped or its running job cancelled.
     res.on('close', () => {
       if (!res.writableFinished) job.cancel('client disconnected');

@@ -24,8 +24,11 @@ export function errorHeaders(err: ModelServerError): Record<string, string> {
 export function sendError(res: ServerResponse, error: unknown, extraHeaders: Record<string, string> = {}): void {
   const err = asModelServerError(error);
   if (res.headersSent) {
-    // The status line is gone already; tearing the connection down is the only honest signal left.
-    res.destroy(err);
+    // The status line is gone already; ending the connection without the terminating chunk is the
+    // only honest signal left. Ending (not destroying) the socket still delivers the chunks written.
+    // A client that overflowed its stream is not reading: waiting to flush to it would hold the memory.
+    if (res.socket && !res.socket.destroyed && err.code !== 'STREAM_OVERFLOW') res.socket.end();
+    else res.destroy(err);
     return;
   }
   const body = Buffer.from(`${JSON.stringify(err.toJSON(), null, 2)}\n`);

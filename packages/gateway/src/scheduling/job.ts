@@ -14,6 +14,7 @@ export interface ResponsePart {
  * or nothing at all once the client itself went away.
  */
 export interface ResponseSink {
+  /** Throws STREAM_OVERFLOW when the client cannot keep up; the job then fails and is cancelled. */
   chunk(part: ResponsePart): void;
   complete(part: ResponsePart): void;
   fail(error: ModelServerError): void;
@@ -93,7 +94,11 @@ export class InferenceJob {
   chunk(part: ResponsePart): void {
     if (this.terminal) return;
     this.state = 'streaming';
-    this.sink.chunk(part);
+    try {
+      this.sink.chunk(part);
+    } catch (err) {
+      this.abort(err as ModelServerError, 'stream consumer too slow');
+    }
   }
 
   complete(part: ResponsePart): void {
@@ -106,6 +111,15 @@ export class InferenceJob {
     if (this.terminal) return;
     this.end('failed');
     this.sink.fail(error);
+  }
+
+  /** Fails the job and stops its work in the worker (e.g. a stream whose client cannot keep up). */
+  abort(error: ModelServerError, reason: string): void {
+    if (this.terminal) return;
+    const runner = this.state === 'queued' ? undefined : this.runner;
+    this.end('failed');
+    this.sink.fail(error);
+    runner?.cancelJob(this, reason);
   }
 
   /** The client went away: nobody to answer; stop the work if it is running. */

@@ -30,6 +30,7 @@ export class WorkerPool extends EventEmitter {
   private failures = 0;
   private firstFailureAt = 0;
   private stopped = false;
+  private gaveUp = false;
   private readonly timers = new Set<NodeJS.Timeout>();
 
   constructor(private readonly options: PoolOptions) {
@@ -44,8 +45,9 @@ export class WorkerPool extends EventEmitter {
     return n;
   }
 
+  /** True once the pool stopped retrying (failures for longer than maxRetryTimeout) and has no live worker. */
   get failed(): boolean {
-    return this.firstFailureAt > 0 && performance.now() - this.firstFailureAt > this.options.maxRetryTimeoutMs && this.liveCount === 0;
+    return this.gaveUp && this.liveCount === 0;
   }
 
   idleWorkers(): WorkerProcess[] {
@@ -79,6 +81,7 @@ export class WorkerPool extends EventEmitter {
       await worker.start();
       this.failures = 0;
       this.firstFailureAt = 0;
+      this.gaveUp = false;
       logger.info({ worker: worker.id, pid: worker.pid, loadTimeMs: Math.round(worker.loadTimeMs) }, `worker ready for ${name}`);
       this.emit('state');
       this.emit('idle', worker);
@@ -97,18 +100,27 @@ export class WorkerPool extends EventEmitter {
     if (this.firstFailureAt === 0) this.firstFailureAt = now;
     const alive = [...this.workers].filter((w) => w.state !== 'stopping').length;
     if (alive >= this.target) return;
-    if (now - this.firstFailureAt > this.options.maxRetryTimeoutMs) {
-      this.options.logger.error({ model: this.options.name }, `giving up restarting workers: failing since ${Math.round((now - this.firstFailureAt) / 1000)} s (${reason})`);
-      this.emit('state');
-      return;
-    }
+    if (this.retryWindowOver(reason)) return;
     const delay = backoffDelayMs(this.failures++);
     this.options.logger.warn({ model: this.options.name, delayMs: delay }, `restarting a worker after: ${reason}`);
     const timer = setTimeout(() => {
       this.timers.delete(timer);
-      if (!this.stopped && [...this.workers].filter((w) => w.state !== 'stopping').length < this.target) void this.spawn();
+      if (this.stopped || this.retryWindowOver(reason)) return;
+      if ([...this.workers].filter((w) => w.state !== 'stopping').length < this.target) void this.spawn();
     }, delay);
     this.timers.add(timer);
+  }
+
+  /** Past maxRetryTimeout since the first failure of this run: stop retrying, for good. */
+  private retryWindowOver(reason: string): boolean {
+    const failingMs = performance.now() - this.firstFailureAt;
+    if (failingMs <= this.options.maxRetryTimeoutMs) return false;
+    if (!this.gaveUp) {
+      this.gaveUp = true;
+      this.options.logger.error({ model: this.options.name }, `giving up restarting workers: failing for ${Math.round(failingMs / 1000)} s (${reason})`);
+      this.emit('state');
+    }
+    return true;
   }
 
   async stopAll(graceMs?: number): Promise<void> {

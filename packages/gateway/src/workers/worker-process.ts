@@ -39,6 +39,7 @@ export interface WorkerStats {
 const FRAME_OVERHEAD_BYTES = 64 * 1024;
 const STOP_TIMEOUT_MS = 5_000;
 const SIGKILL_TIMEOUT_MS = 1_000;
+const CONNECTION_LOST_GRACE_MS = 200;
 
 /**
  * The gateway's handle on one worker process: spawns it, owns its Unix socket, sends it batches and
@@ -65,6 +66,7 @@ export class WorkerProcess extends EventEmitter implements JobRunner {
   private batchSentAt = 0;
   private exitReason: string | undefined;
   private readonly cancelTimers = new Map<string, NodeJS.Timeout>();
+  private closeTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly spec: WorkerSpec) {
     super();
@@ -147,7 +149,11 @@ export class WorkerProcess extends EventEmitter implements JobRunner {
       for (const msg of messages) this.onMessage(msg);
     });
     socket.on('error', (err) => this.spec.logger.warn({ worker: this.id }, `worker socket error: ${err.message}`));
-    socket.on('close', () => this.kill('connection closed'));
+    // The exit that usually follows within milliseconds knows the real cause (exit code, signal);
+    // a process that keeps running without its connection is useless and is killed.
+    socket.on('close', () => {
+      this.closeTimer = setTimeout(() => this.kill('connection closed'), CONNECTION_LOST_GRACE_MS);
+    });
   }
 
   private onMessage(msg: FromWorker): void {
@@ -271,6 +277,8 @@ export class WorkerProcess extends EventEmitter implements JobRunner {
   private onExit(code: number | undefined, signal: string | undefined): void {
     const was = this.state;
     this.state = was === 'stopping' ? 'stopped' : 'failed';
+    clearTimeout(this.closeTimer);
+    for (const t of this.cancelTimers.values()) clearTimeout(t);
     this.socket?.destroy();
     this.server?.close();
     const reason = this.exitReason ?? (signal ? `killed by ${signal}` : `exit code ${code}`);

@@ -1,0 +1,167 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { ModelServerError, type InferenceInput } from '@model-server/protocol';
+import type { Logger } from '../logger.js';
+import type { ModelRegistry } from '../registry/model-registry.js';
+import type { InferenceJob, ResponsePart, ResponseSink } from '../scheduling/job.js';
+import { submitJob } from './predictions.js';
+import { asModelServerError } from './send-error.js';
+import { isTextual } from './sse-sink.js';
+import { StreamBudget } from './stream-budget.js';
+import { pathSegments } from './url.js';
+
+export interface WebSocketDeps {
+  registry: ModelRegistry;
+  maxRequestBytes: number;
+  maxBufferedChunks: number;
+  logger: Logger;
+  /** Optional gate run on the upgrade request (authorization); throws to refuse. */
+  authorize?: (req: IncomingMessage) => void;
+}
+
+/** Bytes queued in a socket past which further chunks count against the stream's budget. */
+const WS_HIGH_WATER_BYTES = 1 << 20;
+
+/** A text message from the client: one inference request. A binary message is a raw `body` instead. */
+interface ClientMessage {
+  id?: string;
+  /** Becomes the input `body`: a string as text, anything else as JSON. */
+  body?: unknown;
+  /** Named inputs; string values as text, others as JSON. */
+  inputs?: Record<string, unknown>;
+  contentType?: string;
+  headers?: Record<string, string>;
+}
+
+function refuseUpgrade(socket: Duplex, err: ModelServerError): void {
+  const body = JSON.stringify(err.toJSON());
+  socket.end(
+    `HTTP/1.1 ${err.status} ${err.type}\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+}
+
+function toInput(name: string, value: unknown, contentType?: string): InferenceInput {
+  if (typeof value === 'string') return { name, contentType: contentType ?? 'text/plain; charset=utf-8', data: Buffer.from(value) };
+  return { name, contentType: contentType ?? 'application/json', data: Buffer.from(JSON.stringify(value ?? null)) };
+}
+
+function send(ws: WebSocket, message: Record<string, unknown>): void {
+  if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(message));
+}
+
+/** Sends a job's chunks and result as JSON messages tagged with the request id. */
+class WebSocketSink implements ResponseSink {
+  private readonly budget: StreamBudget;
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly id: string,
+    maxBufferedChunks: number,
+  ) {
+    this.budget = new StreamBudget(maxBufferedChunks, id);
+  }
+
+  private payload(type: string, part: ResponsePart): Record<string, unknown> {
+    const text = isTextual(part.contentType);
+    return {
+      id: this.id,
+      type,
+      status: part.status,
+      ...(part.contentType ? { contentType: part.contentType } : {}),
+      encoding: text ? 'utf8' : 'base64',
+      data: Buffer.from(part.body.buffer, part.body.byteOffset, part.body.byteLength).toString(text ? 'utf8' : 'base64'),
+    };
+  }
+
+  chunk(part: ResponsePart): void {
+    send(this.ws, this.payload('chunk', part));
+    this.budget.wrote(this.ws.bufferedAmount > WS_HIGH_WATER_BYTES);
+  }
+
+  complete(part: ResponsePart): void {
+    send(this.ws, this.payload('complete', part));
+  }
+
+  fail(error: ModelServerError): void {
+    send(this.ws, { id: this.id, type: 'error', status: error.status, error: error.toJSON() });
+  }
+}
+
+/**
+ * WebSocket streaming on the inference port: `GET /predictions/{model}[/{version}]/ws`, upgraded. Each
+ * client message is one request; replies (`accepted`, `chunk`, `complete`, `error`) carry its id, so
+ * one socket carries many concurrent requests. Closing the socket cancels every request it started.
+ */
+export function attachWebSocket(server: Server, deps: WebSocketDeps): WebSocketServer {
+  const wss = new WebSocketServer({ noServer: true, maxPayload: deps.maxRequestBytes });
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const segments = pathSegments(req.url);
+    if (!segments || segments[0] !== 'predictions' || segments.at(-1) !== 'ws' || segments.length < 3 || segments.length > 4) {
+      refuseUpgrade(socket, new ModelServerError('RESOURCE_NOT_FOUND'));
+      return;
+    }
+    const model = segments[1]!;
+    const version = segments.length === 4 ? segments[2] : undefined;
+    try {
+      deps.authorize?.(req);
+      deps.registry.resolve(model, version);
+    } catch (err) {
+      refuseUpgrade(socket, asModelServerError(err));
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => serve(ws, model, version, deps));
+  });
+  return wss;
+}
+
+function serve(ws: WebSocket, model: string, version: string | undefined, deps: WebSocketDeps): void {
+  const jobs = new Set<InferenceJob>();
+  ws.on('message', (data: RawData, isBinary: boolean) => {
+    let id: string = randomUUID();
+    try {
+      let inputs: InferenceInput[];
+      let headers: Record<string, string> = {};
+      const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+      if (isBinary) {
+        inputs = [{ name: 'body', contentType: 'application/octet-stream', data: bytes }];
+      } else {
+        let msg: ClientMessage;
+        try {
+          msg = JSON.parse(bytes.toString('utf8')) as ClientMessage;
+        } catch {
+          throw new ModelServerError('BAD_REQUEST', { reason: 'WebSocket text messages must be JSON objects' });
+        }
+        if (!msg || typeof msg !== 'object' || Array.isArray(msg)) {
+          throw new ModelServerError('BAD_REQUEST', { reason: 'WebSocket text messages must be JSON objects' });
+        }
+        if (typeof msg.id === 'string' && msg.id !== '') id = msg.id;
+        headers = Object.fromEntries(Object.entries(msg.headers ?? {}).map(([k, v]) => [k.toLowerCase(), String(v)]));
+        inputs = msg.inputs
+          ? Object.entries(msg.inputs).map(([name, value]) => toInput(name, value))
+          : [toInput('body', msg.body, msg.contentType)];
+      }
+      headers['explain'] = 'False';
+      const job = submitJob(deps.registry, {
+        kind: 'predict',
+        model,
+        version,
+        headers,
+        inputs,
+        sink: new WebSocketSink(ws, id, deps.maxBufferedChunks),
+        requestId: id,
+      });
+      jobs.add(job);
+      job.whenEnded(() => jobs.delete(job));
+      send(ws, { id, type: 'accepted' });
+    } catch (err) {
+      const e = asModelServerError(err);
+      send(ws, { id, type: 'error', status: e.status, error: e.toJSON() });
+    }
+  });
+  ws.on('close', () => {
+    for (const job of [...jobs]) job.cancel('websocket closed');
+  });
+  ws.on('error', (err) => deps.logger.debug({ err: err.message }, 'websocket error'));
+}

@@ -1,0 +1,131 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildModel, tempDir } from './helpers/models.js';
+import { postJson, startServer, type TestServer } from './helpers/server.js';
+import { waitFor } from './helpers/wait.js';
+
+let server: TestServer;
+
+beforeAll(async () => {
+  const store = await tempDir();
+  await buildModel(store, { name: 'probe', config: 'minWorkers: 1\nbatchSize: 1\n' });
+  await buildModel(store, { name: 'strict', config: 'minWorkers: 1\nresponseTimeout: 1\n' });
+  server = await startServer({ store, models: ['probe.mar', 'strict.mar'], cancelGraceMs: 400 });
+});
+afterAll(() => server?.stop());
+
+const url = (model = 'probe') => `${server.url}/predictions/${model}`;
+const version = (model = 'probe') => server.gateway.registry.resolve(model);
+const busy = (model = 'probe') => waitFor(() => version(model).pool.idleWorkers().length === 0, 5000, 'a busy worker');
+
+interface Report {
+  cancelled: string[];
+  seen: string[];
+  handled: number;
+  pid: number;
+}
+async function report(model = 'probe'): Promise<Report> {
+  const r = await postJson(url(model), { op: 'cancelled' });
+  expect(r.status).toBe(200);
+  return r.json as unknown as Report;
+}
+
+describe('deadlines', () => {
+  it('answers 504 for a request whose deadline passes in the queue, and never runs it', async () => {
+    const blocker = postJson(url(), { op: 'sleep', ms: 600 });
+    await busy();
+    const t0 = performance.now();
+    const r = await postJson(url(), { op: 'echo' }, { 'x-request-timeout-ms': '100', 'x-tag': 'expired-in-queue' });
+    expect(performance.now() - t0).toBeLessThan(500);
+    expect(r.status).toBe(504);
+    expect(r.json).toMatchObject({ code: 504, errorCode: 'REQUEST_TIMEOUT' });
+    expect(r.json['message']).toContain('queued');
+    await blocker;
+    expect((await report()).seen).not.toContain('expired-in-queue');
+  });
+
+  it('answers 504 for a running request past its deadline, aborts it in the handler, and keeps the worker', async () => {
+    const before = await report();
+    const r = await postJson(url(), { op: 'hang' }, { 'x-request-timeout-ms': '200', 'x-tag': 'expired-running' });
+    expect(r.status).toBe(504);
+    expect(r.json['message']).toContain('running');
+    await waitFor(async () => (await report()).cancelled.includes('expired-running'), 5000, 'the handler to see its abort');
+    expect((await report()).pid).toBe(before.pid);
+  });
+
+  it("applies the model's responseTimeout when the request names no deadline", async () => {
+    const t0 = performance.now();
+    const r = await postJson(url('strict'), { op: 'hang' });
+    expect(r.status).toBe(504);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(990);
+  });
+
+  it('replaces a worker whose handler ignores its cancellation past the grace period', async () => {
+    const pid = (await report()).pid;
+    const r = await postJson(url(), { op: 'ignore-cancel', ms: 10_000 }, { 'x-request-timeout-ms': '100' });
+    expect(r.status).toBe(504);
+    await waitFor(async () => version().healthy && (await report()).pid !== pid, 15_000, 'a replacement worker');
+  });
+
+  it('refuses a malformed deadline header with 400', async () => {
+    const r = await postJson(url(), { op: 'echo' }, { 'x-request-timeout-ms': 'soon' });
+    expect(r.status).toBe(400);
+    expect(r.json['message']).toContain('x-request-timeout-ms');
+  });
+});
+
+describe('client disconnects', () => {
+  it('cancels a running request in the worker when its client goes away', async () => {
+    const controller = new AbortController();
+    const pending = fetch(url(), {
+      method: 'POST',
+      body: JSON.stringify({ op: 'hang' }),
+      headers: { 'content-type': 'application/json', 'x-tag': 'left-while-running' },
+      signal: controller.signal,
+    }).catch((err: Error) => err);
+    const [worker] = [...version().pool.workers];
+    await waitFor(() => worker!.inFlightCount === 1, 5000, 'the request to run');
+    controller.abort();
+    expect(await pending).toBeInstanceOf(Error);
+    // The hanging handler returns only when its abort signal fires; then the report can run.
+    expect((await report()).cancelled).toContain('left-while-running');
+    // The worker serves the next request.
+    expect((await postJson(url(), { op: 'echo' })).status).toBe(200);
+  });
+
+  it('drops a queued request whose client went away, so it never runs', async () => {
+    const blocker = postJson(url(), { op: 'sleep', ms: 400 });
+    await busy();
+    const controller = new AbortController();
+    const pending = fetch(url(), {
+      method: 'POST',
+      body: JSON.stringify({ op: 'echo' }),
+      headers: { 'content-type': 'application/json', 'x-tag': 'left-while-queued' },
+      signal: controller.signal,
+    }).catch((err: Error) => err);
+    await waitFor(() => version().queueSize === 1, 5000, 'the request to queue');
+    controller.abort();
+    await pending;
+    await waitFor(() => version().queueSize === 0, 5000, 'the queue to drop it');
+    await blocker;
+    expect((await report()).seen).not.toContain('left-while-queued');
+  });
+});
+
+describe('priority', () => {
+  it('serves higher priority first and keeps FIFO within a level', async () => {
+    const blocker = postJson(url(), { op: 'sleep', ms: 400 });
+    await busy();
+    const send = (tag: string, priority?: number) =>
+      postJson(url(), { op: 'echo' }, { 'x-tag': tag, ...(priority !== undefined ? { 'x-request-priority': String(priority) } : {}) });
+    const order: Promise<unknown>[] = [];
+    for (const [tag, priority] of [['low-1', undefined], ['high-1', 5], ['low-2', 0], ['high-2', 5], ['urgent', 9]] as const) {
+      order.push(send(tag, priority));
+      const n = order.length;
+      await waitFor(() => version().queueSize === n, 5000, `${tag} to queue`);
+    }
+    await Promise.all([blocker, ...order]);
+    const seen = (await report()).seen;
+    const ran = seen.filter((t) => /^(low|high|urgent)/.test(t)).slice(-5);
+    expect(ran).toEqual(['urgent', 'high-1', 'high-2', 'low-1', 'low-2']);
+  });
+});
