@@ -1,6 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 import { mgmt } from './helpers/management.js';
 import { buildModel, tempDir } from './helpers/models.js';
 import { postJson, startServer, type TestServer } from './helpers/server.js';
@@ -70,6 +71,23 @@ describe('token authorization (on by default)', () => {
     expect(v2.status).toBe(401);
     const dotted = await fetch(`${server.url}/v2/health/../models/probe/infer`, { method: 'POST', body: '{}' });
     expect(dotted.status).toBe(401);
+  });
+
+  it('guards WebSocket upgrades, which bypass the request handler', async () => {
+    const url = `${server.url.replace('http', 'ws')}/predictions/probe/ws`;
+    const status = (headers: Record<string, string>) =>
+      new Promise<number>((resolve, reject) => {
+        const ws = new WebSocket(url, { headers });
+        ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+        ws.once('open', () => {
+          ws.close();
+          resolve(101);
+        });
+        ws.once('error', reject);
+      });
+    expect(await status({})).toBe(401);
+    expect(await status(bearer('wrong'))).toBe(401);
+    expect(await status(bearer((await readKeys()).inference.key))).toBe(101);
   });
 
   it('keeps health, OPTIONS / and the API description open, and metrics too', async () => {
