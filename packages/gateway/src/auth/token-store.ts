@@ -1,3 +1,4 @@
+import * as crypto from 'node:crypto';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { rm, writeFile, rename } from 'node:fs/promises';
 import { resolve } from 'node:path';
@@ -27,8 +28,11 @@ export interface TokenStoreOptions {
   now?: () => number;
 }
 
+/** One-shot `crypto.hash` (Node >= 20.12) is twice as fast as a Hash object; this runs on every request. */
+const oneShot = (crypto as { hash?: (algorithm: string, data: string, encoding: 'buffer') => Buffer }).hash;
+
 function digest(value: string): Buffer {
-  return createHash('sha256').update(value).digest();
+  return oneShot ? oneShot('sha256', value, 'buffer') : createHash('sha256').update(value).digest();
 }
 
 /**

@@ -1,10 +1,11 @@
 import { hostname } from 'node:os';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { MetricEntry } from '@model-server/protocol';
 import type { Logger } from '../logger.js';
 import type { ModelVersion } from '../registry/model-version.js';
 import type { InferenceJob } from '../scheduling/job.js';
 import type { WorkerProcess } from '../workers/worker-process.js';
+import { FastHistogramFamily, FastValueFamily, type FastSeries } from './fast-metrics.js';
 import { HandlerMetrics } from './handler-metrics.js';
 import { readProcessStats } from './process-stats.js';
 import { TorchServeMetrics } from './torchserve-metrics.js';
@@ -44,20 +45,20 @@ export class GatewayMetrics {
   private readonly host = hostname();
   private readonly torchserve: TorchServeMetrics | undefined;
   private readonly tracked = new Map<ModelVersion, Bound>();
-  private readonly requests: Counter<string>;
-  private readonly results: Counter<string>;
-  private readonly requestDuration: Histogram<string>;
-  private readonly queueDuration: Histogram<string>;
-  private readonly handlerDuration: Histogram<string>;
-  private readonly batchSize: Histogram<string>;
+  private readonly requests: FastValueFamily;
+  private readonly results: FastValueFamily;
+  private readonly requestDuration: FastHistogramFamily;
+  private readonly queueDuration: FastHistogramFamily;
+  private readonly handlerDuration: FastHistogramFamily;
+  private readonly batchSize: FastHistogramFamily;
   private readonly queueDepth: Gauge<string>;
   private readonly workers: Gauge<string>;
   private readonly restarts: Counter<string>;
   private readonly workerCpu: Counter<string>;
   private readonly workerRss: Gauge<string>;
   private readonly workerLoad: Gauge<string>;
-  private readonly responses: Record<Api, Record<StatusClass, Counter.Internal>>;
-  private readonly legacyResponses: Record<StatusClass, Counter.Internal> | undefined;
+  private readonly responses: Record<Api, Record<StatusClass, FastSeries>>;
+  private readonly legacyResponses: Record<StatusClass, FastSeries> | undefined;
 
   constructor(mode: MetricsMode, logger: Logger) {
     const registers = [this.registry];
@@ -68,46 +69,18 @@ export class GatewayMetrics {
     if (mode === 'prometheus' || mode === 'legacy') this.torchserve = new TorchServeMetrics(this.registry, mode);
 
     const model = ['model_name', 'model_version'];
-    this.requests = new Counter({
-      name: 'ts_inference_requests_total',
-      help: 'Inference requests accepted into a model queue',
-      labelNames: [...model, 'hostname'],
-      registers,
-    });
-    this.results = new Counter({
-      name: 'ts_inference_results_total',
-      help: 'Inference requests answered, by result (success, error, timeout, cancelled)',
-      labelNames: [...model, 'result'],
-      registers,
-    });
-    this.requestDuration = new Histogram({
-      name: 'ts_request_duration_seconds',
-      help: 'Time from accepting an inference request to its answer',
-      labelNames: model,
-      buckets: DURATION_BUCKETS_S,
-      registers,
-    });
-    this.queueDuration = new Histogram({
-      name: 'ts_queue_duration_seconds',
-      help: 'Time an inference request waited in the queue before its batch was sent to a worker',
-      labelNames: model,
-      buckets: DURATION_BUCKETS_S,
-      registers,
-    });
-    this.handlerDuration = new Histogram({
-      name: 'ts_handler_duration_seconds',
-      help: 'Time the handler took per batch, measured in the worker',
-      labelNames: model,
-      buckets: DURATION_BUCKETS_S,
-      registers,
-    });
-    this.batchSize = new Histogram({
-      name: 'ts_batch_size',
-      help: 'Requests per batch sent to a worker',
-      labelNames: model,
-      buckets: BATCH_SIZE_BUCKETS,
-      registers,
-    });
+    const r = this.registry;
+    this.requests = new FastValueFamily('ts_inference_requests_total', 'Inference requests accepted into a model queue', r, 'counter');
+    this.results = new FastValueFamily('ts_inference_results_total', 'Inference requests answered, by result (success, error, timeout, cancelled)', r, 'counter');
+    this.requestDuration = new FastHistogramFamily('ts_request_duration_seconds', 'Time from accepting an inference request to its answer', r, DURATION_BUCKETS_S);
+    this.queueDuration = new FastHistogramFamily(
+      'ts_queue_duration_seconds',
+      'Time an inference request waited in the queue before its batch was sent to a worker',
+      r,
+      DURATION_BUCKETS_S,
+    );
+    this.handlerDuration = new FastHistogramFamily('ts_handler_duration_seconds', 'Time the handler took per batch, measured in the worker', r, DURATION_BUCKETS_S);
+    this.batchSize = new FastHistogramFamily('ts_batch_size', 'Requests per batch sent to a worker', r, BATCH_SIZE_BUCKETS);
     this.queueDepth = new Gauge({ name: 'ts_queue_depth', help: 'Requests waiting in the model queue', labelNames: model, registers });
     this.workers = new Gauge({ name: 'ts_workers', help: 'Worker processes by state', labelNames: [...model, 'state'], registers });
     this.restarts = new Counter({
@@ -120,29 +93,20 @@ export class GatewayMetrics {
     this.workerCpu = new Counter({ name: 'ts_worker_cpu_seconds_total', help: 'CPU time (user + system) of a worker process', labelNames: worker, registers });
     this.workerRss = new Gauge({ name: 'ts_worker_resident_memory_bytes', help: 'Resident memory of a worker process', labelNames: worker, registers });
     this.workerLoad = new Gauge({ name: 'ts_worker_load_duration_seconds', help: 'Time a worker took to load its model', labelNames: worker, registers });
-    const http = new Counter({
-      name: 'ts_http_responses_total',
-      help: 'HTTP responses of the inference and management APIs by status class',
-      labelNames: ['api', 'code'],
-      registers,
-    });
-    // Children are bound once and start at 0, so a series exists before its first event (rate() needs it).
-    const zero = <T extends { inc(v?: number): void }>(child: T): T => {
-      child.inc(0);
-      return child;
-    };
-    const byClass = (api: Api): Record<StatusClass, Counter.Internal> => ({
-      '2': zero(http.labels(api, '2xx')),
-      '4': zero(http.labels(api, '4xx')),
-      '5': zero(http.labels(api, '5xx')),
+    // Series are bound once and exist from the start at 0, so rate() sees their first event.
+    const http = new FastValueFamily('ts_http_responses_total', 'HTTP responses of the inference and management APIs by status class', r, 'counter');
+    const byClass = (api: Api): Record<StatusClass, FastSeries> => ({
+      '2': http.child({ api, code: '2xx' }),
+      '4': http.child({ api, code: '4xx' }),
+      '5': http.child({ api, code: '5xx' }),
     });
     this.responses = { inference: byClass('inference'), management: byClass('management') };
     const full = this.torchserve?.full;
     if (full) {
       this.legacyResponses = {
-        '2': zero(full.requests['2'].labels('Host', this.host)),
-        '4': zero(full.requests['4'].labels('Host', this.host)),
-        '5': zero(full.requests['5'].labels('Host', this.host)),
+        '2': full.requests['2'].child({ Level: 'Host', Hostname: this.host }),
+        '4': full.requests['4'].child({ Level: 'Host', Hostname: this.host }),
+        '5': full.requests['5'].child({ Level: 'Host', Hostname: this.host }),
       };
     }
   }
@@ -158,29 +122,29 @@ export class GatewayMetrics {
   track(version: ModelVersion): void {
     const n = version.name;
     const v = version.version;
-    const requests = this.requests.labels(n, v, this.host);
-    requests.inc(0);
+    const model = { model_name: n, model_version: v };
+    const withHost = { ...model, hostname: this.host };
+    const requests = this.requests.child(withHost);
     const results = {
-      success: this.results.labels(n, v, 'success'),
-      error: this.results.labels(n, v, 'error'),
-      timeout: this.results.labels(n, v, 'timeout'),
-      cancelled: this.results.labels(n, v, 'cancelled'),
+      success: this.results.child({ ...model, result: 'success' }),
+      error: this.results.child({ ...model, result: 'error' }),
+      timeout: this.results.child({ ...model, result: 'timeout' }),
+      cancelled: this.results.child({ ...model, result: 'cancelled' }),
     };
-    const duration = this.requestDuration.labels(n, v);
-    const queue = this.queueDuration.labels(n, v);
-    const handler = this.handlerDuration.labels(n, v);
-    const batch = this.batchSize.labels(n, v);
+    const duration = this.requestDuration.child(model);
+    const queue = this.queueDuration.child(model);
+    const handler = this.handlerDuration.child(model);
+    const batch = this.batchSize.child(model);
     const ts = this.torchserve;
-    for (const child of Object.values(results)) child.inc(0);
-    const tsLatency = ts?.latency.labels(n, v, this.host);
-    const tsQueue = ts?.queueLatency.labels(n, v, this.host);
-    tsLatency?.inc(0);
-    tsQueue?.inc(0);
+    const tsLatency = ts?.latency.child(withHost);
+    const tsQueue = ts?.queueLatency.child(withHost);
     const full = ts?.full;
-    const queueTime = full?.queueTime.labels('Host', this.host);
-    const threadTime = full?.workerThreadTime.labels('Host', this.host);
-    const handlerTime = full?.handlerTime.labels(n, 'Model', this.host);
-    const predictionTime = full?.predictionTime.labels(n, 'Model', this.host);
+    const hostLevel = { Level: 'Host', Hostname: this.host };
+    const modelLevel = { ModelName: n, Level: 'Model', Hostname: this.host };
+    const queueTime = full?.queueTime.child(hostLevel);
+    const threadTime = full?.workerThreadTime.child(hostLevel);
+    const handlerTime = full?.handlerTime.child(modelLevel);
+    const predictionTime = full?.predictionTime.child(modelLevel);
 
     // One closure per version, not per request: a job only gets it pushed onto its end callbacks.
     const onEnd = (job: InferenceJob): void => {
@@ -240,12 +204,14 @@ export class GatewayMetrics {
     version.pool.off('batch_end', bound.onBatchEnd);
     version.pool.off('metrics', bound.onMetrics);
     const { model_name: n, model_version: v } = bound.labels;
-    const byModel = [this.requestDuration, this.queueDuration, this.handlerDuration, this.batchSize, this.queueDepth, this.restarts];
-    for (const m of byModel) m.remove(bound.labels);
-    this.requests.remove(n, v, this.host);
-    for (const r of ['success', 'error', 'timeout', 'cancelled']) this.results.remove(n, v, r);
-    this.torchserve?.latency.remove(n, v, this.host);
-    this.torchserve?.queueLatency.remove(n, v, this.host);
+    for (const m of [this.requestDuration, this.queueDuration, this.handlerDuration, this.batchSize]) m.remove(bound.labels);
+    this.queueDepth.remove(bound.labels);
+    this.restarts.remove(bound.labels);
+    const withHost = { ...bound.labels, hostname: this.host };
+    this.requests.remove(withHost);
+    for (const result of ['success', 'error', 'timeout', 'cancelled']) this.results.remove({ ...bound.labels, result });
+    this.torchserve?.latency.remove(withHost);
+    this.torchserve?.queueLatency.remove(withHost);
     this.handler.forget(n, v);
   }
 

@@ -1,4 +1,5 @@
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Gauge, type Registry } from 'prom-client';
+import { FastValueFamily } from './fast-metrics.js';
 
 /**
  * TorchServe's metric families under TorchServe's own names and labels, for dashboards built on
@@ -7,61 +8,44 @@ import { Counter, Gauge, type Registry } from 'prom-client';
  * are opt-in: `promtool check metrics` rejects them. docs/metrics.md lists each one.
  */
 export class TorchServeMetrics {
-  readonly latency: Counter<string>;
-  readonly queueLatency: Counter<string>;
+  readonly latency: FastValueFamily;
+  readonly queueLatency: FastValueFamily;
   /** Set only in `prometheus` mode (TorchServe's `legacy` mode exports just the ts_* counters). */
   readonly full:
     | {
-        requests: Record<'2' | '4' | '5', Counter<string>>;
-        queueTime: Gauge<string>;
-        workerThreadTime: Gauge<string>;
+        requests: Record<'2' | '4' | '5', FastValueFamily>;
+        queueTime: FastValueFamily;
+        workerThreadTime: FastValueFamily;
+        /** Read at scrape time, so a plain prom-client gauge. */
         workerLoadTime: Gauge<string>;
-        handlerTime: Gauge<string>;
-        predictionTime: Gauge<string>;
+        handlerTime: FastValueFamily;
+        predictionTime: FastValueFamily;
       }
     | undefined;
 
   constructor(registry: Registry, mode: 'prometheus' | 'legacy') {
-    const registers = [registry];
-    const modelLabels = ['model_name', 'model_version', 'hostname'];
-    this.latency = new Counter({
-      name: 'ts_inference_latency_microseconds',
-      help: 'Cumulative inference duration in microseconds (TorchServe name)',
-      labelNames: modelLabels,
-      registers,
-    });
-    this.queueLatency = new Counter({
-      name: 'ts_queue_latency_microseconds',
-      help: 'Cumulative queuing duration in microseconds (TorchServe name)',
-      labelNames: modelLabels,
-      registers,
-    });
+    this.latency = new FastValueFamily('ts_inference_latency_microseconds', 'Cumulative inference duration in microseconds (TorchServe name)', registry, 'counter');
+    this.queueLatency = new FastValueFamily('ts_queue_latency_microseconds', 'Cumulative queuing duration in microseconds (TorchServe name)', registry, 'counter');
     if (mode !== 'prometheus') return;
-    const host = ['Level', 'Hostname'];
-    const requests = (cls: string): Counter<string> =>
-      new Counter({ name: `Requests${cls}XX`, help: `Total number of requests with response in ${cls}00-${cls}99 status code range`, labelNames: host, registers });
+    const requests = (cls: string): FastValueFamily =>
+      new FastValueFamily(`Requests${cls}XX`, `Total number of requests with response in ${cls}00-${cls}99 status code range`, registry, 'counter');
     this.full = {
       requests: { '2': requests('2'), '4': requests('4'), '5': requests('5') },
-      queueTime: new Gauge({ name: 'QueueTime', help: 'Time a job spent in the queue, in milliseconds (TorchServe name)', labelNames: host, registers }),
-      workerThreadTime: new Gauge({
-        name: 'WorkerThreadTime',
-        help: 'Time spent in the gateway per batch, excluding the handler, in milliseconds (TorchServe name)',
-        labelNames: host,
-        registers,
-      }),
+      queueTime: new FastValueFamily('QueueTime', 'Time a job spent in the queue, in milliseconds (TorchServe name)', registry, 'gauge'),
+      workerThreadTime: new FastValueFamily(
+        'WorkerThreadTime',
+        'Time spent in the gateway per batch, excluding the handler, in milliseconds (TorchServe name)',
+        registry,
+        'gauge',
+      ),
       workerLoadTime: new Gauge({
         name: 'WorkerLoadTime',
         help: 'Time a worker took to load its model, in milliseconds (TorchServe name)',
-        labelNames: ['WorkerName', ...host],
-        registers,
+        labelNames: ['WorkerName', 'Level', 'Hostname'],
+        registers: [registry],
       }),
-      handlerTime: new Gauge({ name: 'HandlerTime', help: 'Handler time per batch in milliseconds (TorchServe name)', labelNames: ['ModelName', ...host], registers }),
-      predictionTime: new Gauge({
-        name: 'PredictionTime',
-        help: 'Prediction time per batch in milliseconds (TorchServe name)',
-        labelNames: ['ModelName', ...host],
-        registers,
-      }),
+      handlerTime: new FastValueFamily('HandlerTime', 'Handler time per batch in milliseconds (TorchServe name)', registry, 'gauge'),
+      predictionTime: new FastValueFamily('PredictionTime', 'Prediction time per batch in milliseconds (TorchServe name)', registry, 'gauge'),
     };
   }
 }
