@@ -78,7 +78,10 @@ describe('token authorization (on by default)', () => {
     const status = (headers: Record<string, string>) =>
       new Promise<number>((resolve, reject) => {
         const ws = new WebSocket(url, { headers });
-        ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+        ws.once('unexpected-response', (_req, res) => {
+          if (res.statusCode === 401) expect(res.headers['www-authenticate']).toMatch(/^Bearer realm=/);
+          resolve(res.statusCode ?? 0);
+        });
         ws.once('open', () => {
           ws.close();
           resolve(101);

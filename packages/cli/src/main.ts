@@ -73,7 +73,7 @@ async function runForeground(values: Record<string, unknown>): Promise<number> {
       `  inference:  ${gateway.addresses.inference}\n  management: ${gateway.addresses.management}\n  metrics:    ${gateway.addresses.metrics}\n` +
       `  models:     ${gateway.registry.names().join(', ') || '(none)'}\n` +
       (gateway.tokens
-        ? `  token authorization is on: keys in ${gateway.tokens.keyFile} (Authorization: Bearer <key>; --disable-token-auth to turn off)\n`
+        ? `  token authorization is on: ${gateway.tokens.keyFileWritten ? `keys in ${gateway.tokens.keyFile}` : 'configured keys'} (Authorization: Bearer <key>; --disable-token-auth to turn off)\n`
         : '  token authorization is off\n'),
   );
   let stopping = false;

@@ -102,6 +102,11 @@ export class TokenStore {
     this.wroteFile = true;
   }
 
+  /** Whether generated keys were written to `keyFile` (not when every key came from configuration). */
+  get keyFileWritten(): boolean {
+    return this.wroteFile;
+  }
+
   /** Removes the key file on shutdown, as TorchServe does. */
   async dispose(): Promise<void> {
     if (this.wroteFile) await rm(this.keyFile, { force: true });

@@ -7,7 +7,7 @@ import type { Logger } from '../logger.js';
 import type { ModelRegistry } from '../registry/model-registry.js';
 import type { InferenceJob, ResponsePart, ResponseSink } from '../scheduling/job.js';
 import { submitJob } from './predictions.js';
-import { asModelServerError } from './send-error.js';
+import { asModelServerError, errorHeaders } from './send-error.js';
 import { isTextual } from './sse-sink.js';
 import { StreamBudget } from './stream-budget.js';
 import { pathSegments } from './url.js';
@@ -37,8 +37,12 @@ interface ClientMessage {
 
 function refuseUpgrade(socket: Duplex, err: ModelServerError): void {
   const body = JSON.stringify(err.toJSON());
+  // The same extra headers as any error answer (WWW-Authenticate on 401, Retry-After on overload).
+  const extra = Object.entries(errorHeaders(err))
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('');
   socket.end(
-    `HTTP/1.1 ${err.status} ${err.type}\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    `HTTP/1.1 ${err.status} ${err.type}\r\nconnection: close\r\n${extra}content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
   );
 }
 
