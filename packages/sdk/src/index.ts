@@ -16,3 +16,19 @@ export {
   type RgbaImage,
   type TensorImageOptions,
 } from './image.js';
+export { SubsetContext } from './subset-context.js';
+export {
+  ORT_TYPE_BY_DATATYPE,
+  datatypeOf,
+  fromOrtTensor,
+  isTensorInput,
+  isTensorRequest,
+  requestedOutputs,
+  tensorFeeds,
+  toOrtTensor,
+} from './tensor-codec.js';
+export { ONNX_PLATFORM, sessionMetadata } from './onnx-metadata.js';
+export { runTensorJobs, type TensorJob, type TensorJobResult } from './onnx-tensor-path.js';
+export { occlusion, nest, type OcclusionOptions, type OcclusionResult, type ScoreFn, type FeatureArray } from './explain/occlusion.js';
+export { readExplainConfig, resolveWindows, type ExplainConfig } from './explain/explain-config.js';
+export { explainFeeds, type Explanation } from './explain/onnx-explain.js';
