@@ -17,6 +17,7 @@ import { sendError } from './http/send-error.js';
 import { pathSegments } from './http/url.js';
 import { attachWebSocket } from './http/websocket.js';
 import { createLogger, type Logger } from './logger.js';
+import { handleV2Infer, matchInferPath } from './v2/infer-route.js';
 import { listModelStore, parseModelSpecs, resolveModelPath, type ModelSpec } from './model-loader.js';
 import { ModelRegistry } from './registry/model-registry.js';
 import { ModelVersion } from './registry/model-version.js';
@@ -55,6 +56,7 @@ export class Gateway implements GatewayContext {
   readonly version = SERVER_VERSION;
   readonly extraInferenceRoutes: ((app: Express) => void)[] = [];
   addresses: Addresses = { inference: '', management: '', metrics: '' };
+  startupComplete = false;
   private readonly servers: Server[] = [];
   private webSockets: WebSocketServer | undefined;
   private workerNumber = 9000;
@@ -76,6 +78,7 @@ export class Gateway implements GatewayContext {
       await gateway.listen();
       const specs = options.models ?? (options.config.load_models ? [options.config.load_models] : []);
       await gateway.loadStartupModels(specs);
+      gateway.startupComplete = true;
     } catch (err) {
       await gateway.stop();
       throw err;
@@ -95,6 +98,11 @@ export class Gateway implements GatewayContext {
       const kind = segments && segments.length >= 1 ? HOT_ROUTES[segments[0]!] : undefined;
       if (kind && req.method !== 'OPTIONS') {
         void handlePrediction(hotDeps, req, res, kind, segments!.slice(1));
+        return;
+      }
+      const infer = segments && req.method === 'POST' ? matchInferPath(segments) : undefined;
+      if (infer) {
+        void handleV2Infer(hotDeps, req, res, infer);
         return;
       }
       if (!segments) {
