@@ -14,6 +14,9 @@ import { SubsetContext } from './subset-context.js';
 import { concatTensors, splitTensor } from './tensor-batch.js';
 import { fromOrtTensor, isTensorRequest, requestedOutputs, tensorFeeds } from './tensor-codec.js';
 
+/** Handler metric counting session runs of tensor requests, labelled `mode`: `stacked` or `single`. */
+export const TENSOR_RUNS_METRIC = 'onnx_tensor_runs_total';
+
 export type Feeds = Record<string, Tensor>;
 export type Fetches = Record<string, Tensor>;
 
@@ -120,8 +123,11 @@ export abstract class OnnxHandler extends BaseHandler<Feeds[], Fetches[]> {
         answers[i] = { error: err instanceof PredictionError ? err : new PredictionError((err as Error).message, 400) };
       }
     });
-    const ran = await runTensorJobs(this.session, this.signature, this.batchable, jobs);
+    const { results: ran, runs } = await runTensorJobs(this.session, this.signature, this.batchable, jobs);
     ran.forEach((answer, k) => (answers[jobPositions[k]!] = answer));
+    for (const [mode, n] of Object.entries(runs)) {
+      if (n > 0) context.metrics.counter(TENSOR_RUNS_METRIC, n, { mode }, 'ONNX Runtime session runs for tensor requests, by mode (stacked batch or single request)');
+    }
     answers.forEach((answer, i) => {
       const p = tensors[i]!;
       if ('error' in answer) {

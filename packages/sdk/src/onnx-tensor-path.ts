@@ -87,6 +87,12 @@ async function runStacked(session: InferenceSession, jobs: readonly TensorJob[])
   return perJob.map((outputs, i) => ({ outputs: pickOutputs(outputs, jobs[i]!.outputs) }));
 }
 
+/** The answers by request, and how many session runs produced them (stacked batches, single requests). */
+export interface TensorRunReport {
+  results: TensorJobResult[];
+  runs: { stacked: number; single: number };
+}
+
 /**
  * Runs tensor requests through a session. Requests that agree on inputs, types and every dimension
  * but the first are stacked along dimension 0 into one run when the model's batch dimension is
@@ -99,8 +105,9 @@ export async function runTensorJobs(
   metadata: ModelMetadata,
   batchable: boolean,
   jobs: readonly TensorJob[],
-): Promise<TensorJobResult[]> {
+): Promise<TensorRunReport> {
   const results: TensorJobResult[] = new Array(jobs.length);
+  const runs = { stacked: 0, single: 0 };
   const groups = new Map<string, number[]>();
   jobs.forEach((job, i) => {
     const error = validate(job, metadata, session);
@@ -117,8 +124,15 @@ export async function runTensorJobs(
     const group = members.map((i) => jobs[i]!);
     let stacked: TensorJobResult[] | undefined;
     if (group.length > 1) stacked = await runStacked(session, group).catch(() => undefined);
-    if (stacked) stacked.forEach((r, k) => (results[members[k]!] = r));
-    else for (const i of members) results[i] = await runOne(session, jobs[i]!);
+    if (stacked) {
+      runs.stacked++;
+      stacked.forEach((r, k) => (results[members[k]!] = r));
+    } else {
+      for (const i of members) {
+        runs.single++;
+        results[i] = await runOne(session, jobs[i]!);
+      }
+    }
   }
-  return results;
+  return { results, runs };
 }
