@@ -19,6 +19,9 @@ export interface Explanation {
   featureShape: number[];
   /** One value per feature, nested by `featureShape`: how much occluding it lowers the target's score. */
   attributions: unknown;
+  /** Perturbed copies scored, and the model runs that scored them (the unperturbed run included). */
+  windows: number;
+  runs: number;
 }
 
 function argmax(values: ArrayLike<number | bigint>, from: number, count: number): number {
@@ -94,6 +97,8 @@ export async function explainFeeds(
       score: result.baseScore,
       featureShape: [...featureShape],
       attributions: nest(result.attributions, featureShape),
+      windows: result.windows,
+      runs: result.scoreCalls,
     });
   }
   return rows === 1 ? explanations[0]! : explanations;
