@@ -263,21 +263,30 @@ describe('Triton extensions for perf_analyzer', () => {
   });
 
   it('serves statistics with integral counts and nanoseconds that grow with inferences', async () => {
-    const read = async () => ((await (await fetch(`${v2}/models/mnist/stats`)).json()) as { model_stats: Record<string, any>[] }).model_stats;
+    type Stat = { count: number; ns: number };
+    type ModelStats = {
+      name: string;
+      version: string;
+      inference_count: number;
+      execution_count: number;
+      inference_stats: Record<string, Stat>;
+      batch_stats: { batch_size: number }[];
+    };
+    const read = async () => ((await (await fetch(`${v2}/models/mnist/stats`)).json()) as { model_stats: ModelStats[] }).model_stats;
     const [before] = await read();
     const request = { inputs: [{ name: 'input', shape: [1, 784], datatype: 'FP32', data: Array.from(digits[0]!.pixels) }] };
     for (let i = 0; i < 3; i++) expect((await infer(`${v2}/models/mnist/infer`, request)).status).toBe(200);
     const [after] = await read();
     expect(after).toMatchObject({ name: 'mnist', version: '1.0' });
-    expect(after!['inference_count'] - before!['inference_count']).toBe(3);
-    expect(after!['execution_count'] - before!['execution_count']).toBe(3);
+    expect(after!.inference_count - before!.inference_count).toBe(3);
+    expect(after!.execution_count - before!.execution_count).toBe(3);
     for (const key of ['success', 'fail', 'queue', 'compute_input', 'compute_infer', 'compute_output', 'cache_hit', 'cache_miss']) {
-      const stat = after!['inference_stats'][key];
+      const stat = after!.inference_stats[key]!;
       expect(Number.isInteger(stat.count) && Number.isInteger(stat.ns), key).toBe(true);
     }
-    expect(after!['inference_stats'].success.count - before!['inference_stats'].success.count).toBe(3);
-    expect(after!['inference_stats'].compute_infer.ns).toBeGreaterThan(before!['inference_stats'].compute_infer.ns);
-    expect(after!['batch_stats'][0]).toMatchObject({ batch_size: 1 });
+    expect(after!.inference_stats['success']!.count - before!.inference_stats['success']!.count).toBe(3);
+    expect(after!.inference_stats['compute_infer']!.ns).toBeGreaterThan(before!.inference_stats['compute_infer']!.ns);
+    expect(after!.batch_stats[0]).toMatchObject({ batch_size: 1 });
     const all = (await (await fetch(`${v2}/models/stats`)).json()) as { model_stats: { name: string }[] };
     expect(all.model_stats.map((s) => s.name)).toEqual(expect.arrayContaining(['mnist', 'probe', 'cold']));
   });
