@@ -203,6 +203,17 @@ describe('Open Inference Protocol: infer', () => {
     expect(r.json['error']).toMatch(message);
   });
 
+  it('takes Triton\'s schedule-policy parameters and refuses malformed ones', async () => {
+    const input = { name: 'input', shape: [1, 784], datatype: 'FP32', data: Array.from(digits[0]!.pixels) };
+    const ok = await infer(`${v2}/models/mnist/infer`, { parameters: { priority: 1, timeout: 5_000_000 }, inputs: [input] });
+    expect(ok.status).toBe(200);
+    for (const parameters of [{ priority: -1 }, { priority: 1.5 }, { timeout: 0 }]) {
+      const bad = await infer(`${v2}/models/mnist/infer`, { parameters, inputs: [input] });
+      expect(bad.status).toBe(400);
+      expect(String(bad.json['error'])).toMatch(/priority|timeout/);
+    }
+  });
+
   it('answers 400 for a body that is not JSON and for binary sizes that do not add up', async () => {
     const bad = await fetch(`${v2}/models/mnist/infer`, { method: 'POST', body: '{"inputs": [' });
     expect(bad.status).toBe(400);

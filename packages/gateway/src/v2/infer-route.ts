@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ModelServerError, TENSOR_OUTPUTS_HEADER } from '@model-server/protocol';
-import { TIMEOUT_HEADER, flattenHeaders, submitJob, type PredictionDeps } from '../http/predictions.js';
+import { PRIORITY_HEADER, TIMEOUT_HEADER, flattenHeaders, submitJob, type PredictionDeps } from '../http/predictions.js';
 import { readInputs } from '../http/read-inputs.js';
 import { NO_CACHE_HEADERS } from '../http/send-error.js';
 import { sendOipError } from '../http/send-oip-error.js';
@@ -33,6 +33,22 @@ function timeoutMs(parameters: Record<string, unknown>): string | undefined {
   return String(Math.ceil(us / 1000));
 }
 
+/** Level given to Triton's priority 1; explicit levels 1, 2, 3 … map to this, this - 1, … */
+const TRITON_TOP_PRIORITY = 1_000_000;
+
+/**
+ * Triton's `priority` parameter (1 is highest, 0 means default) as our priority header (higher first,
+ * default 0): every explicit Triton level is served before requests that name none.
+ */
+function priorityLevel(parameters: Record<string, unknown>): string | undefined {
+  const p = parameters['priority'];
+  if (p === undefined || p === 0) return undefined;
+  if (typeof p !== 'number' || !Number.isInteger(p) || p < 0 || p >= TRITON_TOP_PRIORITY) {
+    throw new ModelServerError('INVALID_INPUT', { reason: 'parameter "priority" must be a non-negative integer (1 is highest)' });
+  }
+  return String(TRITON_TOP_PRIORITY + 1 - p);
+}
+
 /**
  * The hot path of the Open Inference Protocol: `POST /v2/models/{m}[/versions/{v}]/infer` on plain
  * node:http. JSON and binary tensors are decoded here into raw bytes, queued like any prediction (so
@@ -56,6 +72,8 @@ export async function handleV2Infer(deps: PredictionDeps, req: IncomingMessage, 
     if (decoded.outputs) headers[TENSOR_OUTPUTS_HEADER] = JSON.stringify(decoded.outputs.map((o) => o.name));
     const timeout = timeoutMs(decoded.parameters);
     if (timeout !== undefined) headers[TIMEOUT_HEADER] = timeout;
+    const priority = priorityLevel(decoded.parameters);
+    if (priority !== undefined) headers[PRIORITY_HEADER] = priority;
     headers['explain'] = 'False';
     const sink = new InferSink(res, requestId, {
       modelName: version.name,
