@@ -13,11 +13,13 @@ const store = process.argv[2] ?? join(root, 'model-store');
 const examples = [
   { name: 'mnist', serialized: 'mnist.onnx' },
   { name: 'echo_stream' },
+  // A plain ONNX model: the built-in onnx_generic handler serves it, no handler code.
+  { name: 'identity', serialized: 'identity.onnx', handler: 'onnx_generic' },
 ];
 
 for (const ex of examples) {
   const dir = join(root, 'examples', ex.name);
-  const args = [archiver, '--model-name', ex.name, '--version', '1.0', '--handler', join(dir, 'handler.ts'), '--export-path', store, '--force'];
+  const args = [archiver, '--model-name', ex.name, '--version', '1.0', '--handler', ex.handler ?? join(dir, 'handler.ts'), '--export-path', store, '--force'];
   if (ex.serialized) args.push('--serialized-file', join(dir, ex.serialized));
   if (existsSync(join(dir, 'model-config.yaml'))) args.push('--config-file', join(dir, 'model-config.yaml'));
   const out = execFileSync(process.execPath, args, { encoding: 'utf8' }).trim();

@@ -69,6 +69,9 @@ describe('token authorization (on by default)', () => {
     expect(res.status).toBe(401);
     const v2 = await fetch(`${server.url}/v2/models/probe/infer`, { method: 'POST', body: '{}' });
     expect(v2.status).toBe(401);
+    expect(v2.headers.get('www-authenticate')).toMatch(/^Bearer/);
+    // The Open Inference Protocol's error body, not TorchServe's.
+    expect(await v2.json()).toEqual({ error: 'Token Authorization failed. Token either incorrect, expired, or not provided correctly' });
     const dotted = await fetch(`${server.url}/v2/health/../models/probe/infer`, { method: 'POST', body: '{}' });
     expect(dotted.status).toBe(401);
   });
@@ -95,7 +98,9 @@ describe('token authorization (on by default)', () => {
 
   it('keeps health, OPTIONS / and the API description open, and metrics too', async () => {
     expect((await fetch(`${server.url}/ping`)).status).toBe(200);
-    for (const path of ['/v2/health/live', '/v2/health/ready']) expect((await fetch(`${server.url}${path}`)).status).not.toBe(401);
+    for (const path of ['/v2/health/live', '/v2/health/ready', '/v2/models/probe/ready', '/v1/models/probe']) {
+      expect((await fetch(`${server.url}${path}`)).status, path).toBe(200);
+    }
     expect((await fetch(`${server.url}/`, { method: 'OPTIONS' })).status).toBe(200);
     expect((await fetch(`${server.url}/api-description`)).status).toBe(200);
     expect((await fetch(`${server.management}/`, { method: 'OPTIONS' })).status).toBe(200);

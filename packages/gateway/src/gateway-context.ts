@@ -9,6 +9,8 @@ export interface GatewayContext {
   readonly registry: ModelRegistry;
   readonly logger: Logger;
   readonly version: string;
+  /** True once the models named at startup have been loaded (or failed to): readiness waits for it. */
+  readonly startupComplete: boolean;
   /** Extra express routes for the inference port (mounted before the 404/405 tail). */
   readonly extraInferenceRoutes: ((app: Express) => void)[];
 }

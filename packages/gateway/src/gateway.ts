@@ -16,11 +16,13 @@ import { parseAddress, type ServerConfig } from './config/server-config.js';
 import type { GatewayContext } from './gateway-context.js';
 import { handlePrediction } from './http/predictions.js';
 import { sendError } from './http/send-error.js';
+import { sendOipError } from './http/send-oip-error.js';
 import { pathSegments } from './http/url.js';
 import { attachWebSocket } from './http/websocket.js';
 import { createLogger, type Logger } from './logger.js';
 import type { ManagementContext } from './management/management-context.js';
 import { GatewayMetrics } from './metrics/gateway-metrics.js';
+import { handleV2Infer, matchInferPath } from './v2/infer-route.js';
 import { listModelStore, parseModelSpecs, resolveModelPath, type ModelSpec } from './model-loader.js';
 import { ModelRegistry } from './registry/model-registry.js';
 import { ModelVersion } from './registry/model-version.js';
@@ -66,11 +68,10 @@ export class Gateway implements GatewayContext, ManagementContext {
   private guard = new TokenGuard(undefined);
   private readonly snapshots: SnapshotStore | undefined;
   private readonly startupModels = new WeakSet<ModelVersion>();
-  /** Set once start-up completed; a failed start must not write a shutdown snapshot that a restart would restore. */
-  private started = false;
   readonly version = SERVER_VERSION;
   readonly extraInferenceRoutes: ((app: Express) => void)[] = [];
   addresses: Addresses = { inference: '', management: '', metrics: '' };
+  startupComplete = false;
   private readonly servers: Server[] = [];
   private webSockets: WebSocketServer | undefined;
   private workerNumber = 9000;
@@ -107,8 +108,8 @@ export class Gateway implements GatewayContext, ManagementContext {
         const specs = options.models ?? (options.config.load_models ? [options.config.load_models] : []);
         await gateway.loadStartupModels(specs);
       }
+      gateway.startupComplete = true;
       await gateway.writeSnapshot('startup');
-      gateway.started = true;
     } catch (err) {
       await gateway.stop();
       throw err;
@@ -135,13 +136,20 @@ export class Gateway implements GatewayContext, ManagementContext {
       res.once('finish', countInference);
       const denied = this.guard.check(req, 'inference');
       if (denied) {
-        sendError(res, denied);
+        // KServe v1 and OIP clients expect their own error body, `{"error": ...}`.
+        if (req.url?.startsWith('/v1/') || req.url?.startsWith('/v2/')) sendOipError(res, denied);
+        else sendError(res, denied);
         return;
       }
       const segments = pathSegments(req.url);
       const kind = segments && segments.length >= 1 ? HOT_ROUTES[segments[0]!] : undefined;
       if (kind && req.method !== 'OPTIONS') {
         void handlePrediction(hotDeps, req, res, kind, segments!.slice(1));
+        return;
+      }
+      const infer = segments && req.method === 'POST' ? matchInferPath(segments) : undefined;
+      if (infer) {
+        void handleV2Infer(hotDeps, req, res, infer);
         return;
       }
       if (!segments) {
@@ -301,7 +309,8 @@ export class Gateway implements GatewayContext, ManagementContext {
   }
 
   async stop(): Promise<void> {
-    if (this.started) await this.writeSnapshot('shutdown').catch((err: unknown) => this.logger.error(`cannot write config snapshot: ${(err as Error).message}`));
+    // A failed start must not write a shutdown snapshot that a restart would then restore.
+    if (this.startupComplete) await this.writeSnapshot('shutdown').catch((err: unknown) => this.logger.error(`cannot write config snapshot: ${(err as Error).message}`));
     await this.tokens?.dispose();
     for (const ws of this.webSockets?.clients ?? []) ws.terminate();
     this.webSockets?.close();

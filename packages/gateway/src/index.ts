@@ -9,3 +9,5 @@ export { TokenGuard, type GuardedApi } from './auth/token-guard.js';
 export { GatewayMetrics, type MetricsMode } from './metrics/gateway-metrics.js';
 export { SnapshotStore, defaultSnapshotDir, latestSnapshot } from './snapshot/snapshot-store.js';
 export { buildModelSnapshot, parseModelSnapshot, type ModelSnapshot } from './snapshot/model-snapshot.js';
+export { isProbeRequest } from './probe-paths.js';
+export { OIP_EXTENSIONS } from './v2/v2-router.js';

@@ -11,6 +11,12 @@ export const ARCHIVER_VERSION = '0.1.0';
 /** Packages the worker provides to every handler; never bundled into an archive. */
 export const PROVIDED_PACKAGES = ['@model-server/sdk', 'onnxruntime-node', 'onnxruntime-common', 'sharp'];
 
+/**
+ * Handlers the worker provides, named instead of a file: `--handler onnx_generic` archives a plain
+ * ONNX model with no handler code. Must match the worker's BUILTIN_HANDLER_NAMES (a test checks).
+ */
+export const BUILTIN_HANDLERS: readonly string[] = ['onnx_generic'];
+
 export type ArchiveFormat = 'default' | 'tgz' | 'no-archive';
 
 export interface ArchiveOptions {
@@ -94,7 +100,8 @@ export async function createArchive(opts: ArchiveOptions): Promise<string> {
   if (!['default', 'tgz', 'no-archive'].includes(format)) {
     throw new ArchiverError(`invalid --archive-format "${format}": expected default, tgz or no-archive`);
   }
-  await mustExist(opts.handler, 'handler');
+  const builtin = BUILTIN_HANDLERS.includes(opts.handler);
+  if (!builtin) await mustExist(opts.handler, 'handler');
   if (opts.serializedFile) await mustExist(opts.serializedFile, 'serialized file');
   if (opts.configFile) await mustExist(opts.configFile, 'config file');
   for (const extra of opts.extraFiles ?? []) await mustExist(extra, 'extra file');
@@ -125,8 +132,12 @@ export async function createArchive(opts: ArchiveOptions): Promise<string> {
   const staging = await mkdtemp(join(tmpdir(), 'model-archiver-'));
   try {
     await mkdir(join(staging, 'MAR-INF'));
-    await bundleHandler(opts.handler, join(staging, 'handler.js'));
-    const model: Record<string, string> = { modelName: opts.modelName, modelVersion: opts.version, handler: 'handler.js' };
+    if (!builtin) await bundleHandler(opts.handler, join(staging, 'handler.js'));
+    const model: Record<string, string> = {
+      modelName: opts.modelName,
+      modelVersion: opts.version,
+      handler: builtin ? opts.handler : 'handler.js',
+    };
     if (opts.serializedFile) {
       model['serializedFile'] = basename(opts.serializedFile);
       await cp(opts.serializedFile, join(staging, model['serializedFile']));

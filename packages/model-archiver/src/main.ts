@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import { ArchiverError, createArchive, type ArchiveFormat } from './archiver.js';
 
-const USAGE = `usage: model-archiver --model-name NAME --version VERSION --handler HANDLER.ts
+const USAGE = `usage: model-archiver --model-name NAME --version VERSION --handler HANDLER.ts|onnx_generic
                      [--serialized-file FILE] [--extra-files a,b,dir] [--config-file model-config.yaml]
                      [--export-path DIR] [--archive-format default|tgz|no-archive] [--force]`;
 

@@ -65,6 +65,7 @@ export const ERROR_CATALOG = {
     message: 'Model "{model}" Version {version} has no worker to serve inference request. Please use scale workers API to add workers.',
   },
   MODEL_NOT_READY: { status: 503, type: 'ServiceUnavailableException', message: 'Model "{model}" Version {version} is not ready: {reason}' },
+  SERVER_NOT_READY: { status: 503, type: 'ServiceUnavailableException', message: 'Server is not ready: {reason}' },
   REQUEST_TIMEOUT: {
     status: 504,
     type: 'RequestTimeoutException',

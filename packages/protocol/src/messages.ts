@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ModelServerError } from './errors.js';
+import { modelMetadataSchema } from './model-metadata.js';
 
 /** Bumped on any incompatible change; the worker refuses a `load` with another version. */
 export const PROTOCOL_VERSION = 1;
@@ -54,6 +55,8 @@ export const readyMessage = z.object({
   pid: z.number().int(),
   loadTimeMs: z.number(),
   rssBytes: z.number(),
+  /** The model's inputs and outputs, when the handler can tell (ONNX handlers read them from the session). */
+  metadata: modelMetadataSchema.optional(),
 });
 
 export const loadFailedMessage = z.object({ type: z.literal('load_failed'), error: wireError });

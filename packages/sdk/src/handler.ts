@@ -1,3 +1,4 @@
+import type { ModelMetadata } from '@model-server/protocol';
 import type { Context } from './context.js';
 import type { HandlerRequest } from './request.js';
 
@@ -15,6 +16,11 @@ export interface Handler {
   handle(data: HandlerRequest[], context: Context): Promise<unknown[]> | unknown[];
   /** Called by the worker before it exits; release sessions and files here. */
   close?(): Promise<void> | void;
+  /**
+   * The model's inputs and outputs, asked once after `initialize` and served as the Open Inference
+   * Protocol's model metadata. ONNX handlers answer from their session; others may leave it out.
+   */
+  metadata?(): ModelMetadata | undefined;
 }
 
 /**

@@ -2,7 +2,7 @@ export type { Context, Manifest, ResponseSettings } from './context.js';
 export { sendIntermediatePredictResponse } from './context.js';
 export { HandlerRequest, type RequestInput } from './request.js';
 export { BaseHandler, type Handler } from './handler.js';
-export { OnnxHandler, Tensor, type Feeds, type Fetches } from './onnx-handler.js';
+export { OnnxHandler, TENSOR_RUNS_METRIC, Tensor, type Feeds, type Fetches } from './onnx-handler.js';
 export { openSession, readOnnxOptions, type OnnxOptions } from './onnx-session.js';
 export { concatTensors, splitTensor } from './tensor-batch.js';
 export { PredictionError } from './errors.js';
@@ -16,3 +16,19 @@ export {
   type RgbaImage,
   type TensorImageOptions,
 } from './image.js';
+export { SubsetContext } from './subset-context.js';
+export {
+  ORT_TYPE_BY_DATATYPE,
+  datatypeOf,
+  fromOrtTensor,
+  isTensorInput,
+  isTensorRequest,
+  requestedOutputs,
+  tensorFeeds,
+  toOrtTensor,
+} from './tensor-codec.js';
+export { ONNX_PLATFORM, sessionMetadata } from './onnx-metadata.js';
+export { runTensorJobs, type TensorJob, type TensorJobResult, type TensorRunReport } from './onnx-tensor-path.js';
+export { occlusion, nest, type OcclusionOptions, type OcclusionResult, type ScoreFn, type FeatureArray } from './explain/occlusion.js';
+export { readExplainConfig, resolveWindows, type ExplainConfig } from './explain/explain-config.js';
+export { explainFeeds, type Explanation } from './explain/onnx-explain.js';

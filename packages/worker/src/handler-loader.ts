@@ -4,6 +4,8 @@ import { pathToFileURL } from 'node:url';
 import { ModelServerError } from '@model-server/protocol';
 import type { Context, Handler, HandlerRequest } from '@model-server/sdk';
 import { safeEntryPath } from './archive.js';
+import { BUILTIN_HANDLERS } from './builtin/builtin-handlers.js';
+import { isBuiltinHandler } from './builtin/builtin-names.js';
 
 let hooksInstalled = false;
 
@@ -25,11 +27,13 @@ function isClass(value: unknown): value is new () => Handler {
 }
 
 /**
- * Resolves the manifest's `handler` ("file.js" or "file.js:ExportName") to a Handler: a default-exported
+ * Resolves the manifest's `handler` (a built-in name such as `onnx_generic`, "file.js" or
+ * "file.js:ExportName") to a Handler: a default-exported
  * class (instantiated), a module with `handle` (and optional `initialize`), or a default-exported object
  * with `handle`.
  */
 export async function loadHandler(modelDir: string, spec: string): Promise<Handler> {
+  if (isBuiltinHandler(spec)) return BUILTIN_HANDLERS[spec]();
   const [file, exportName] = spec.split(':', 2) as [string, string | undefined];
   const path = safeEntryPath(modelDir, file, modelDir);
   let mod: Record<string, unknown>;

@@ -90,7 +90,14 @@ async function load(msg: LoadMessage): Promise<void> {
     handler = await loadHandler(archive.modelDir, archive.manifest.model.handler);
     await handler.initialize?.(context);
     runner = new BatchRunner(handler, context, send, maxResponseBytes);
-    await send({ type: 'ready', pid: process.pid, loadTimeMs: performance.now() - started, rssBytes: process.memoryUsage.rss() });
+    const metadata = handler.metadata?.();
+    await send({
+      type: 'ready',
+      pid: process.pid,
+      loadTimeMs: performance.now() - started,
+      rssBytes: process.memoryUsage.rss(),
+      ...(metadata ? { metadata } : {}),
+    });
   } catch (err) {
     const wire = toWireError(err);
     if (!(err instanceof ModelServerError)) wire.code = 'MODEL_LOAD_FAILED';

@@ -1,11 +1,13 @@
 import express, { type Express } from 'express';
 import type { GatewayContext } from '../gateway-context.js';
+import { createV1Router } from '../kserve-v1/v1-router.js';
 import { buildInferenceOpenApi } from '../openapi/inference-api.js';
+import { createV2Router } from '../v2/v2-router.js';
 import { errorMiddleware, notFoundOrMethod } from './express-errors.js';
 
 /**
- * Everything on the inference port except the hot routes (which never reach express): health and the
- * API description.
+ * Everything on the inference port except the hot routes (which never reach express): health, the
+ * API description, KServe v1 and the Open Inference Protocol's non-infer routes.
  */
 export function createInferenceApp(ctx: GatewayContext): Express {
   const app = express();
@@ -24,6 +26,10 @@ export function createInferenceApp(ctx: GatewayContext): Express {
   app.get('/api-description', describe);
   app.options('/predictions/:model', describe);
   app.options('/predictions/:model/:version', describe);
+
+  // KServe v1 and the Open Inference Protocol (v2) answer their own errors as {"error": "..."}.
+  app.use('/v1', createV1Router(ctx));
+  app.use('/v2', createV2Router(ctx));
 
   for (const fn of ctx.extraInferenceRoutes) fn(app);
 

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { ModelServerError } from '@model-server/protocol';
+import { isProbeRequest } from '../probe-paths.js';
 import type { TokenStore } from './token-store.js';
 
 /** The API a listener serves; the metrics listener is never guarded. */
@@ -29,7 +30,8 @@ export function bearerToken(req: IncomingMessage): string | undefined {
 /**
  * Decides whether a request may proceed. It runs before any routing, on the hot path too, so it only
  * splits the URL and hashes the presented token. A missing or wrong token is 401 with
- * `WWW-Authenticate` (TorchServe answers 400); health, `OPTIONS /` and the API description are open.
+ * `WWW-Authenticate` (TorchServe answers 400); health, Kubernetes readiness probes of the OIP and KServe
+ * v1 routes (`isProbeRequest`), `OPTIONS /` and the API description are open.
  */
 export class TokenGuard {
   constructor(private readonly store: TokenStore | undefined) {}
@@ -46,6 +48,7 @@ export class TokenGuard {
     const path = q < 0 ? url : url.slice(0, q);
     if (path === '/' && req.method === 'OPTIONS') return undefined;
     if (OPEN_PATHS[api].has(path)) return undefined;
+    if (api === 'inference' && isProbeRequest(req.method, url)) return undefined;
     const kind = api === 'management' && path === TOKEN_PATH ? 'API' : api;
     return this.store.verify(kind, bearerToken(req)) ? undefined : new ModelServerError('UNAUTHORIZED');
   }

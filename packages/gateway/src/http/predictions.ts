@@ -23,7 +23,8 @@ function wantsEventStream(req: IncomingMessage): boolean {
   return (req.headers.accept ?? '').includes('text/event-stream');
 }
 
-function flattenHeaders(req: IncomingMessage): Record<string, string> {
+/** Request headers as one string each (repeated headers joined), as handlers see them. */
+export function flattenHeaders(req: IncomingMessage): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) out[k] = Array.isArray(v) ? v.join(', ') : v;
   return out;

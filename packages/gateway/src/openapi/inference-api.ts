@@ -1,4 +1,5 @@
 import type { GatewayContext } from '../gateway-context.js';
+import { kservePaths, kserveSchemas } from './kserve-paths.js';
 
 const errorSchema = {
   type: 'object',
@@ -50,7 +51,7 @@ export function buildInferenceOpenApi(ctx: GatewayContext): Record<string, unkno
     openapi: '3.0.1',
     info: {
       title: 'model-server inference API',
-      description: 'TorchServe-compatible inference API of model-server.',
+      description: 'TorchServe-compatible inference API of model-server, with KServe v1 and the Open Inference Protocol (v2).',
       version: ctx.version,
     },
     paths: {
@@ -86,11 +87,13 @@ export function buildInferenceOpenApi(ctx: GatewayContext): Record<string, unkno
       '/explanations/{model_name}/{model_version}': {
         post: inferenceOperation('versionExplanations', 'Explain with a specific version', true),
       },
+      ...kservePaths,
     },
     components: {
       schemas: {
         Error: errorSchema,
         Health: { type: 'object', required: ['status'], properties: { status: { type: 'string', enum: ['Healthy', 'Unhealthy'] } } },
+        ...kserveSchemas,
       },
     },
   };

@@ -4,6 +4,7 @@ import type { ModelSettings } from '../config/model-config.js';
 import type { Logger } from '../logger.js';
 import { JobQueue } from '../scheduling/job-queue.js';
 import type { InferenceJob } from '../scheduling/job.js';
+import { InferenceStatistics } from './inference-statistics.js';
 import { WorkerPool } from '../workers/worker-pool.js';
 import type { WorkerProcess } from '../workers/worker-process.js';
 
@@ -46,6 +47,8 @@ export class ModelVersion {
   settings: ModelSettings;
   readonly pool: WorkerPool;
   readonly stats: VersionStats = { requests: 0, success: 0, failure: 0, batches: 0, batchedRequests: 0, lastInferenceMs: 0 };
+  /** Queue and compute timings in Triton's statistics shape (`GET /v2/models/{m}/stats`). */
+  readonly statistics = new InferenceStatistics();
   private readonly queues: Record<'predict' | 'explain', JobQueue>;
   private batchTimer: NodeJS.Timeout | undefined;
   private batchTimerAt = 0;
@@ -120,6 +123,7 @@ export class ModelVersion {
       if (j.state === 'done') this.stats.success++;
       else if (j.state !== 'cancelled') this.stats.failure++;
     });
+    this.statistics.trackJob(job);
     for (const l of this.jobListeners) l(job);
     this.dispatch();
   }
@@ -156,6 +160,7 @@ export class ModelVersion {
     this.stats.batches++;
     this.stats.batchedRequests += jobs.length;
     this.stats.lastInferenceMs = Date.now();
+    this.statistics.trackBatch(jobs);
     this.logger.debug({ worker: worker.id, batchSize: jobs.length }, 'batch formed');
     for (const l of this.batchListeners) l(this, jobs.length);
     worker.run(jobs, kind);

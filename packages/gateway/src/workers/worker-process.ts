@@ -11,6 +11,7 @@ import {
   parseFromWorker,
   type FromWorker,
   type LoadMessage,
+  type ModelMetadata,
 } from '@model-server/protocol';
 import { WORKER_ENTRY } from '@model-server/worker';
 import type { Logger } from '../logger.js';
@@ -56,6 +57,8 @@ export class WorkerProcess extends EventEmitter implements JobRunner {
   readonly stats: WorkerStats = { batches: 0, lastBatchSize: 0, handlerMs: 0 };
   /** Whether this worker ever loaded its model (a failure before that is a load failure). */
   everReady = false;
+  /** The model's inputs and outputs as the worker's handler reported them on `ready` (if it could). */
+  modelMetadata: ModelMetadata | undefined;
   private child: ResultPromise | undefined;
   private server: Server | undefined;
   private socket: Socket | undefined;
@@ -164,6 +167,7 @@ export class WorkerProcess extends EventEmitter implements JobRunner {
         this.pid = msg.pid;
         this.loadTimeMs = msg.loadTimeMs;
         this.rssBytes = msg.rssBytes;
+        this.modelMetadata = msg.metadata;
         this.emit('ready');
         return;
       case 'load_failed':

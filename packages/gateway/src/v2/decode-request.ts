@@ -1,0 +1,166 @@
+import {
+  ModelServerError,
+  TENSOR_DATATYPES,
+  checkTensorData,
+  elementCount,
+  formatTensorContentType,
+  isTensorDatatype,
+  type InferenceInput,
+  type ModelMetadata,
+  type TensorDatatype,
+} from '@model-server/protocol';
+import { z } from 'zod';
+import { BinaryCursor } from './binary-data.js';
+import { jsonToTensorBytes } from './tensor-json.js';
+
+const parameters = z.record(z.string(), z.unknown());
+
+/** The inference request object of the Open Inference Protocol (plus Triton's binary parameters). */
+const inferRequestSchema = z.object({
+  id: z.string().optional(),
+  parameters: parameters.optional(),
+  inputs: z
+    .array(
+      z.object({
+        name: z.string().min(1),
+        shape: z.array(z.number().int().min(0)),
+        datatype: z.string(),
+        parameters: parameters.optional(),
+        data: z.unknown().optional(),
+      }),
+    )
+    .min(1),
+  outputs: z.array(z.object({ name: z.string().min(1), parameters: parameters.optional() })).optional(),
+});
+
+/** An output the client asked for, and whether it wants it as binary data. */
+export interface RequestedOutput {
+  name: string;
+  binary: boolean | undefined;
+}
+
+export interface DecodedInferRequest {
+  id: string | undefined;
+  parameters: Record<string, unknown>;
+  /** One tensor input per request input, raw bytes with an `application/x-tensor` content type. */
+  inputs: InferenceInput[];
+  /** The outputs asked for, in order; undefined = all outputs. */
+  outputs: RequestedOutput[] | undefined;
+  /** `binary_data_output`, or true for a raw binary request: outputs default to binary. */
+  binaryByDefault: boolean;
+}
+
+function invalid(reason: string): ModelServerError {
+  return new ModelServerError('INVALID_INPUT', { reason });
+}
+
+function parseJson(text: Uint8Array): unknown {
+  try {
+    return JSON.parse(Buffer.from(text.buffer, text.byteOffset, text.byteLength).toString('utf8'));
+  } catch (err) {
+    throw invalid(`the body is not valid JSON (${(err as Error).message})`);
+  }
+}
+
+/**
+ * Checks the inputs against the model's signature before anything is queued: names, datatypes, rank
+ * and fixed dimensions, and that every input is there. A mismatch is the client's error (400), found
+ * without a trip to the worker.
+ */
+function checkSignature(inputs: readonly InferenceInput[], headers: ReadonlyMap<string, { datatype: TensorDatatype; shape: number[] }>, metadata: ModelMetadata, outputs: RequestedOutput[] | undefined): void {
+  const known = new Map(metadata.inputs.map((m) => [m.name, m]));
+  for (const input of inputs) {
+    const meta = known.get(input.name);
+    if (!meta) throw invalid(`unknown input '${input.name}'; the model's inputs are: ${metadata.inputs.map((m) => m.name).join(', ')}`);
+    const h = headers.get(input.name)!;
+    if (h.datatype !== meta.datatype) throw invalid(`input '${input.name}' must be ${meta.datatype}, got ${h.datatype}`);
+    if (h.shape.length !== meta.shape.length || meta.shape.some((d, i) => d !== -1 && d !== h.shape[i])) {
+      throw invalid(`input '${input.name}' has shape [${h.shape.join(',')}] where the model takes [${meta.shape.join(',')}]`);
+    }
+  }
+  const missing = metadata.inputs.filter((m) => !headers.has(m.name)).map((m) => m.name);
+  if (missing.length > 0) throw invalid(`missing input(s): ${missing.join(', ')}`);
+  const outputNames = new Set(metadata.outputs.map((m) => m.name));
+  const unknown = (outputs ?? []).filter((o) => !outputNames.has(o.name)).map((o) => o.name);
+  if (unknown.length > 0) {
+    throw invalid(`unknown output(s): ${unknown.join(', ')}; the model's outputs are: ${[...outputNames].join(', ')}`);
+  }
+}
+
+/**
+ * A raw binary request (`Inference-Header-Content-Length: 0`): the whole body is the one input of a
+ * single-input model, treated as one example; its shape is the model's with the one variable
+ * dimension solved from the byte count (BYTES: shape [1]).
+ */
+function decodeRawBinary(body: Uint8Array, metadata: ModelMetadata | undefined): DecodedInferRequest {
+  if (!metadata || metadata.inputs.length !== 1) throw invalid('a raw binary request (Inference-Header-Content-Length: 0) needs a model with exactly one input');
+  const meta = metadata.inputs[0]!;
+  if (!isTensorDatatype(meta.datatype)) throw invalid(`input '${meta.name}' has datatype ${meta.datatype}, which has no binary form`);
+  const datatype = meta.datatype;
+  let shape: number[];
+  if (datatype === 'BYTES') {
+    shape = meta.shape.map(() => 1);
+  } else {
+    const variable = meta.shape.filter((d) => d === -1).length;
+    if (variable > 1) throw invalid(`a raw binary request needs at most one variable dimension; input '${meta.name}' has [${meta.shape.join(',')}]`);
+    const fixed = elementCount(meta.shape.filter((d) => d !== -1));
+    const elements = body.byteLength / TENSOR_DATATYPES[datatype];
+    const solved = elements / fixed;
+    if (!Number.isInteger(solved)) throw invalid(`${body.byteLength} bytes do not fill input '${meta.name}' of shape [${meta.shape.join(',')}] of ${datatype}`);
+    shape = meta.shape.map((d) => (d === -1 ? solved : d));
+  }
+  const header = { datatype, shape };
+  checkTensorData(meta.name, header, body);
+  return {
+    id: undefined,
+    parameters: {},
+    inputs: [{ name: meta.name, contentType: formatTensorContentType(header), data: body }],
+    outputs: undefined,
+    binaryByDefault: true,
+  };
+}
+
+/**
+ * An `/infer` body (JSON, or JSON header plus binary tensors) to tensor inputs for the worker.
+ * `jsonLength` is `Inference-Header-Content-Length` (undefined: the whole body is JSON). `metadata`,
+ * when the model reported it, lets bad requests fail here with 400.
+ */
+export function decodeInferRequest(body: Uint8Array, jsonLength: number | undefined, metadata: ModelMetadata | undefined): DecodedInferRequest {
+  if (jsonLength === 0) return decodeRawBinary(body, metadata);
+  const json = jsonLength === undefined ? body : body.subarray(0, jsonLength);
+  const parsed = inferRequestSchema.safeParse(parseJson(json));
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw invalid(`${issue.path.length > 0 ? issue.path.join('.') : 'request'}: ${issue.message}`);
+  }
+  const request = parsed.data;
+  const cursor = new BinaryCursor(jsonLength === undefined ? new Uint8Array(0) : body.subarray(jsonLength));
+  const headers = new Map<string, { datatype: TensorDatatype; shape: number[] }>();
+  const inputs: InferenceInput[] = request.inputs.map((input) => {
+    const datatype = input.datatype.toUpperCase();
+    if (!isTensorDatatype(datatype)) throw invalid(`input '${input.name}' has unknown datatype ${input.datatype}`);
+    if (headers.has(input.name)) throw invalid(`input '${input.name}' is given more than once`);
+    const header = { datatype, shape: input.shape };
+    headers.set(input.name, header);
+    const binarySize = input.parameters?.['binary_data_size'];
+    let data: Uint8Array;
+    if (binarySize !== undefined) {
+      if (input.data !== undefined) throw invalid(`input '${input.name}' has both "data" and binary_data_size`);
+      data = cursor.take(input.name, binarySize);
+      checkTensorData(input.name, header, data);
+    } else {
+      if (input.data === undefined) throw invalid(`input '${input.name}' has no "data" (and no binary_data_size)`);
+      data = jsonToTensorBytes(input.name, datatype, input.shape, input.data);
+    }
+    return { name: input.name, contentType: formatTensorContentType(header), data };
+  });
+  cursor.finish();
+  const binaryByDefault = request.parameters?.['binary_data_output'] === true;
+  const outputs = request.outputs?.map((o) => {
+    const flag = o.parameters?.['binary_data'];
+    return { name: o.name, binary: typeof flag === 'boolean' ? flag : undefined };
+  });
+  if (outputs && new Set(outputs.map((o) => o.name)).size !== outputs.length) throw invalid('an output is requested more than once');
+  if (metadata) checkSignature(inputs, headers, metadata, outputs);
+  return { id: request.id, parameters: request.parameters ?? {}, inputs, outputs, binaryByDefault };
+}

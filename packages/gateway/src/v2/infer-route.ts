@@ -1,0 +1,100 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ModelServerError, TENSOR_OUTPUTS_HEADER } from '@model-server/protocol';
+import { PRIORITY_HEADER, TIMEOUT_HEADER, flattenHeaders, submitJob, type PredictionDeps } from '../http/predictions.js';
+import { readInputs } from '../http/read-inputs.js';
+import { NO_CACHE_HEADERS } from '../http/send-error.js';
+import { sendOipError } from '../http/send-oip-error.js';
+import { HEADER_LENGTH_HEADER, headerLength } from './binary-data.js';
+import { decodeInferRequest } from './decode-request.js';
+import { InferSink } from './infer-sink.js';
+import { assertReady, metadataOf } from './model-state.js';
+
+export interface InferTarget {
+  model: string;
+  version: string | undefined;
+}
+
+/** `v2/models/{m}/infer` or `v2/models/{m}/versions/{v}/infer`, from decoded path segments. */
+export function matchInferPath(segments: readonly string[]): InferTarget | undefined {
+  if (segments[0] !== 'v2' || segments[1] !== 'models' || segments[segments.length - 1] !== 'infer') return undefined;
+  if (segments.length === 4) return { model: segments[2]!, version: undefined };
+  if (segments.length === 6 && segments[3] === 'versions') return { model: segments[2]!, version: segments[4]! };
+  return undefined;
+}
+
+/** Triton's `timeout` request parameter (microseconds) as our deadline header (milliseconds). */
+function timeoutMs(parameters: Record<string, unknown>): string | undefined {
+  const us = parameters['timeout'];
+  if (us === undefined) return undefined;
+  if (typeof us !== 'number' || !Number.isInteger(us) || us <= 0) {
+    throw new ModelServerError('INVALID_INPUT', { reason: 'parameter "timeout" must be a positive integer (microseconds)' });
+  }
+  return String(Math.ceil(us / 1000));
+}
+
+/** Level given to Triton's priority 1; explicit levels 1, 2, 3 … map to this, this - 1, … */
+const TRITON_TOP_PRIORITY = 1_000_000;
+
+/**
+ * Triton's `priority` parameter (1 is highest, 0 means default) as our priority header (higher first,
+ * default 0): every explicit Triton level is served before requests that name none.
+ */
+function priorityLevel(parameters: Record<string, unknown>): string | undefined {
+  const p = parameters['priority'];
+  if (p === undefined || p === 0) return undefined;
+  if (typeof p !== 'number' || !Number.isInteger(p) || p < 0 || p >= TRITON_TOP_PRIORITY) {
+    throw new ModelServerError('INVALID_INPUT', { reason: 'parameter "priority" must be a non-negative integer (1 is highest)' });
+  }
+  return String(TRITON_TOP_PRIORITY + 1 - p);
+}
+
+/**
+ * The hot path of the Open Inference Protocol: `POST /v2/models/{m}[/versions/{v}]/infer` on plain
+ * node:http. JSON and binary tensors are decoded here into raw bytes, queued like any prediction (so
+ * they batch with other requests), and the worker's tensors come back as JSON or binary. The model is
+ * resolved and its readiness checked before the body is read.
+ */
+export async function handleV2Infer(deps: PredictionDeps, req: IncomingMessage, res: ServerResponse, target: InferTarget): Promise<void> {
+  const requestId = randomUUID();
+  const common = { ...NO_CACHE_HEADERS, 'x-request-id': requestId };
+  try {
+    const version = deps.registry.resolve(target.model, target.version);
+    assertReady(version);
+    if (/^multipart\/|^application\/x-www-form-urlencoded/i.test(req.headers['content-type'] ?? '')) {
+      throw new ModelServerError('UNSUPPORTED_MEDIA_TYPE', { contentType: req.headers['content-type'] });
+    }
+    const [body] = await readInputs(req, deps.maxRequestBytes);
+    const data = body?.data ?? new Uint8Array(0);
+    const decoded = decodeInferRequest(data, headerLength(req.headers[HEADER_LENGTH_HEADER], data.byteLength), metadataOf(version));
+    const headers = flattenHeaders(req);
+    delete headers[TENSOR_OUTPUTS_HEADER];
+    if (decoded.outputs) headers[TENSOR_OUTPUTS_HEADER] = JSON.stringify(decoded.outputs.map((o) => o.name));
+    const timeout = timeoutMs(decoded.parameters);
+    if (timeout !== undefined) headers[TIMEOUT_HEADER] = timeout;
+    const priority = priorityLevel(decoded.parameters);
+    if (priority !== undefined) headers[PRIORITY_HEADER] = priority;
+    headers['explain'] = 'False';
+    const sink = new InferSink(res, requestId, {
+      modelName: version.name,
+      modelVersion: version.version,
+      id: decoded.id,
+      outputs: decoded.outputs,
+      binaryByDefault: decoded.binaryByDefault,
+    });
+    const job = submitJob(deps.registry, {
+      kind: 'predict',
+      model: version.name,
+      version: version.version,
+      headers,
+      inputs: decoded.inputs,
+      sink,
+      requestId,
+    });
+    res.on('close', () => {
+      if (!res.writableFinished) job.cancel('client disconnected');
+    });
+  } catch (err) {
+    sendOipError(res, err, common);
+  }
+}

@@ -1,0 +1,65 @@
+import type { ServerResponse } from 'node:http';
+import { ModelServerError, TENSOR_BUNDLE_CONTENT_TYPE, decodeTensorBundle } from '@model-server/protocol';
+import type { ResponsePart, ResponseSink } from '../scheduling/job.js';
+import { NO_CACHE_HEADERS } from '../http/send-error.js';
+import { sendOipError } from '../http/send-oip-error.js';
+import { encodeInferResponse, type InferResponseOptions } from './encode-response.js';
+
+const decoder = new TextDecoder();
+
+/** The message of a handler's error answer: `message` of a JSON error body, else the body as text. */
+function errorMessage(part: ResponsePart): string {
+  const text = decoder.decode(part.body);
+  try {
+    const json = JSON.parse(text) as { message?: unknown; error?: unknown };
+    if (typeof json.message === 'string') return json.message;
+    if (typeof json.error === 'string') return json.error;
+  } catch {
+    // not JSON: the text itself is the message
+  }
+  return text || `handler answered ${part.status}`;
+}
+
+/**
+ * Answers a v2 `infer` job: the handler's tensor bundle becomes the inference response (JSON or
+ * binary); an error, from the catalog or a handler status >= 400, becomes `{"error": "..."}`. A
+ * handler's intermediate chunks have no place in this protocol and are dropped.
+ */
+export class InferSink implements ResponseSink {
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly requestId: string,
+    private readonly options: InferResponseOptions,
+  ) {}
+
+  chunk(): void {}
+
+  complete(part: ResponsePart): void {
+    if (this.res.destroyed) return;
+    if (part.status >= 400) {
+      const code = part.status === 400 ? 'INVALID_INPUT' : 'HANDLER_ERROR';
+      const message = errorMessage(part);
+      this.fail(new ModelServerError(code, code === 'INVALID_INPUT' ? { reason: message } : { message }, { status: part.status }));
+      return;
+    }
+    let encoded;
+    try {
+      if (!part.contentType?.startsWith(TENSOR_BUNDLE_CONTENT_TYPE)) {
+        throw new ModelServerError('HANDLER_ERROR', {
+          message: `model ${this.options.modelName} answered ${part.contentType ?? 'untyped data'} instead of tensors; its handler does not speak the inference protocol`,
+        });
+      }
+      encoded = encodeInferResponse(decodeTensorBundle(part.body), this.options);
+    } catch (err) {
+      this.fail(err instanceof ModelServerError ? err : new ModelServerError('INTERNAL', { message: (err as Error).message }));
+      return;
+    }
+    this.res.writeHead(200, { ...NO_CACHE_HEADERS, 'x-request-id': this.requestId, ...encoded.headers });
+    this.res.end(encoded.body);
+  }
+
+  fail(error: ModelServerError): void {
+    if (this.res.destroyed) return;
+    sendOipError(this.res, error, { ...NO_CACHE_HEADERS, 'x-request-id': this.requestId });
+  }
+}

@@ -1,0 +1,36 @@
+import { ModelServerError, type ModelMetadata } from '@model-server/protocol';
+import type { ModelVersion } from '../registry/model-version.js';
+
+const lastKnown = new WeakMap<ModelVersion, ModelMetadata>();
+
+/**
+ * The model's inputs and outputs as its workers reported them. Remembered per version, so metadata
+ * stays available while every worker of the version is restarting.
+ */
+export function metadataOf(version: ModelVersion): ModelMetadata | undefined {
+  for (const worker of version.pool.workers) {
+    if (worker.modelMetadata) {
+      lastKnown.set(version, worker.modelMetadata);
+      return worker.modelMetadata;
+    }
+  }
+  return lastKnown.get(version);
+}
+
+/** Ready to infer: at least one worker has the model loaded and the version is not being removed. */
+export function isReady(version: ModelVersion): boolean {
+  return !version.draining && version.pool.liveCount > 0;
+}
+
+/** 503 MODEL_NOT_READY unless the version can serve now. */
+export function assertReady(version: ModelVersion): void {
+  if (isReady(version)) return;
+  const reason = version.draining
+    ? 'it is being unregistered'
+    : version.pool.failed
+      ? 'its workers failed to start'
+      : version.pool.target === 0
+        ? 'it has no workers (scale it up)'
+        : 'no worker has loaded it yet';
+  throw new ModelServerError('MODEL_NOT_READY', { model: version.name, version: version.version, reason });
+}

@@ -1,0 +1,108 @@
+import express, { type Request, type Response, type Router } from 'express';
+import { ModelServerError } from '@model-server/protocol';
+import type { GatewayContext } from '../gateway-context.js';
+import { oipErrorMiddleware, sendOipError } from '../http/send-oip-error.js';
+import type { ModelVersion } from '../registry/model-version.js';
+import { assertReady, isReady, metadataOf } from './model-state.js';
+import { tritonModelConfig } from './triton-config.js';
+import { tritonModelStats } from './triton-stats.js';
+
+/** The name `GET /v2` reports. */
+export const SERVER_NAME = 'model-server';
+
+/** What `GET /v2` lists in `extensions`: Triton's names for the extensions served here. */
+export const OIP_EXTENSIONS = ['binary_tensor_data', 'model_configuration', 'statistics'] as const;
+
+/** Paths of this router (relative to /v2) that exist for some method: others answer 404, these 405. */
+const KNOWN_PATHS = [
+  /^\/?$/,
+  /^\/health\/(live|ready)$/,
+  /^\/models(\/stats)?$/,
+  /^\/models\/[^/]+(\/versions\/[^/]+)?(\/(ready|config|stats|infer))?$/,
+];
+
+function versionOf(ctx: GatewayContext, req: Request): ModelVersion {
+  const { model, version } = req.params as { model: string; version?: string };
+  return ctx.registry.resolve(model, version);
+}
+
+/**
+ * The Open Inference Protocol's REST API (KServe v2) apart from `infer`, which is a hot route: health,
+ * server and model metadata, model readiness, and Triton's model configuration and statistics
+ * extensions. Errors are `{"error": "..."}` from the error catalog; not ready is 503.
+ */
+export function createV2Router(ctx: GatewayContext): Router {
+  const router = express.Router();
+
+  router.get('/', (_req, res) => {
+    res.json({ name: SERVER_NAME, version: ctx.version, extensions: OIP_EXTENSIONS });
+  });
+
+  router.get('/health/live', (_req, res) => {
+    res.json({ live: true });
+  });
+
+  // Ready once the startup models have loaded and every registered version has a live worker.
+  router.get('/health/ready', (_req, res) => {
+    const waiting = ctx.registry.all().filter((v) => !isReady(v));
+    if (ctx.startupComplete && waiting.length === 0) {
+      res.json({ ready: true });
+      return;
+    }
+    const reason = !ctx.startupComplete ? 'models are still loading' : `not ready: ${waiting.map((v) => `${v.name}/${v.version}`).join(', ')}`;
+    sendOipError(res, new ModelServerError('SERVER_NOT_READY', { reason }), {}, { ready: false });
+  });
+
+  router.get('/models', (_req, res) => {
+    res.json({ models: ctx.registry.names() });
+  });
+
+  router.get('/models/stats', (_req, res) => {
+    res.json({ model_stats: ctx.registry.all().map(tritonModelStats) });
+  });
+
+  const metadata = (req: Request, res: Response): void => {
+    const version = versionOf(ctx, req);
+    const meta = metadataOf(version);
+    if (!meta) assertReady(version);
+    res.json({
+      name: version.name,
+      versions: ctx.registry.versionsOf(version.name).map((v) => v.version),
+      platform: meta?.platform ?? 'node',
+      inputs: meta?.inputs ?? [],
+      outputs: meta?.outputs ?? [],
+    });
+  };
+  const ready = (req: Request, res: Response): void => {
+    const version = versionOf(ctx, req);
+    try {
+      assertReady(version);
+    } catch (err) {
+      sendOipError(res, err, {}, { name: version.name, ready: false });
+      return;
+    }
+    res.json({ name: version.name, ready: true });
+  };
+  const config = (req: Request, res: Response): void => {
+    res.json(tritonModelConfig(versionOf(ctx, req)));
+  };
+  const stats = (req: Request, res: Response): void => {
+    const { model, version } = req.params as { model: string; version?: string };
+    const versions = version === undefined ? ctx.registry.versionsOf(model) : [ctx.registry.resolve(model, version)];
+    if (versions.length === 0) ctx.registry.resolve(model);
+    res.json({ model_stats: versions.map(tritonModelStats) });
+  };
+
+  for (const prefix of ['/models/:model', '/models/:model/versions/:version']) {
+    router.get(prefix, metadata);
+    router.get(`${prefix}/ready`, ready);
+    router.get(`${prefix}/config`, config);
+    router.get(`${prefix}/stats`, stats);
+  }
+
+  router.use((req, _res, next) => {
+    next(new ModelServerError(KNOWN_PATHS.some((p) => p.test(req.path)) ? 'METHOD_NOT_ALLOWED' : 'RESOURCE_NOT_FOUND'));
+  });
+  router.use(oipErrorMiddleware());
+  return router;
+}

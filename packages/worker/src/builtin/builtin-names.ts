@@ -1,0 +1,12 @@
+/**
+ * Names a manifest may give as `handler` instead of a file. Kept apart from the handlers themselves so
+ * the gateway can import the list without loading ONNX Runtime. The model-archiver keeps its own copy
+ * (it depends on no other package); a test checks the two agree.
+ */
+export const BUILTIN_HANDLER_NAMES = ['onnx_generic'] as const;
+
+export type BuiltinHandlerName = (typeof BUILTIN_HANDLER_NAMES)[number];
+
+export function isBuiltinHandler(spec: string): spec is BuiltinHandlerName {
+  return (BUILTIN_HANDLER_NAMES as readonly string[]).includes(spec);
+}

@@ -1,0 +1,17 @@
+import { OnnxHandler, PredictionError, type Feeds, type HandlerRequest } from '@model-server/sdk';
+
+/**
+ * The built-in handler for a plain ONNX model (manifest `handler: onnx_generic`): no handler code.
+ * Tensor requests (`POST /v2/models/{m}/infer`) map to session feeds by name and back, batched along
+ * the first dimension, and `/explanations` attributes them with occlusion; both come from OnnxHandler.
+ * Anything that is not a tensor has no meaning to it and is refused with 400.
+ */
+export class GenericOnnxHandler extends OnnxHandler {
+  override preprocess(data: HandlerRequest[]): Feeds[] {
+    const name = this.context?.modelName ?? 'this model';
+    throw new PredictionError(
+      `${name} takes tensors (built-in onnx_generic handler): use POST /v2/models/${name}/infer (got ${data[0]?.inputs[0]?.contentType ?? 'no input'})`,
+      400,
+    );
+  }
+}
