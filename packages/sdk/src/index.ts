@@ -32,3 +32,4 @@ export { runTensorJobs, type TensorJob, type TensorJobResult, type TensorRunRepo
 export { occlusion, nest, type OcclusionOptions, type OcclusionResult, type ScoreFn, type FeatureArray } from './explain/occlusion.js';
 export { readExplainConfig, resolveWindows, type ExplainConfig } from './explain/explain-config.js';
 export { explainFeeds, type Explanation } from './explain/onnx-explain.js';
+export { allAborted } from './abort.js';

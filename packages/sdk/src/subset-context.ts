@@ -1,4 +1,5 @@
 import type { Context, Manifest, ResponseSettings } from './context.js';
+import { allAborted } from './abort.js';
 import type { MetricsRecorder } from './metrics.js';
 
 /**
@@ -8,6 +9,8 @@ import type { MetricsRecorder } from './metrics.js';
  * right request of the real batch.
  */
 export class SubsetContext implements Context {
+  private subsetSignal: AbortSignal | undefined;
+
   constructor(
     private readonly parent: Context,
     /** Positions in the parent batch, in the order this subset shows them. */
@@ -46,14 +49,8 @@ export class SubsetContext implements Context {
   }
   /** Aborted once every request of the subset is cancelled, as the batch-wide signal is. */
   get signal(): AbortSignal {
-    const signals = this.positions.map((p) => this.parent.signalFor(p));
-    const controller = new AbortController();
-    const check = (): void => {
-      if (signals.every((s) => s.aborted)) controller.abort(signals[0]?.reason);
-    };
-    for (const s of signals) s.addEventListener('abort', check, { once: true });
-    check();
-    return controller.signal;
+    this.subsetSignal ??= allAborted(this.positions.map((p) => this.parent.signalFor(p)));
+    return this.subsetSignal;
   }
   get metrics(): MetricsRecorder {
     return this.parent.metrics;

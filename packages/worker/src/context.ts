@@ -1,5 +1,5 @@
 import type { Context, Manifest, ResponseSettings } from '@model-server/sdk';
-import { MetricsRecorder } from '@model-server/sdk';
+import { MetricsRecorder, allAborted } from '@model-server/sdk';
 
 export interface ModelInfo {
   modelName: string;
@@ -64,7 +64,7 @@ export class WorkerContext implements Context {
     this.requestIds = ids;
     this.requestHeaders = headers;
     this.signals = signals;
-    this.signal = signals.length === 1 ? signals[0]! : allAborted(signals);
+    this.signal = allAborted(signals);
     this.isExplain = isExplain;
     this.sender = sender;
     this.responses = ids.map(() => ({ status: 200, contentType: undefined, headers: {} }));
@@ -110,15 +110,4 @@ export class WorkerContext implements Context {
     if (!r) throw new RangeError(`request index ${idx} is outside the batch of ${this.responses.length}`);
     return r;
   }
-}
-
-/** A signal that aborts once every one of `signals` has aborted. */
-function allAborted(signals: AbortSignal[]): AbortSignal {
-  const controller = new AbortController();
-  const check = (): void => {
-    if (signals.every((s) => s.aborted)) controller.abort(signals[0]?.reason);
-  };
-  for (const s of signals) s.addEventListener('abort', check, { once: true });
-  check();
-  return controller.signal;
 }

@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { ModelServerError } from '@model-server/protocol';
 import type { ResponsePart, ResponseSink } from '../scheduling/job.js';
 import { NO_CACHE_HEADERS, sendError } from './send-error.js';
-import { StreamBudget } from './stream-budget.js';
+import { responseBudget, type StreamBudget } from './stream-budget.js';
 
 /**
  * Writes a job's outcome as a plain HTTP response: one body, or, when the handler streams, HTTP/1.1
@@ -18,8 +18,7 @@ export class HttpSink implements ResponseSink {
     private readonly requestId: string,
     maxBufferedChunks: number,
   ) {
-    this.budget = new StreamBudget(maxBufferedChunks, requestId);
-    res.on('drain', () => this.budget.drained());
+    this.budget = responseBudget(res, requestId, maxBufferedChunks);
   }
 
   private head(part: ResponsePart, streaming: boolean): void {

@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { ModelServerError } from '@model-server/protocol';
 import type { ResponsePart, ResponseSink } from '../scheduling/job.js';
 import { NO_CACHE_HEADERS, sendError } from './send-error.js';
-import { StreamBudget } from './stream-budget.js';
+import { responseBudget, type StreamBudget } from './stream-budget.js';
 
 /** Content types whose bytes go into events as text; anything else is sent base64-encoded. */
 export function isTextual(contentType: string | undefined): boolean {
@@ -31,8 +31,7 @@ export class SseSink implements ResponseSink {
     private readonly requestId: string,
     maxBufferedChunks: number,
   ) {
-    this.budget = new StreamBudget(maxBufferedChunks, requestId);
-    res.on('drain', () => this.budget.drained());
+    this.budget = responseBudget(res, requestId, maxBufferedChunks);
   }
 
   private open(status: number, headers: Record<string, string>): void {

@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import { ModelServerError } from '@model-server/protocol';
 
 /**
@@ -28,4 +29,11 @@ export class StreamBudget {
   drained(): void {
     this.buffered = 0;
   }
+}
+
+/** A budget for an HTTP response stream, reset whenever the socket drains. */
+export function responseBudget(res: ServerResponse, requestId: string, limit: number): StreamBudget {
+  const budget = new StreamBudget(limit, requestId);
+  res.on('drain', () => budget.drained());
+  return budget;
 }
