@@ -58,6 +58,15 @@ describe('worker lifecycle', () => {
     expect((await postJson(`${server.url}/predictions/probe`, { op: 'echo' })).status).toBe(200);
   });
 
+  it('closes a worker connection that sends an oversized frame, with a coded error, and carries on', async () => {
+    const r = await postJson(`${server.url}/predictions/probe`, { op: 'corrupt-frame' });
+    expect(r.status).toBe(500);
+    expect(r.json['errorCode']).toBe('WORKER_DIED');
+    expect(r.json['message']).toContain('FRAME_TOO_LARGE');
+    await waitFor(async () => (await ping()) === 'Healthy', 15_000, 'a replacement worker');
+    expect((await postJson(`${server.url}/predictions/probe`, { op: 'echo' })).status).toBe(200);
+  });
+
   it('refuses a response over max_response_size with a clear error and keeps the worker', async () => {
     const before = await postJson(`${server.url}/predictions/probe`, { op: 'echo' });
     const r = await postJson(`${server.url}/predictions/probe`, { op: 'large', n: 200_000 });
