@@ -1,0 +1,72 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench [-- --quick | --tiny] [--only noop,mnist] [--out DIR] [--profile] [--docs]`
+ *
+ * Measures our gateway against the in-process limit, an express + onnxruntime-node server and a bare
+ * node:http server, all in one invocation, and writes JSON, Markdown and SVG under results/.
+ */
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { runSuite } from './orchestrator.js';
+import { REPO_ROOT } from './paths.js';
+import { updateDocs } from './report/docs-update.js';
+import { renderMarkdown, ratiosTable, targetsTable } from './report/markdown.js';
+import { renderProfiles, summarizeProfiles } from './report/profile-summary.js';
+import { renderSvg } from './report/svg-chart.js';
+import { evaluateTargets } from './report/targets.js';
+import type { SuiteResult } from './results.js';
+import { buildSuite, WORKLOAD_IDS, type Mode, type WorkloadId } from './suite.js';
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    tiny: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    out: { type: 'string' },
+    profile: { type: 'boolean', default: false },
+    docs: { type: 'boolean', default: false },
+    'log-level': { type: 'string', default: 'warn' },
+  },
+});
+
+const mode: Mode = values.tiny ? 'tiny' : values.quick ? 'quick' : 'full';
+let only: WorkloadId[] | undefined;
+if (values.only) {
+  only = values.only.split(',').map((s) => s.trim()) as WorkloadId[];
+  const unknown = only.filter((id) => !WORKLOAD_IDS.includes(id));
+  if (unknown.length > 0) {
+    process.stderr.write(`bench: unknown workload(s) ${unknown.join(', ')}; choose from ${WORKLOAD_IDS.join(', ')}\n`);
+    process.exit(2);
+  }
+}
+const outDir = resolve(values.out ?? join(REPO_ROOT, 'results'));
+const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '');
+const profileDir = values.profile ? join(outDir, `profiles-${stamp}`) : undefined;
+await mkdir(outDir, { recursive: true });
+if (profileDir) await mkdir(profileDir, { recursive: true });
+
+const log = (line: string): void => void process.stdout.write(`${line}\n`);
+const suite = buildSuite(mode, only);
+const partial = await runSuite(suite, { logLevel: values['log-level'], log, ...(profileDir ? { profileDir } : {}) });
+const result: SuiteResult = { ...partial, checks: evaluateTargets(partial) };
+
+const base = join(outDir, `bench-${stamp}-${mode}`);
+const files: [string, string][] = [
+  [`${base}.json`, `${JSON.stringify(result, null, 2)}\n`],
+  [`${base}.md`, renderMarkdown(result)],
+  [`${base}.svg`, renderSvg(result)],
+];
+for (const [file, text] of files) {
+  await writeFile(file, text);
+  await copyFile(file, join(outDir, `latest${file.slice(base.length)}`));
+}
+if (profileDir) {
+  const labels = new Map(result.memory.map((m) => [m.pid, m.label]));
+  await writeFile(join(profileDir, 'summary.md'), renderProfiles(await summarizeProfiles(profileDir, labels)));
+  log(`profiles: ${profileDir} (summary.md)`);
+}
+if (values.docs) await updateDocs(join(REPO_ROOT, 'docs', 'benchmarks.md'), result);
+
+log(`\n${targetsTable(result)}\n\n${ratiosTable(result)}\n`);
+log(`wrote ${base}.{json,md,svg} in ${result.durationS} s`);
