@@ -1,6 +1,8 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { CpuMeter } from './cpu.js';
 import { Child } from './ipc.js';
 import { buildArchives, ensureHeavyModel, heavyRows, HEAVY_ONNX, MNIST_ONNX, mnistPngs, modelBytes } from './fixtures.js';
 import type { LimitLoadConfig, LoadConfig, RequestSpec } from './loads/load-config.js';
@@ -36,6 +38,11 @@ interface Payloads {
   heavy: Uint8Array[];
 }
 
+function fmtCpu(cpu: Record<string, number>): string {
+  const parts = Object.entries(cpu).map(([k, v]) => `${k} ${v}`);
+  return parts.length > 0 ? ` [CPU us/req: ${parts.join(', ')}]` : '';
+}
+
 function fmt(m: Measurement, units = false): string {
   const rate = units ? `${m.unitsPerSec.toFixed(0)} inf/s` : `${m.throughput.toFixed(0)} req/s`;
   const ttfc = m.ttfc ? ` ttfc p50 ${m.ttfc.p50.toFixed(2)} ms,` : '';
@@ -49,15 +56,25 @@ async function startServer(name: string, file: string, config: unknown, env?: No
   return { child, url: ready.url };
 }
 
-/** Runs one load child to completion and returns its measurement. */
-async function measure(config: LoadConfig, suite: Suite): Promise<Measurement> {
+/**
+ * Runs one load child to completion. `metered` names the server processes whose CPU time is read
+ * around the run; the load generator itself is metered as `client`.
+ */
+async function measure(config: LoadConfig, suite: Suite, metered: Record<string, number> = {}): Promise<{ measurement: Measurement; cpuUsPerRequest: Record<string, number> }> {
   const file = config.kind === 'http' ? 'loads/http-load' : config.kind === 'stream' ? 'loads/stream-load' : 'loads/limit-load';
   const child = Child.fork(`${config.kind} load`, script(file));
   const { plan } = suite;
   const timeout = plan.warmupMs + plan.maxWindows * plan.windowMs + 60_000;
+  const meter = new CpuMeter();
   try {
-    const result = await child.request<{ type: 'result'; measurement: Measurement }>({ type: 'run', config } as never, 'result', timeout);
-    return result.measurement;
+    meter.start({ ...metered, client: child.pid });
+    const { measurement } = await child.request<{ type: 'result'; measurement: Measurement }>({ type: 'run', config } as never, 'result', timeout);
+    const cpuMs = meter.stop();
+    const cpuUsPerRequest: Record<string, number> = {};
+    for (const [label, used] of Object.entries(cpuMs)) {
+      if (measurement.totalCompleted > 0) cpuUsPerRequest[label] = Math.round((used * 1000) / measurement.totalCompleted);
+    }
+    return { measurement, cpuUsPerRequest };
   } finally {
     await child.stop();
   }
@@ -97,6 +114,24 @@ function limitConfig(workload: WorkloadPlan, spec: LimitSpec, suite: Suite, payl
   };
 }
 
+/** Asks every profiled process (see profiling/cpu-profile-preload.ts) for its profile and waits for the files. */
+async function collectProfiles(dir: string, pids: number[]): Promise<void> {
+  const alive = pids.filter((pid) => {
+    try {
+      process.kill(pid, 'SIGUSR2');
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    const written = (await readdir(dir)).filter((f) => f.endsWith('.cpuprofile'));
+    if (alive.every((pid) => written.some((f) => f.includes(`.${pid}.`)))) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /**
  * Runs the suite: builds the archives, starts our gateway and every baseline server side by side,
  * then measures each workload level by level, the servers one after another (alternating their
@@ -119,7 +154,9 @@ export async function runSuite(suite: Suite, options: RunOptions): Promise<Omit<
     const payloads: Payloads = { mnist: await mnistPngs(suite.payloadCount), heavy: heavyRows(suite.payloadCount) };
 
     // Every server starts before any measurement, so idle ones cost the same in every run.
-    const env = options.profileDir ? { ...process.env, NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${options.profileDir}` } : undefined;
+    const env = options.profileDir
+      ? { ...process.env, NODE_OPTIONS: `--import=${pathToFileURL(script('profiling/cpu-profile-preload')).href}`, BENCH_CPU_PROF_DIR: options.profileDir }
+      : undefined;
     const gatewayConfig: GatewayTargetConfig = { store, models: specs, logLevel: options.logLevel };
     const starting: Promise<void>[] = [
       startServer('gateway', 'targets/gateway-target', gatewayConfig, env).then((s) => void servers.set('ours', s)),
@@ -143,9 +180,13 @@ export async function runSuite(suite: Suite, options: RunOptions): Promise<Omit<
     const gateway = servers.get('ours')!;
     sampler.watch(gateway.child.pid, 'gateway');
     for (const [key, s] of servers) if (key !== 'ours') sampler.watch(s.child.pid, key);
+    const workerPids = new Map<string, number>();
     const watchWorkers = async (): Promise<void> => {
       const { workers } = await gateway.child.request<PidsMessage>({ type: 'pids' }, 'pids', 10_000);
-      for (const w of workers) sampler.watch(w.pid, `worker ${w.model} (${w.workerId})`);
+      for (const w of workers) {
+        sampler.watch(w.pid, `worker ${w.model} (${w.workerId})`);
+        workerPids.set(w.model, w.pid);
+      }
     };
     await watchWorkers();
     sampler.start();
@@ -161,13 +202,15 @@ export async function runSuite(suite: Suite, options: RunOptions): Promise<Omit<
             workload.id === 'stream'
               ? { kind: 'stream', url: target.url, connections: concurrency, request: requestsFor('stream', server, payloads)[0]!, plan: suite.plan }
               : { kind: 'http', url: target.url, connections: concurrency, requests: requestsFor(workload.id, server, payloads), plan: suite.plan };
-          const measurement = await measure(config, suite);
-          points.push({ workload: workload.id, server, concurrency, measurement });
-          log(`${workload.id} c=${concurrency} ${server}: ${fmt(measurement)}`);
+          const metered: Record<string, number> =
+            server === 'ours' ? { gateway: gateway.child.pid, worker: workerPids.get(workload.id) ?? 0 } : { server: target.child.pid };
+          const { measurement, cpuUsPerRequest } = await measure(config, suite, metered);
+          points.push({ workload: workload.id, server, concurrency, measurement, cpuUsPerRequest });
+          log(`${workload.id} c=${concurrency} ${server}: ${fmt(measurement)}${fmtCpu(cpuUsPerRequest)}`);
         }
       }
       for (const spec of workload.limits) {
-        const measurement = await measure(limitConfig(workload, spec, suite, payloads), suite);
+        const { measurement } = await measure(limitConfig(workload, spec, suite, payloads), suite);
         limits.push({ workload: workload.id, batchSize: spec.batchSize, variant: spec.variant, measurement });
         log(`${workload.id} limit ${spec.variant} batch ${spec.batchSize}: ${fmt(measurement, true)}`);
       }
@@ -182,6 +225,7 @@ export async function runSuite(suite: Suite, options: RunOptions): Promise<Omit<
       const limitBytes = role === 'gateway' ? GATEWAY_LIMIT_BYTES : model !== undefined ? (sizes.get(model) ?? 0) + WORKER_HEADROOM_BYTES : undefined;
       memory.push({ role, label: r.label, pid: r.pid, maxSampledBytes: r.maxSampled, peakBytes: r.peak, ...(limitBytes !== undefined ? { limitBytes } : {}) });
     }
+    if (options.profileDir) await collectProfiles(options.profileDir, memory.filter((m) => m.role !== 'baseline').map((m) => m.pid));
   } finally {
     sampler.stop();
     // The gateway stops its workers gracefully, so their CPU profiles get written.

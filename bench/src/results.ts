@@ -8,6 +8,11 @@ export interface PointResult {
   server: ServerId;
   concurrency: number;
   measurement: Measurement;
+  /**
+   * CPU microseconds per completed request, by process (`gateway`, `worker`, `server` for a baseline,
+   * `client` for the load generator), over the whole run. On a 2-core machine their sum bounds throughput.
+   */
+  cpuUsPerRequest: Record<string, number>;
 }
 
 /** The in-process limit at one batch size (throughput in `unitsPerSec` = inferences/s). */

@@ -33,6 +33,8 @@ export interface WindowSummary {
 export interface Measurement extends WindowSummary {
   /** Whether the last `stableWindows` windows met the stability rule. */
   stable: boolean;
+  /** Completions over the whole run, warm-up included (to divide CPU time measured around the run). */
+  totalCompleted: number;
   /** Every window, in order (the figures above merge the last `stableWindows`). */
   windows: { throughput: number; p50: number; p99: number }[];
 }
@@ -92,6 +94,7 @@ export class WindowRecorder {
   private timer: NodeJS.Timeout | undefined;
   private readonly closed: RawWindow[] = [];
   private readonly summaries: WindowSummary[] = [];
+  private totalCompleted = 0;
 
   constructor(private readonly plan: WindowPlan) {
     if (plan.stableWindows < 1 || plan.maxWindows < plan.stableWindows) {
@@ -118,6 +121,8 @@ export class WindowRecorder {
 
   /** One successful completion; `units` is its work (rows, chunks), default 1. */
   record(latencyMs: number, units = 1, ttfcMs?: number): void {
+    if (this.finished) return;
+    this.totalCompleted++;
     if (!this.measuring) return;
     this.current.completed++;
     this.current.units += units;
@@ -172,6 +177,7 @@ export class WindowRecorder {
     this.resolveDone({
       ...reported,
       stable,
+      totalCompleted: this.totalCompleted,
       windows: this.summaries.map((s) => ({ throughput: s.throughput, p50: s.latency.p50, p99: s.latency.p99 })),
     });
   }
