@@ -1,46 +1,30 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { CpuMeter } from './cpu.js';
-import { Child } from './ipc.js';
-import { buildArchives, ensureHeavyModel, heavyRows, HEAVY_ONNX, MNIST_ONNX, mnistPngs, modelBytes } from './fixtures.js';
-import type { LimitLoadConfig, LoadConfig, RequestSpec } from './loads/load-config.js';
+import { buildArchives, ensureHeavyModel, HEAVY_ONNX, MNIST_ONNX, modelBytes } from './fixtures.js';
+import type { LoadConfig } from './loads/load-config.js';
 import { currentLoad, describeMachine } from './machine.js';
-import { mnistPixels } from './mnist-preprocess.js';
+import { measure, startServer, type Server } from './measure.js';
 import { script } from './paths.js';
+import { collectProfiles } from './profiling/collect-profiles.js';
+import { limitConfig, loadPayloads, requestsFor } from './requests.js';
 import type { LimitResult, MemoryResult, PointResult, SuiteResult } from './results.js';
 import { RssSampler } from './rss.js';
-import type { LimitSpec, ServerId, Suite, WorkloadId, WorkloadPlan } from './suite.js';
-import type { ExpressTargetConfig, GatewayTargetConfig, PidsMessage, ReadyMessage } from './targets/target-messages.js';
+import type { Suite } from './suite.js';
+import type { ExpressTargetConfig, GatewayTargetConfig, PidsMessage, StatsMessage } from './targets/target-messages.js';
 import type { Measurement } from './windows.js';
 
-const START_TIMEOUT_MS = 120_000;
 const MB = 1024 * 1024;
 /** Issue 6: a worker may use its model's size plus this much. */
 const WORKER_HEADROOM_BYTES = 100 * MB;
 const GATEWAY_LIMIT_BYTES = 150 * MB;
 
 export interface RunOptions {
-  /** Write --cpu-prof profiles of the gateway and its workers here. */
+  /** Write CPU profiles of the gateway and its workers here. */
   profileDir?: string;
   logLevel: string;
   log: (line: string) => void;
-}
-
-interface Server {
-  child: Child;
-  url: string;
-}
-
-interface Payloads {
-  mnist: Uint8Array[];
-  heavy: Uint8Array[];
-}
-
-function fmtCpu(cpu: Record<string, number>): string {
-  const parts = Object.entries(cpu).map(([k, v]) => `${k} ${v}`);
-  return parts.length > 0 ? ` [CPU us/req: ${parts.join(', ')}]` : '';
 }
 
 function fmt(m: Measurement, units = false): string {
@@ -50,86 +34,10 @@ function fmt(m: Measurement, units = false): string {
   return `${rate},${ttfc} p50 ${m.latency.p50.toFixed(2)} ms, p99 ${m.latency.p99.toFixed(2)} ms${m.stable ? '' : ' (unstable)'}${errors}`;
 }
 
-async function startServer(name: string, file: string, config: unknown, env?: NodeJS.ProcessEnv): Promise<Server> {
-  const child = Child.fork(name, script(file), env ? { env } : {});
-  const ready = await child.request<ReadyMessage>({ type: 'start', config } as never, 'ready', START_TIMEOUT_MS);
-  return { child, url: ready.url };
-}
-
-/**
- * Runs one load child to completion. `metered` names the server processes whose CPU time is read
- * around the run; the load generator itself is metered as `client`.
- */
-async function measure(config: LoadConfig, suite: Suite, metered: Record<string, number> = {}): Promise<{ measurement: Measurement; cpuUsPerRequest: Record<string, number> }> {
-  const file = config.kind === 'http' ? 'loads/http-load' : config.kind === 'stream' ? 'loads/stream-load' : 'loads/limit-load';
-  const child = Child.fork(`${config.kind} load`, script(file));
-  const { plan } = suite;
-  const timeout = plan.warmupMs + plan.maxWindows * plan.windowMs + 60_000;
-  const meter = new CpuMeter();
-  try {
-    meter.start({ ...metered, client: child.pid });
-    const { measurement } = await child.request<{ type: 'result'; measurement: Measurement }>({ type: 'run', config } as never, 'result', timeout);
-    const cpuMs = meter.stop();
-    const cpuUsPerRequest: Record<string, number> = {};
-    for (const [label, used] of Object.entries(cpuMs)) {
-      if (measurement.totalCompleted > 0) cpuUsPerRequest[label] = Math.round((used * 1000) / measurement.totalCompleted);
-    }
-    return { measurement, cpuUsPerRequest };
-  } finally {
-    await child.stop();
-  }
-}
-
-function requestsFor(id: WorkloadId, server: ServerId, payloads: Payloads): RequestSpec[] {
-  const path = server === 'bare-http' ? (id === 'stream' ? '/stream' : '/predictions/noop') : `/predictions/${id}`;
-  switch (id) {
-    case 'mnist':
-      return payloads.mnist.map((body) => ({ path, contentType: 'image/png', body }));
-    case 'heavy':
-      return payloads.heavy.map((body) => ({ path, contentType: 'application/octet-stream', body }));
-    default:
-      return [{ path, contentType: 'application/json', body: new TextEncoder().encode('{}') }];
-  }
-}
-
-function limitConfig(workload: WorkloadPlan, spec: LimitSpec, suite: Suite, payloads: Payloads): LimitLoadConfig {
-  const mnist = workload.id === 'mnist';
-  const base = {
-    kind: 'limit' as const,
-    modelPath: mnist ? MNIST_ONNX : HEAVY_ONNX,
-    intraOpNumThreads: suite.models[workload.id].intraOpNumThreads,
-    batchSize: spec.batchSize,
-    inputName: 'input',
-    plan: suite.plan,
-  };
-  if (!mnist) return { ...base, input: 'tensor', payloads: payloads.heavy };
-  if (spec.variant === 'decode+model') return { ...base, input: 'mnist-png', payloads: payloads.mnist };
-  return {
-    ...base,
-    input: 'tensor',
-    payloads: payloads.mnist.map((png) => {
-      const pixels = mnistPixels(png);
-      return new Uint8Array(pixels.buffer, pixels.byteOffset, pixels.byteLength);
-    }),
-  };
-}
-
-/** Asks every profiled process (see profiling/cpu-profile-preload.ts) for its profile and waits for the files. */
-async function collectProfiles(dir: string, pids: number[]): Promise<void> {
-  const alive = pids.filter((pid) => {
-    try {
-      process.kill(pid, 'SIGUSR2');
-      return true;
-    } catch {
-      return false;
-    }
-  });
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    const written = (await readdir(dir)).filter((f) => f.endsWith('.cpuprofile'));
-    if (alive.every((pid) => written.some((f) => f.includes(`.${pid}.`)))) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
+function fmtPoint(p: PointResult): string {
+  const cpu = Object.entries(p.cpuUsPerRequest).map(([k, v]) => `${k} ${v}`);
+  const batch = p.meanBatchSize !== undefined ? `, mean batch ${p.meanBatchSize.toFixed(1)}` : '';
+  return `${fmt(p.measurement)}${cpu.length > 0 ? ` [CPU us/req: ${cpu.join(', ')}${batch}]` : ''}`;
 }
 
 /**
@@ -151,7 +59,7 @@ export async function runSuite(suite: Suite, options: RunOptions): Promise<Omit<
     if (suite.workloads.some((w) => w.id === 'heavy')) ensureHeavyModel();
     log(`building ${suite.workloads.length} model archives in ${store}`);
     const specs = await buildArchives(suite, store);
-    const payloads: Payloads = { mnist: await mnistPngs(suite.payloadCount), heavy: heavyRows(suite.payloadCount) };
+    const payloads = await loadPayloads(suite.payloadCount);
 
     // Every server starts before any measurement, so idle ones cost the same in every run.
     const env = options.profileDir
@@ -188,6 +96,10 @@ export async function runSuite(suite: Suite, options: RunOptions): Promise<Omit<
         workerPids.set(w.model, w.pid);
       }
     };
+    const batchStats = async (model: string): Promise<{ batches: number; batchedRequests: number }> => {
+      const { models } = await gateway.child.request<StatsMessage>({ type: 'stats' }, 'stats', 10_000);
+      return models[model] ?? { batches: 0, batchedRequests: 0 };
+    };
     await watchWorkers();
     sampler.start();
 
@@ -202,15 +114,22 @@ export async function runSuite(suite: Suite, options: RunOptions): Promise<Omit<
             workload.id === 'stream'
               ? { kind: 'stream', url: target.url, connections: concurrency, request: requestsFor('stream', server, payloads)[0]!, plan: suite.plan }
               : { kind: 'http', url: target.url, connections: concurrency, requests: requestsFor(workload.id, server, payloads), plan: suite.plan };
-          const metered: Record<string, number> =
-            server === 'ours' ? { gateway: gateway.child.pid, worker: workerPids.get(workload.id) ?? 0 } : { server: target.child.pid };
-          const { measurement, cpuUsPerRequest } = await measure(config, suite, metered);
-          points.push({ workload: workload.id, server, concurrency, measurement, cpuUsPerRequest });
-          log(`${workload.id} c=${concurrency} ${server}: ${fmt(measurement)}${fmtCpu(cpuUsPerRequest)}`);
+          const ours = server === 'ours';
+          const metered: Record<string, number> = ours ? { gateway: gateway.child.pid, worker: workerPids.get(workload.id) ?? 0 } : { server: target.child.pid };
+          const before = ours ? await batchStats(workload.id) : undefined;
+          const { measurement, cpuUsPerRequest } = await measure(config, metered);
+          const point: PointResult = { workload: workload.id, server, concurrency, measurement, cpuUsPerRequest };
+          if (before) {
+            const after = await batchStats(workload.id);
+            const batches = after.batches - before.batches;
+            if (batches > 0) point.meanBatchSize = (after.batchedRequests - before.batchedRequests) / batches;
+          }
+          points.push(point);
+          log(`${workload.id} c=${concurrency} ${server}: ${fmtPoint(point)}`);
         }
       }
       for (const spec of workload.limits) {
-        const { measurement } = await measure(limitConfig(workload, spec, suite, payloads), suite);
+        const { measurement } = await measure(limitConfig(workload.id, spec, suite, payloads));
         limits.push({ workload: workload.id, batchSize: spec.batchSize, variant: spec.variant, measurement });
         log(`${workload.id} limit ${spec.variant} batch ${spec.batchSize}: ${fmt(measurement, true)}`);
       }
@@ -228,7 +147,7 @@ export async function runSuite(suite: Suite, options: RunOptions): Promise<Omit<
     if (options.profileDir) await collectProfiles(options.profileDir, memory.filter((m) => m.role !== 'baseline').map((m) => m.pid));
   } finally {
     sampler.stop();
-    // The gateway stops its workers gracefully, so their CPU profiles get written.
+    // The gateway stops its workers gracefully before it exits.
     await Promise.allSettled([...servers.values()].map((s) => s.child.stop()));
     await rm(store, { recursive: true, force: true });
   }

@@ -13,6 +13,8 @@ export interface PointResult {
    * `client` for the load generator), over the whole run. On a 2-core machine their sum bounds throughput.
    */
   cpuUsPerRequest: Record<string, number>;
+  /** Ours only: requests per batch the gateway sent its worker during the run (warm-up included). */
+  meanBatchSize?: number;
 }
 
 /** The in-process limit at one batch size (throughput in `unitsPerSec` = inferences/s). */

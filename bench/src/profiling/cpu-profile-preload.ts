@@ -8,8 +8,7 @@
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import { join } from 'node:path';
-
-export const PROFILE_SIGNAL = 'SIGUSR2';
+import { PROFILE_SIGNAL } from './profile-signal.js';
 
 const dir = process.env['BENCH_CPU_PROF_DIR'];
 if (dir) {

@@ -59,12 +59,12 @@ function measurementsTable(r: SuiteResult, w: WorkloadId): string {
       const cells = [String(p.concurrency), SERVER_NAMES[p.server], rate(m.throughput), ms(m.latency.p50), ms(m.latency.p90), ms(m.latency.p99)];
       if (stream) cells.push(rate(m.unitsPerSec), m.ttfc ? ms(m.ttfc.p50) : '', m.ttfc ? ms(m.ttfc.p99) : '');
       const cpu = Object.entries(p.cpuUsPerRequest ?? {}).map(([k, v]) => `${k} ${v}`).join(', ');
-      cells.push(cpu, m.stable ? 'yes' : `no (${m.windows.length} windows)`, String(m.errors));
+      cells.push(p.meanBatchSize !== undefined ? p.meanBatchSize.toFixed(1) : '', cpu, m.stable ? 'yes' : `no (${m.windows.length} windows)`, String(m.errors));
       return cells;
     });
   const head = ['Concurrency', 'Server', 'req/s', 'p50', 'p90', 'p99'];
   if (stream) head.push('chunks/s', 'TTFC p50', 'TTFC p99');
-  head.push('CPU µs/request', 'Stable', 'Errors');
+  head.push('Mean batch', 'CPU µs/request', 'Stable', 'Errors');
   return table(head, rows);
 }
 

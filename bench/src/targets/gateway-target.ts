@@ -42,6 +42,12 @@ onParentMessage(async (msg: Message) => {
     case 'pids':
       toParent({ type: 'pids', workers: workerPids() });
       return;
+    case 'stats': {
+      const models: Record<string, { batches: number; batchedRequests: number }> = {};
+      for (const v of gateway?.registry.defaults() ?? []) models[v.name] = { batches: v.stats.batches, batchedRequests: v.stats.batchedRequests };
+      toParent({ type: 'stats', models });
+      return;
+    }
     case 'stop':
       // Workers stop through their own `stop` message, so a --cpu-prof run writes their profiles too.
       await gateway?.stop();

@@ -20,6 +20,12 @@ export interface PidsMessage extends Message {
   workers: WorkerPid[];
 }
 
+/** The gateway target's answer to `{type: 'stats'}`: batching counters per model (default version). */
+export interface StatsMessage extends Message {
+  type: 'stats';
+  models: Record<string, { batches: number; batchedRequests: number }>;
+}
+
 /** Our gateway, started from code as test/helpers/server.ts does, on loopback port 0. */
 export interface GatewayTargetConfig {
   store: string;
