@@ -2,6 +2,7 @@ import { ModelServerError, toWireError, type PredictMessage, type WireError } fr
 import { HandlerRequest, PredictionError, type Handler } from '@model-server/sdk';
 import type { WorkerContext } from './context.js';
 import { encodeResult } from './result-encoding.js';
+import { residentBytes } from './rss-gauge.js';
 
 /** What the runner sends back; resolves once the transport can take more (backpressure). */
 export type Send = (message: Record<string, unknown>) => Promise<void>;
@@ -83,7 +84,7 @@ export class BatchRunner {
       type: 'batch_end',
       batchId,
       handlerMs: performance.now() - started,
-      rssBytes: process.memoryUsage.rss(),
+      rssBytes: residentBytes(),
     });
   }
 
