@@ -142,7 +142,7 @@ export async function runSuite(suite: Suite, options: RunOptions): Promise<Omit<
       const role = r.label === 'gateway' ? 'gateway' : r.label.startsWith('worker ') ? 'worker' : 'baseline';
       const model = role === 'worker' ? r.label.split(' ')[1]! : undefined;
       const limitBytes = role === 'gateway' ? GATEWAY_LIMIT_BYTES : model !== undefined ? (sizes.get(model) ?? 0) + WORKER_HEADROOM_BYTES : undefined;
-      memory.push({ role, label: r.label, pid: r.pid, maxSampledBytes: r.maxSampled, peakBytes: r.peak, ...(limitBytes !== undefined ? { limitBytes } : {}) });
+      memory.push({ role, label: r.label, pid: r.pid, maxSampledBytes: r.maxSampled, peakBytes: r.peak, maxPrivateBytes: r.maxAnon, ...(limitBytes !== undefined ? { limitBytes } : {}) });
     }
     if (options.profileDir) await collectProfiles(options.profileDir, memory.filter((m) => m.role !== 'baseline').map((m) => m.pid));
   } finally {

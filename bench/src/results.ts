@@ -32,6 +32,8 @@ export interface MemoryResult {
   pid: number;
   maxSampledBytes: number;
   peakBytes: number;
+  /** Largest private (anonymous) resident memory sampled; VmRSS minus shared file-backed pages. */
+  maxPrivateBytes: number;
   /** The target's ceiling, when there is one. */
   limitBytes?: number;
 }

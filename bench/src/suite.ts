@@ -81,10 +81,10 @@ function workloads(mode: Mode): WorkloadPlan[] {
         id: 'mnist',
         title: '(b) mnist, one PNG per request',
         concurrency: [64],
-        servers: ['ours', 'express'],
+        servers: ['ours', 'express', 'bare-http'],
         limits: [{ batchSize: mnistBatch, variant: 'decode+model' }],
       },
-      { id: 'heavy', title: '(c) heavy MLP, batched', concurrency: [64], servers: ['ours'], limits: [{ batchSize: heavyBatch, variant: 'model' }] },
+      { id: 'heavy', title: '(c) heavy MLP, batched', concurrency: [64], servers: ['ours', 'bare-http'], limits: [{ batchSize: heavyBatch, variant: 'model' }] },
       { id: 'stream', title: '(d) streaming', concurrency: [1, 8], servers: ['ours', 'bare-http'], limits: [] },
     ];
   }
@@ -94,7 +94,7 @@ function workloads(mode: Mode): WorkloadPlan[] {
       id: 'mnist',
       title: '(b) mnist, one PNG per request',
       concurrency: [1, 8, 32, 64],
-      servers: ['ours', 'express'],
+      servers: ['ours', 'express', 'bare-http'],
       limits: [
         { batchSize: 1, variant: 'model' },
         { batchSize: mnistBatch, variant: 'model' },
@@ -106,7 +106,7 @@ function workloads(mode: Mode): WorkloadPlan[] {
       id: 'heavy',
       title: '(c) heavy MLP, batched',
       concurrency: [1, 8, 32, 64],
-      servers: ['ours', 'express'],
+      servers: ['ours', 'express', 'bare-http'],
       limits: [1, 8, heavyBatch, 64].filter((b, i, all) => all.indexOf(b) === i).map((batchSize) => ({ batchSize, variant: 'model' as const })),
     },
     { id: 'stream', title: '(d) streaming', concurrency: [1, 8, 32], servers: ['ours', 'bare-http'], limits: [] },

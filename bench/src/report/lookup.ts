@@ -19,6 +19,23 @@ export function limitVariant(workload: WorkloadId): LimitResult['variant'] {
   return workload === 'mnist' ? 'decode+model' : 'model';
 }
 
+/**
+ * What any server could reach on this machine for a model workload, from figures of the same run:
+ * the model costs 1/limit seconds of a core per inference, and the HTTP floor (bare node:http server
+ * plus the load generator, CPU per request at the same concurrency) comes on top; all of it shares
+ * the machine's cores. Capped by the limit itself, since one worker runs the model on one core.
+ * Undefined when the run lacks the bare server or the limit at this level.
+ */
+export function floorBound(r: Pick<SuiteResult, 'points' | 'limits' | 'models' | 'machine'>, workload: WorkloadId, concurrency: number): number | undefined {
+  const bare = findPoint(r, workload, 'bare-http', concurrency);
+  const limit = findLimit(r, workload, r.models[workload].batchSize, limitVariant(workload));
+  const server = bare?.cpuUsPerRequest['server'];
+  const client = bare?.cpuUsPerRequest['client'];
+  if (!limit || server === undefined || client === undefined || !(limit.measurement.unitsPerSec > 0)) return undefined;
+  const modelUs = 1e6 / limit.measurement.unitsPerSec;
+  return Math.min(limit.measurement.unitsPerSec, (r.machine.cpus * 1e6) / (modelUs + server + client));
+}
+
 export const MB = 1024 * 1024;
 
 export function mb(bytes: number): string {

@@ -1,6 +1,6 @@
 import type { SuiteResult } from '../results.js';
 import type { ServerId, WorkloadId } from '../suite.js';
-import { findLimit, findPoint, limitVariant, mb, ms, rate, ratio } from './lookup.js';
+import { findLimit, findPoint, floorBound, limitVariant, mb, ms, rate, ratio } from './lookup.js';
 
 const SERVER_NAMES: Record<ServerId, string> = { ours: 'ours', 'bare-http': 'bare node:http', express: 'express + ORT' };
 
@@ -44,6 +44,8 @@ export function ratiosTable(r: SuiteResult): string {
       if (limit) {
         rows.push([w, String(c), `limit, ${limit.variant}, batch ${limit.batchSize}`, ratio(o.throughput / limit.measurement.unitsPerSec), '', '', '']);
       }
+      const bound = floorBound(r, w, c);
+      if (bound !== undefined) rows.push([w, String(c), `bound: model + HTTP floor on ${r.machine.cpus} cores (${rate(bound)}/s)`, ratio(o.throughput / bound), '', '', '']);
     }
   }
   return table(['Workload', 'Concurrency', 'Baseline', 'Throughput ours/base', 'p50 ours/base', 'p99 ours/base', 'TTFC p50 ours/base'], rows);
@@ -85,8 +87,8 @@ function limitsTable(r: SuiteResult): string {
 
 function memoryTable(r: SuiteResult): string {
   return table(
-    ['Process', 'Peak RSS (VmHWM)', 'Max sampled RSS', 'Ceiling'],
-    r.memory.map((m) => [m.label, mb(m.peakBytes), mb(m.maxSampledBytes), m.limitBytes !== undefined ? mb(m.limitBytes) : '']),
+    ['Process', 'Peak RSS (VmHWM)', 'Max sampled RSS', 'Max private (RssAnon)', 'Ceiling'],
+    r.memory.map((m) => [m.label, mb(m.peakBytes), mb(m.maxSampledBytes), mb(m.maxPrivateBytes), m.limitBytes !== undefined ? mb(m.limitBytes) : '']),
   );
 }
 
