@@ -24,8 +24,8 @@ const SOURCES: Record<WorkloadId, ModelSource> = {
 
 function configYaml(settings: ModelSettings): string {
   return [
-    'minWorkers: 1',
-    'maxWorkers: 1',
+    `minWorkers: ${settings.workers}`,
+    `maxWorkers: ${settings.workers}`,
     `batchSize: ${settings.batchSize}`,
     `maxBatchDelay: ${settings.maxBatchDelay}`,
     'responseTimeout: 60',

@@ -23,6 +23,8 @@ const GATEWAY_LIMIT_BYTES = 150 * MB;
 export interface RunOptions {
   /** Write CPU profiles of the gateway and its workers here. */
   profileDir?: string;
+  /** NODE_OPTIONS for the gateway process, which its workers inherit (e.g. V8 heap flags). */
+  gatewayNodeOptions?: string;
   logLevel: string;
   log: (line: string) => void;
 }
@@ -62,9 +64,14 @@ export async function runSuite(suite: Suite, options: RunOptions): Promise<Omit<
     const payloads = await loadPayloads(suite.payloadCount);
 
     // Every server starts before any measurement, so idle ones cost the same in every run.
-    const env = options.profileDir
-      ? { ...process.env, NODE_OPTIONS: `--import=${pathToFileURL(script('profiling/cpu-profile-preload')).href}`, BENCH_CPU_PROF_DIR: options.profileDir }
-      : undefined;
+    const nodeOptions = [
+      options.gatewayNodeOptions ?? '',
+      options.profileDir ? `--import=${pathToFileURL(script('profiling/cpu-profile-preload')).href}` : '',
+    ].filter((o) => o !== '');
+    const env =
+      nodeOptions.length > 0 || options.profileDir
+        ? { ...process.env, NODE_OPTIONS: nodeOptions.join(' '), ...(options.profileDir ? { BENCH_CPU_PROF_DIR: options.profileDir } : {}) }
+        : undefined;
     const gatewayConfig: GatewayTargetConfig = { store, models: specs, logLevel: options.logLevel };
     const starting: Promise<void>[] = [
       startServer('gateway', 'targets/gateway-target', gatewayConfig, env).then((s) => void servers.set('ours', s)),
@@ -161,6 +168,7 @@ export async function runSuite(suite: Suite, options: RunOptions): Promise<Omit<
     plan: suite.plan,
     models: suite.models,
     streamChunks: suite.streamChunks,
+    gatewayNodeOptions: options.gatewayNodeOptions ?? '',
     points,
     limits,
     memory,

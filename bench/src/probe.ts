@@ -4,7 +4,7 @@
  * see: CPU time, syscalls and context switches per request for the gateway and its worker, and the
  * mean batch size. For checking a hot-path change before and after without the whole suite:
  *
- *   node bench/dist/src/probe.js noop 32 [--seconds 6] [--perf]
+ *   node bench/dist/src/probe.js noop 32 [--seconds 6] [--perf] [--workers N] [--batch-size N] [--max-batch-delay MS]
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -19,7 +19,13 @@ import type { PidsMessage, StatsMessage } from './targets/target-messages.js';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { seconds: { type: 'string', default: '6' }, perf: { type: 'boolean', default: false } },
+  options: {
+    seconds: { type: 'string', default: '6' },
+    perf: { type: 'boolean', default: false },
+    workers: { type: 'string' },
+    'batch-size': { type: 'string' },
+    'max-batch-delay': { type: 'string' },
+  },
 });
 const workload = positionals[0] as WorkloadId;
 const concurrency = Number(positionals[1] ?? 32);
@@ -30,7 +36,13 @@ if (!WORKLOAD_IDS.includes(workload) || !(concurrency > 0)) {
 const seconds = Number(values.seconds);
 const plan = { warmupMs: 1000, windowMs: (seconds * 1000) / 3, stableWindows: 3, maxWindows: 3, stabilityPct: 10 };
 
-const suite = buildSuite('quick', [workload]);
+const base = buildSuite('quick', [workload]);
+// Settings to try without editing the suite, e.g. --workers 2 --batch-size 64.
+const settings = { ...base.models[workload] };
+if (values.workers) settings.workers = Number(values.workers);
+if (values['batch-size']) settings.batchSize = Number(values['batch-size']);
+if (values['max-batch-delay']) settings.maxBatchDelay = Number(values['max-batch-delay']);
+const suite = { ...base, models: { ...base.models, [workload]: settings } };
 const store = await mkdtemp(join(tmpdir(), 'ms-probe-'));
 if (workload === 'heavy') ensureHeavyModel();
 const specs = await buildArchives(suite, store);
@@ -38,17 +50,17 @@ const payloads = await loadPayloads(suite.payloadCount);
 const gateway = await startServer('gateway', 'targets/gateway-target', { store, models: specs, logLevel: 'warn' });
 try {
   const { workers } = await gateway.child.request<PidsMessage>({ type: 'pids' }, 'pids', 10_000);
-  const workerPid = workers[0]!.pid;
+  const workerPids = workers.map((w) => w.pid);
   const stats = async (): Promise<{ batches: number; batchedRequests: number }> =>
     (await gateway.child.request<StatsMessage>({ type: 'stats' }, 'stats', 10_000)).models[workload]!;
   const before = await stats();
-  const perf = values.perf ? { gateway: new PerfCounter(gateway.child.pid), worker: new PerfCounter(workerPid) } : undefined;
+  const perf = values.perf ? { gateway: new PerfCounter(gateway.child.pid), worker: new PerfCounter(workerPids[0]!) } : undefined;
   const requests = requestsFor(workload, 'ours', payloads);
   const { measurement: m, cpuUsPerRequest } = await measure(
     workload === 'stream'
       ? { kind: 'stream', url: gateway.url, connections: concurrency, request: requests[0]!, plan }
       : { kind: 'http', url: gateway.url, connections: concurrency, requests, plan },
-    { gateway: gateway.child.pid, worker: workerPid },
+    { gateway: gateway.child.pid, ...Object.fromEntries(workerPids.map((pid, i) => [i === 0 ? 'worker' : `worker${i + 1}`, pid])) },
   );
   const counted: Record<string, Counters | undefined> = {};
   if (perf) for (const [k, c] of Object.entries(perf)) counted[k] = await c.stop();

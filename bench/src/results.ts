@@ -60,6 +60,8 @@ export interface SuiteResult {
   plan: WindowPlan;
   models: Record<WorkloadId, ModelSettings>;
   streamChunks: number;
+  /** NODE_OPTIONS the gateway (and so its workers) ran with; empty for Node's defaults. */
+  gatewayNodeOptions: string;
   points: PointResult[];
   limits: LimitResult[];
   memory: MemoryResult[];

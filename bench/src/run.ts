@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
- * `npm run bench [-- --quick | --tiny] [--only noop,mnist] [--out DIR] [--profile] [--docs]`
+ * `npm run bench [-- --quick | --tiny] [--only noop,mnist] [--out DIR] [--profile] [--docs]
+ *   [--gateway-node-options=--max-semi-space-size=4]`
  *
  * Measures our gateway against the in-process limit, an express + onnxruntime-node server and a bare
  * node:http server, all in one invocation, and writes JSON, Markdown and SVG under results/.
@@ -27,6 +28,7 @@ const { values } = parseArgs({
     profile: { type: 'boolean', default: false },
     docs: { type: 'boolean', default: false },
     'log-level': { type: 'string', default: 'warn' },
+    'gateway-node-options': { type: 'string' },
   },
 });
 
@@ -48,7 +50,12 @@ if (profileDir) await mkdir(profileDir, { recursive: true });
 
 const log = (line: string): void => void process.stdout.write(`${line}\n`);
 const suite = buildSuite(mode, only);
-const partial = await runSuite(suite, { logLevel: values['log-level'], log, ...(profileDir ? { profileDir } : {}) });
+const partial = await runSuite(suite, {
+  logLevel: values['log-level'],
+  log,
+  ...(profileDir ? { profileDir } : {}),
+  ...(values['gateway-node-options'] ? { gatewayNodeOptions: values['gateway-node-options'] } : {}),
+});
 const result: SuiteResult = { ...partial, checks: evaluateTargets(partial) };
 
 const base = join(outDir, `bench-${stamp}-${mode}`);

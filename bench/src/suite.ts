@@ -26,6 +26,8 @@ export interface WorkloadPlan {
 
 /** model-config.yaml of each bench model, as the archive carries it. */
 export interface ModelSettings {
+  /** Worker processes (minWorkers = maxWorkers). */
+  workers: number;
   batchSize: number;
   maxBatchDelay: number;
   intraOpNumThreads: number;
@@ -50,14 +52,14 @@ export interface Suite {
  * whatever is queued, so concurrency 1 never waits for a batch to fill and streams interleave.
  */
 const MODELS: Record<WorkloadId, ModelSettings> = {
-  noop: { batchSize: 32, maxBatchDelay: 0, intraOpNumThreads: 1 },
-  mnist: { batchSize: 8, maxBatchDelay: 5, intraOpNumThreads: 1 },
-  heavy: { batchSize: 32, maxBatchDelay: 0, intraOpNumThreads: 1 },
-  stream: { batchSize: 8, maxBatchDelay: 0, intraOpNumThreads: 1 },
+  noop: { workers: 1, batchSize: 32, maxBatchDelay: 0, intraOpNumThreads: 1 },
+  mnist: { workers: 1, batchSize: 8, maxBatchDelay: 5, intraOpNumThreads: 1 },
+  heavy: { workers: 1, batchSize: 32, maxBatchDelay: 0, intraOpNumThreads: 1 },
+  stream: { workers: 1, batchSize: 8, maxBatchDelay: 0, intraOpNumThreads: 1 },
 };
 
 const PLANS: Record<Mode, WindowPlan> = {
-  full: { warmupMs: 2000, windowMs: 2000, stableWindows: 3, maxWindows: 6, stabilityPct: 10 },
+  full: { warmupMs: 2000, windowMs: 1500, stableWindows: 3, maxWindows: 6, stabilityPct: 10 },
   quick: { warmupMs: 1000, windowMs: 1000, stableWindows: 3, maxWindows: 5, stabilityPct: 10 },
   tiny: { warmupMs: 100, windowMs: 150, stableWindows: 2, maxWindows: 2, stabilityPct: 10 },
 };

@@ -101,13 +101,14 @@ export function machineLine(r: SuiteResult): string {
 function settingsLine(r: SuiteResult): string {
   const models = Object.entries(r.models)
     .filter(([id]) => r.points.some((p) => p.workload === id))
-    .map(([id, s]) => `${id} batchSize ${s.batchSize}, maxBatchDelay ${s.maxBatchDelay} ms`)
+    .map(([id, s]) => `${id} ${s.workers} worker${s.workers === 1 ? '' : 's'}, batchSize ${s.batchSize}, maxBatchDelay ${s.maxBatchDelay} ms`)
     .join('; ');
+  const flags = r.gatewayNodeOptions ? `Gateway and workers ran with NODE_OPTIONS="${r.gatewayNodeOptions}".` : 'Gateway and workers ran with Node\'s default flags.';
   const p = r.plan;
   return (
     `Closed loop (N requests in flight). Warm-up ${p.warmupMs} ms, windows of ${p.windowMs} ms until the last ${p.stableWindows} ` +
     `agree within ${p.stabilityPct}% (throughput and p50) or ${p.maxWindows} windows; figures merge the last ${p.stableWindows} windows. ` +
-    `One worker per model, one intra-op thread everywhere. Models: ${models}. Streams: ${r.streamChunks} lines per response.`
+    `One intra-op thread everywhere. Models: ${models}. Streams: ${r.streamChunks} lines per response. ${flags}`
   );
 }
 
