@@ -42,8 +42,11 @@ function panel(ox: number, oy: number, title: string, levels: number[], series: 
   const y = (v: number): number => oy + M.top + h - (v / top) * h;
   const out: string[] = [];
   out.push(`<text x="${ox + M.left}" y="${oy + 18}" font-weight="bold">${esc(title)}</text>`);
-  for (let i = 0; i <= 4; i++) {
-    const v = (top * i) / 4;
+  // 1, 5 and 10 times a power of ten split into fifths, 2 into quarters: every tick is a round number.
+  const lead = Math.round(top / 10 ** Math.floor(Math.log10(top)));
+  const ticks = lead === 2 ? 4 : 5;
+  for (let i = 0; i <= ticks; i++) {
+    const v = (top * i) / ticks;
     out.push(`<line x1="${ox + M.left}" x2="${ox + M.left + w}" y1="${y(v)}" y2="${y(v)}" stroke="#e5e5e5"/>`);
     out.push(`<text x="${ox + M.left - 6}" y="${y(v) + 4}" text-anchor="end">${label(v)}</text>`);
   }
