@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 /**
  * `npm run bench [-- --quick | --tiny] [--only noop,mnist] [--out DIR] [--profile] [--docs]
- *   [--gateway-node-options=--max-semi-space-size=4]`
+ *   [--gateway-node-options=--max-semi-space-size=4]`, or `--report results/latest.json [--docs]` to
+ * re-render a past run's tables, chart and docs section without measuring again.
  *
  * Measures our gateway against the in-process limit, an express + onnxruntime-node server and a bare
  * node:http server, all in one invocation, and writes JSON, Markdown and SVG under results/.
  */
-import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runSuite } from './orchestrator.js';
@@ -29,6 +30,7 @@ const { values } = parseArgs({
     docs: { type: 'boolean', default: false },
     'log-level': { type: 'string', default: 'warn' },
     'gateway-node-options': { type: 'string' },
+    report: { type: 'string' },
   },
 });
 
@@ -49,16 +51,23 @@ await mkdir(outDir, { recursive: true });
 if (profileDir) await mkdir(profileDir, { recursive: true });
 
 const log = (line: string): void => void process.stdout.write(`${line}\n`);
-const suite = buildSuite(mode, only);
-const partial = await runSuite(suite, {
-  logLevel: values['log-level'],
-  log,
-  ...(profileDir ? { profileDir } : {}),
-  ...(values['gateway-node-options'] ? { gatewayNodeOptions: values['gateway-node-options'] } : {}),
-});
-const result: SuiteResult = { ...partial, checks: evaluateTargets(partial) };
+let result: SuiteResult;
+if (values.report) {
+  // Re-render a past run (tables, chart, docs section) without measuring again.
+  const past = JSON.parse(await readFile(resolve(values.report), 'utf8')) as SuiteResult;
+  result = { ...past, checks: evaluateTargets(past) };
+} else {
+  const suite = buildSuite(mode, only);
+  const partial = await runSuite(suite, {
+    logLevel: values['log-level'],
+    log,
+    ...(profileDir ? { profileDir } : {}),
+    ...(values['gateway-node-options'] ? { gatewayNodeOptions: values['gateway-node-options'] } : {}),
+  });
+  result = { ...partial, checks: evaluateTargets(partial) };
+}
 
-const base = join(outDir, `bench-${stamp}-${mode}`);
+const base = join(outDir, values.report ? `report-${stamp}-${result.mode}` : `bench-${stamp}-${mode}`);
 const files: [string, string][] = [
   [`${base}.json`, `${JSON.stringify(result, null, 2)}\n`],
   [`${base}.md`, renderMarkdown(result)],
@@ -76,4 +85,4 @@ if (profileDir) {
 if (values.docs) await updateDocs(join(REPO_ROOT, 'docs', 'benchmarks.md'), result);
 
 log(`\n${targetsTable(result)}\n\n${ratiosTable(result)}\n`);
-log(`wrote ${base}.{json,md,svg} in ${result.durationS} s`);
+log(values.report ? `re-rendered ${values.report} into ${base}.{json,md,svg}` : `wrote ${base}.{json,md,svg} in ${result.durationS} s`);

@@ -40,11 +40,12 @@ export function ratiosTable(r: SuiteResult): string {
         const units = w === 'stream' ? ratio(o.unitsPerSec / b.unitsPerSec) : ratio(o.throughput / b.throughput);
         rows.push([w, String(c), SERVER_NAMES[server], units, ratio(o.latency.p50 / b.latency.p50), ratio(o.latency.p99 / b.latency.p99), ttfc]);
       }
-      const limit = findLimit(r, w, r.models[w].batchSize, limitVariant(w));
+      // The limit is a throughput ceiling: only the busiest level is worth comparing with it.
+      const limit = c === levels[levels.length - 1] ? findLimit(r, w, r.models[w].batchSize, limitVariant(w)) : undefined;
       if (limit) {
         rows.push([w, String(c), `limit, ${limit.variant}, batch ${limit.batchSize}`, ratio(o.throughput / limit.measurement.unitsPerSec), '', '', '']);
       }
-      const bound = floorBound(r, w, c);
+      const bound = limit ? floorBound(r, w, c) : undefined;
       if (bound !== undefined) rows.push([w, String(c), `bound: model + HTTP floor on ${r.machine.cpus} cores (${rate(bound)}/s)`, ratio(o.throughput / bound), '', '', '']);
     }
   }
