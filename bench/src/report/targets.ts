@@ -1,5 +1,10 @@
 import type { SuiteResult, TargetCheck } from '../results.js';
-import { findLimit, findPoint, floorBound, mb, ms, rate, ratio } from './lookup.js';
+import { findLimit, findPoint, floorBound, mb, ms, rate, ratio as ratio2 } from './lookup.js';
+
+/** Ratios that decide a target get a third decimal, so 0.498 never reads as a met 0.50. */
+function ratio(value: number): string {
+  return Number.isFinite(value) ? `${value.toFixed(3)}x` : ratio2(value);
+}
 
 type Result = Omit<SuiteResult, 'checks'>;
 
