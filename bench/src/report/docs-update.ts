@@ -14,7 +14,8 @@ export function latestSection(runs: readonly SuiteResult[]): string {
   const r = runs[runs.length - 1]!;
   const parts = [BEGIN];
   if (runs.length > 1) {
-    parts.push(`Targets over ${runs.length} runs of \`${r.mode}\` (each run measures every server side by side):`, '', repeatsTable(runs), '', 'The last of them in full:', '');
+    const modes = [...new Set(runs.map((x) => x.mode))].map((m) => `${runs.filter((x) => x.mode === m).length} \`${m}\``).join(', ');
+    parts.push(`Targets over ${runs.length} runs (${modes}; each run measures every server side by side):`, '', repeatsTable(runs), '', 'The last of them in full:', '');
   }
   parts.push(`Run of ${r.startedAt} (\`${r.mode}\`, ${r.durationS} s) on ${machineLine(r)}.`, '', targetsTable(r), '', ratiosTable(r), END);
   return parts.join('\n');
