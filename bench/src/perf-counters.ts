@@ -23,7 +23,11 @@ export class PerfCounter {
     this.proc.stderr!.on('data', (d: Buffer) => {
       this.stderr += d.toString();
     });
-    this.exited = new Promise((resolve) => this.proc.once('exit', () => resolve()));
+    this.exited = new Promise((resolve) => {
+      this.proc.once('exit', () => resolve());
+      // No perf binary (or no permission): the counts come back undefined rather than crashing the probe.
+      this.proc.once('error', () => resolve());
+    });
   }
 
   async stop(): Promise<Counters | undefined> {
