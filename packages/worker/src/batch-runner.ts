@@ -2,9 +2,13 @@ import { ModelServerError, toWireError, type PredictMessage, type WireError } fr
 import { HandlerRequest, PredictionError, type Handler } from '@model-server/sdk';
 import type { WorkerContext } from './context.js';
 import { encodeResult } from './result-encoding.js';
+import { residentBytes } from './rss-gauge.js';
 
-/** What the runner sends back; resolves once the transport can take more (backpressure). */
-export type Send = (message: Record<string, unknown>) => Promise<void>;
+/**
+ * What the runner sends back: the messages of one call leave together (one write). Resolves once the
+ * transport can take more (backpressure).
+ */
+export type Send = (...messages: Record<string, unknown>[]) => Promise<void>;
 
 /**
  * Runs one batch at a time through the handler and answers every request of it exactly once: a
@@ -40,11 +44,13 @@ export class BatchRunner {
         throw new RangeError(`sendIntermediate got ${outputs.length} outputs for a batch of ${ids.length}`);
       }
       if (controllers.every((c) => c.signal.aborted)) throw controllers[0]!.signal.reason;
+      const chunks: Record<string, unknown>[] = [];
       for (let i = 0; i < ids.length; i++) {
         if (outputs[i] === undefined || controllers[i]!.signal.aborted) continue;
         const encoded = this.checkSize(encodeResult(outputs[i], this.context.getResponseSettings(i)));
-        await this.send({ type: 'chunk', batchId, requestId: ids[i], ...encoded });
+        chunks.push({ type: 'chunk', batchId, requestId: ids[i], ...encoded });
       }
+      if (chunks.length > 0) await this.send(...chunks);
     };
     this.context.beginBatch(
       ids,
@@ -53,6 +59,8 @@ export class BatchRunner {
       batch.kind === 'explain',
       sendIntermediate,
     );
+    // Every answer of the batch, then batch_end, goes out in one write.
+    const out: Record<string, unknown>[] = [];
     try {
       const results = await this.handler.handle(data, this.context);
       if (!Array.isArray(results) || results.length !== ids.length) {
@@ -62,29 +70,28 @@ export class BatchRunner {
         });
       }
       for (let i = 0; i < ids.length; i++) {
-        let message: Record<string, unknown>;
         try {
           const encoded = this.checkSize(encodeResult(results[i], this.context.getResponseSettings(i)));
-          message = { type: 'response', batchId, requestId: ids[i], ...encoded };
+          out.push({ type: 'response', batchId, requestId: ids[i], ...encoded });
         } catch (err) {
-          message = { type: 'error', batchId, requestId: ids[i], error: toWireError(err) };
+          out.push({ type: 'error', batchId, requestId: ids[i], error: toWireError(err) });
         }
-        await this.send(message);
       }
     } catch (err) {
-      await this.send({ type: 'error', batchId, error: this.handlerError(err) });
+      out.push({ type: 'error', batchId, error: this.handlerError(err) });
     } finally {
       this.context.endBatch();
       for (const id of ids) this.controllers.delete(id);
     }
     const metrics = this.context.metrics.drain();
-    if (metrics.length > 0) await this.send({ type: 'metrics', entries: metrics });
-    await this.send({
+    if (metrics.length > 0) out.push({ type: 'metrics', entries: metrics });
+    out.push({
       type: 'batch_end',
       batchId,
       handlerMs: performance.now() - started,
-      rssBytes: process.memoryUsage.rss(),
+      rssBytes: residentBytes(),
     });
+    await this.send(...out);
   }
 
   private checkSize<T extends { body: Uint8Array }>(encoded: T): T {

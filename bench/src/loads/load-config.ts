@@ -1,0 +1,46 @@
+import type { WindowPlan } from '../windows.js';
+
+/** One request a load generator sends; every connection cycles through the list. */
+export interface RequestSpec {
+  path: string;
+  contentType: string;
+  body: Uint8Array;
+}
+
+/** autocannon, closed loop (`connections` requests in flight) unless `rate` asks for an open loop. */
+export interface HttpLoadConfig {
+  kind: 'http';
+  url: string;
+  connections: number;
+  requests: RequestSpec[];
+  plan: WindowPlan;
+  /** Requests per second over all connections (autocannon's overallRate), instead of a closed loop. */
+  rate?: number;
+}
+
+/** Closed-loop streaming client: time to first body byte, and chunks (lines) per second. */
+export interface StreamLoadConfig {
+  kind: 'stream';
+  url: string;
+  connections: number;
+  request: RequestSpec;
+  plan: WindowPlan;
+}
+
+/** The limit: the model run in-process by onnxruntime-node, one batch after another, no HTTP. */
+export interface LimitLoadConfig {
+  kind: 'limit';
+  modelPath: string;
+  intraOpNumThreads: number;
+  batchSize: number;
+  inputName: string;
+  /**
+   * `tensor`: payloads are rows of float32 (little-endian bytes), stacked before the run starts, so
+   * only session runs are timed. `mnist-png`: payloads are PNGs, decoded per run as the handler does.
+   */
+  input: 'tensor' | 'mnist-png';
+  payloads: Uint8Array[];
+  plan: WindowPlan;
+}
+
+export type LoadConfig = HttpLoadConfig | StreamLoadConfig | LimitLoadConfig;

@@ -1,0 +1,55 @@
+import { CpuMeter } from './cpu.js';
+import { Child } from './ipc.js';
+import type { LoadConfig } from './loads/load-config.js';
+import { script } from './paths.js';
+import type { ReadyMessage } from './targets/target-messages.js';
+import type { Measurement } from './windows.js';
+
+const START_TIMEOUT_MS = 120_000;
+
+/** A server under test (ours or a baseline), running in its own process. */
+export interface Server {
+  child: Child;
+  url: string;
+}
+
+/** Forks a target script (`targets/...`) and waits until it listens. */
+export async function startServer(name: string, file: string, config: unknown, env?: NodeJS.ProcessEnv): Promise<Server> {
+  const child = Child.fork(name, script(file), env ? { env } : {});
+  try {
+    const ready = await child.request<ReadyMessage>({ type: 'start', config } as never, 'ready', START_TIMEOUT_MS);
+    return { child, url: ready.url };
+  } catch (err) {
+    await child.stop();
+    throw err;
+  }
+}
+
+export interface MeasureResult {
+  measurement: Measurement;
+  /** CPU microseconds per completed request, by the labels of `metered` plus `client`. */
+  cpuUsPerRequest: Record<string, number>;
+}
+
+/**
+ * Runs one load child to completion. `metered` names the server processes whose CPU time is read
+ * around the run; the load generator itself is metered as `client`.
+ */
+export async function measure(config: LoadConfig, metered: Record<string, number> = {}): Promise<MeasureResult> {
+  const file = config.kind === 'http' ? 'loads/http-load' : config.kind === 'stream' ? 'loads/stream-load' : 'loads/limit-load';
+  const child = Child.fork(`${config.kind} load`, script(file));
+  const { plan } = config;
+  const timeout = plan.warmupMs + plan.maxWindows * plan.windowMs + 60_000;
+  const meter = new CpuMeter();
+  try {
+    meter.start({ ...metered, client: child.pid });
+    const { measurement } = await child.request<{ type: 'result'; measurement: Measurement }>({ type: 'run', config } as never, 'result', timeout);
+    const cpuUsPerRequest: Record<string, number> = {};
+    for (const [label, used] of Object.entries(meter.stop())) {
+      if (measurement.totalCompleted > 0) cpuUsPerRequest[label] = Math.round((used * 1000) / measurement.totalCompleted);
+    }
+    return { measurement, cpuUsPerRequest };
+  } finally {
+    await child.stop();
+  }
+}

@@ -1,0 +1,176 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { buildArchives, ensureHeavyModel, HEAVY_ONNX, MNIST_ONNX, modelBytes } from './fixtures.js';
+import type { LoadConfig } from './loads/load-config.js';
+import { currentLoad, describeMachine } from './machine.js';
+import { measure, startServer, type Server } from './measure.js';
+import { script } from './paths.js';
+import { collectProfiles } from './profiling/collect-profiles.js';
+import { limitConfig, loadPayloads, requestsFor } from './requests.js';
+import type { LimitResult, MemoryResult, PointResult, SuiteResult } from './results.js';
+import { RssSampler } from './rss.js';
+import type { Suite } from './suite.js';
+import type { ExpressTargetConfig, GatewayTargetConfig, PidsMessage, StatsMessage } from './targets/target-messages.js';
+import type { Measurement } from './windows.js';
+
+const MB = 1024 * 1024;
+/** Issue 6: a worker may use its model's size plus this much. */
+const WORKER_HEADROOM_BYTES = 100 * MB;
+const GATEWAY_LIMIT_BYTES = 150 * MB;
+
+export interface RunOptions {
+  /** Write CPU profiles of the gateway and its workers here. */
+  profileDir?: string;
+  /** NODE_OPTIONS for the gateway process, which its workers inherit (e.g. V8 heap flags). */
+  gatewayNodeOptions?: string;
+  logLevel: string;
+  log: (line: string) => void;
+}
+
+function fmt(m: Measurement, units = false): string {
+  const rate = units ? `${m.unitsPerSec.toFixed(0)} inf/s` : `${m.throughput.toFixed(0)} req/s`;
+  const ttfc = m.ttfc ? ` ttfc p50 ${m.ttfc.p50.toFixed(2)} ms,` : '';
+  const errors = m.errors > 0 ? ` ${m.errors} errors` : '';
+  return `${rate},${ttfc} p50 ${m.latency.p50.toFixed(2)} ms, p99 ${m.latency.p99.toFixed(2)} ms${m.stable ? '' : ' (unstable)'}${errors}`;
+}
+
+function fmtPoint(p: PointResult): string {
+  const cpu = Object.entries(p.cpuUsPerRequest).map(([k, v]) => `${k} ${v}`);
+  const batch = p.meanBatchSize !== undefined ? `, mean batch ${p.meanBatchSize.toFixed(1)}` : '';
+  return `${fmt(p.measurement)}${cpu.length > 0 ? ` [CPU us/req: ${cpu.join(', ')}${batch}]` : ''}`;
+}
+
+/**
+ * Runs the suite: builds the archives, starts our gateway and every baseline server side by side,
+ * then measures each workload level by level, the servers one after another (alternating their
+ * order), and the in-process limit at each batch size. Ratios are only ever taken within one run.
+ */
+export async function runSuite(suite: Suite, options: RunOptions): Promise<Omit<SuiteResult, 'checks'>> {
+  const started = Date.now();
+  const machine = describeMachine();
+  const { log } = options;
+  const store = await mkdtemp(join(tmpdir(), 'ms-bench-'));
+  const servers = new Map<string, Server>();
+  const sampler = new RssSampler();
+  const points: PointResult[] = [];
+  const limits: LimitResult[] = [];
+  const memory: MemoryResult[] = [];
+  try {
+    if (suite.workloads.some((w) => w.id === 'heavy')) ensureHeavyModel();
+    log(`building ${suite.workloads.length} model archives in ${store}`);
+    const specs = await buildArchives(suite, store);
+    const payloads = await loadPayloads(suite.payloadCount);
+
+    // Every server starts before any measurement, so idle ones cost the same in every run.
+    const nodeOptions = [
+      options.gatewayNodeOptions ?? '',
+      options.profileDir ? `--import=${pathToFileURL(script('profiling/cpu-profile-preload')).href}` : '',
+    ].filter((o) => o !== '');
+    const env =
+      nodeOptions.length > 0 || options.profileDir
+        ? { ...process.env, NODE_OPTIONS: nodeOptions.join(' '), ...(options.profileDir ? { BENCH_CPU_PROF_DIR: options.profileDir } : {}) }
+        : undefined;
+    const gatewayConfig: GatewayTargetConfig = { store, models: specs, logLevel: options.logLevel };
+    const starting: Promise<void>[] = [
+      startServer('gateway', 'targets/gateway-target', gatewayConfig, env).then((s) => void servers.set('ours', s)),
+    ];
+    if (suite.workloads.some((w) => w.servers.includes('bare-http'))) {
+      starting.push(startServer('bare-http', 'targets/bare-http-target', { streamChunks: suite.streamChunks }).then((s) => void servers.set('bare-http', s)));
+    }
+    for (const w of suite.workloads.filter((w) => w.servers.includes('express'))) {
+      const config: ExpressTargetConfig = {
+        model: w.id === 'mnist' ? 'mnist' : w.id === 'heavy' ? 'heavy' : 'noop',
+        intraOpNumThreads: suite.models[w.id].intraOpNumThreads,
+        ...(w.id === 'mnist' ? { modelPath: MNIST_ONNX } : w.id === 'heavy' ? { modelPath: HEAVY_ONNX } : {}),
+      };
+      starting.push(startServer(`express-${w.id}`, 'targets/express-target', config).then((s) => void servers.set(`express-${w.id}`, s)));
+    }
+    const settled = await Promise.allSettled(starting);
+    const failed = settled.find((s) => s.status === 'rejected');
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+    log(`servers up: ${[...servers].map(([k, s]) => `${k} ${s.url}`).join(', ')}`);
+
+    const gateway = servers.get('ours')!;
+    sampler.watch(gateway.child.pid, 'gateway');
+    for (const [key, s] of servers) if (key !== 'ours') sampler.watch(s.child.pid, key);
+    const workerPids = new Map<string, number>();
+    const watchWorkers = async (): Promise<void> => {
+      const { workers } = await gateway.child.request<PidsMessage>({ type: 'pids' }, 'pids', 10_000);
+      for (const w of workers) {
+        sampler.watch(w.pid, `worker ${w.model} (${w.workerId})`);
+        workerPids.set(w.model, w.pid);
+      }
+    };
+    const batchStats = async (model: string): Promise<{ batches: number; batchedRequests: number }> => {
+      const { models } = await gateway.child.request<StatsMessage>({ type: 'stats' }, 'stats', 10_000);
+      return models[model] ?? { batches: 0, batchedRequests: 0 };
+    };
+    await watchWorkers();
+    sampler.start();
+
+    for (const workload of suite.workloads) {
+      log(`== ${workload.title}`);
+      for (const [i, concurrency] of workload.concurrency.entries()) {
+        // Alternating the order level by level keeps a slow drift of the machine's load from favouring one server.
+        const order = i % 2 === 0 ? workload.servers : [...workload.servers].reverse();
+        for (const server of order) {
+          const target = servers.get(server === 'express' ? `express-${workload.id}` : server)!;
+          const config: LoadConfig =
+            workload.id === 'stream'
+              ? { kind: 'stream', url: target.url, connections: concurrency, request: requestsFor('stream', server, payloads)[0]!, plan: suite.plan }
+              : { kind: 'http', url: target.url, connections: concurrency, requests: requestsFor(workload.id, server, payloads), plan: suite.plan };
+          const ours = server === 'ours';
+          const metered: Record<string, number> = ours ? { gateway: gateway.child.pid, worker: workerPids.get(workload.id) ?? 0 } : { server: target.child.pid };
+          const before = ours ? await batchStats(workload.id) : undefined;
+          const { measurement, cpuUsPerRequest } = await measure(config, metered);
+          const point: PointResult = { workload: workload.id, server, concurrency, measurement, cpuUsPerRequest };
+          if (before) {
+            const after = await batchStats(workload.id);
+            const batches = after.batches - before.batches;
+            if (batches > 0) point.meanBatchSize = (after.batchedRequests - before.batchedRequests) / batches;
+          }
+          points.push(point);
+          log(`${workload.id} c=${concurrency} ${server}: ${fmtPoint(point)}`);
+        }
+      }
+      for (const spec of workload.limits) {
+        const { measurement } = await measure(limitConfig(workload.id, spec, suite, payloads));
+        limits.push({ workload: workload.id, batchSize: spec.batchSize, variant: spec.variant, measurement });
+        log(`${workload.id} limit ${spec.variant} batch ${spec.batchSize}: ${fmt(measurement, true)}`);
+      }
+      await watchWorkers();
+    }
+
+    const sizes = new Map<string, number>();
+    for (const w of suite.workloads) sizes.set(w.id, await modelBytes(w.id));
+    for (const r of sampler.stop()) {
+      const role = r.label === 'gateway' ? 'gateway' : r.label.startsWith('worker ') ? 'worker' : 'baseline';
+      const model = role === 'worker' ? r.label.split(' ')[1]! : undefined;
+      const limitBytes = role === 'gateway' ? GATEWAY_LIMIT_BYTES : model !== undefined ? (sizes.get(model) ?? 0) + WORKER_HEADROOM_BYTES : undefined;
+      memory.push({ role, label: r.label, pid: r.pid, maxSampledBytes: r.maxSampled, peakBytes: r.peak, maxPrivateBytes: r.maxAnon, ...(limitBytes !== undefined ? { limitBytes } : {}) });
+    }
+    if (options.profileDir) await collectProfiles(options.profileDir, memory.filter((m) => m.role !== 'baseline').map((m) => m.pid));
+  } finally {
+    sampler.stop();
+    // The gateway stops its workers gracefully before it exits.
+    await Promise.allSettled([...servers.values()].map((s) => s.child.stop()));
+    await rm(store, { recursive: true, force: true });
+  }
+  machine.loadAverage.end = currentLoad();
+  return {
+    schema: 1,
+    startedAt: new Date(started).toISOString(),
+    durationS: Math.round((Date.now() - started) / 100) / 10,
+    mode: suite.mode,
+    machine,
+    plan: suite.plan,
+    models: suite.models,
+    streamChunks: suite.streamChunks,
+    gatewayNodeOptions: options.gatewayNodeOptions ?? '',
+    points,
+    limits,
+    memory,
+  };
+}

@@ -1,0 +1,139 @@
+import type { SuiteResult } from '../results.js';
+import type { ServerId, WorkloadId } from '../suite.js';
+import { findLimit, findPoint, floorBound, limitVariant, mb, ms, rate, ratio } from './lookup.js';
+
+const SERVER_NAMES: Record<ServerId, string> = { ours: 'ours', 'bare-http': 'bare node:http', express: 'express + ORT' };
+
+function table(head: string[], rows: string[][]): string {
+  const line = (cells: string[]): string => `| ${cells.join(' | ')} |`;
+  return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+function verdict(pass: boolean | null, stable: boolean): string {
+  const base = pass === null ? 'not run' : pass ? 'met' : '**missed**';
+  return stable || pass === null ? base : `${base} (unstable)`;
+}
+
+/** The targets with their measured values: the part docs/benchmarks.md quotes. */
+export function targetsTable(r: SuiteResult): string {
+  return table(
+    ['Target', 'Goal', 'Measured', 'Result'],
+    r.checks.map((c) => [c.target, c.goal, c.measured, verdict(c.pass, c.stable)]),
+  );
+}
+
+/** ours / each baseline, level by level. */
+export function ratiosTable(r: SuiteResult): string {
+  const rows: string[][] = [];
+  const workloads = [...new Set(r.points.map((p) => p.workload))];
+  for (const w of workloads) {
+    const levels = [...new Set(r.points.filter((p) => p.workload === w).map((p) => p.concurrency))].sort((a, b) => a - b);
+    for (const c of levels) {
+      const ours = findPoint(r, w, 'ours', c);
+      if (!ours) continue;
+      const o = ours.measurement;
+      for (const server of ['bare-http', 'express'] as const) {
+        const base = findPoint(r, w, server, c);
+        if (!base) continue;
+        const b = base.measurement;
+        const ttfc = o.ttfc && b.ttfc ? ratio(o.ttfc.p50 / b.ttfc.p50) : '';
+        const units = w === 'stream' ? ratio(o.unitsPerSec / b.unitsPerSec) : ratio(o.throughput / b.throughput);
+        rows.push([w, String(c), SERVER_NAMES[server], units, ratio(o.latency.p50 / b.latency.p50), ratio(o.latency.p99 / b.latency.p99), ttfc]);
+      }
+      // The limit is a throughput ceiling: only the busiest level is worth comparing with it.
+      const limit = c === levels[levels.length - 1] ? findLimit(r, w, r.models[w].batchSize, limitVariant(w)) : undefined;
+      if (limit) {
+        rows.push([w, String(c), `limit, ${limit.variant}, batch ${limit.batchSize}`, ratio(o.throughput / limit.measurement.unitsPerSec), '', '', '']);
+      }
+      const bound = limit ? floorBound(r, w, c) : undefined;
+      if (bound !== undefined) rows.push([w, String(c), `bound: model + HTTP floor on ${r.machine.cpus} cores (${rate(bound)}/s)`, ratio(o.throughput / bound), '', '', '']);
+    }
+  }
+  return table(['Workload', 'Concurrency', 'Baseline', 'Throughput ours/base', 'p50 ours/base', 'p99 ours/base', 'TTFC p50 ours/base'], rows);
+}
+
+function measurementsTable(r: SuiteResult, w: WorkloadId): string {
+  const stream = w === 'stream';
+  const rows = r.points
+    .filter((p) => p.workload === w)
+    .sort((a, b) => a.concurrency - b.concurrency || a.server.localeCompare(b.server))
+    .map((p) => {
+      const m = p.measurement;
+      const cells = [String(p.concurrency), SERVER_NAMES[p.server], rate(m.throughput), ms(m.latency.p50), ms(m.latency.p90), ms(m.latency.p99)];
+      if (stream) cells.push(rate(m.unitsPerSec), m.ttfc ? ms(m.ttfc.p50) : '', m.ttfc ? ms(m.ttfc.p99) : '');
+      const cpu = Object.entries(p.cpuUsPerRequest ?? {}).map(([k, v]) => `${k} ${v}`).join(', ');
+      cells.push(p.meanBatchSize !== undefined ? p.meanBatchSize.toFixed(1) : '', cpu, m.stable ? 'yes' : `no (${m.windows.length} windows)`, String(m.errors));
+      return cells;
+    });
+  const head = ['Concurrency', 'Server', 'req/s', 'p50', 'p90', 'p99'];
+  if (stream) head.push('chunks/s', 'TTFC p50', 'TTFC p99');
+  head.push('Mean batch', 'CPU µs/request', 'Stable', 'Errors');
+  return table(head, rows);
+}
+
+function limitsTable(r: SuiteResult): string {
+  return table(
+    ['Workload', 'Variant', 'Batch', 'Inferences/s', 'Run p50', 'Run p99', 'Stable'],
+    r.limits.map((l) => [
+      l.workload,
+      l.variant,
+      String(l.batchSize),
+      rate(l.measurement.unitsPerSec),
+      ms(l.measurement.latency.p50),
+      ms(l.measurement.latency.p99),
+      l.measurement.stable ? 'yes' : 'no',
+    ]),
+  );
+}
+
+function memoryTable(r: SuiteResult): string {
+  return table(
+    ['Process', 'Peak RSS (VmHWM)', 'Max sampled RSS', 'Max private (RssAnon)', 'Ceiling'],
+    r.memory.map((m) => [m.label, mb(m.peakBytes), mb(m.maxSampledBytes), mb(m.maxPrivateBytes), m.limitBytes !== undefined ? mb(m.limitBytes) : '']),
+  );
+}
+
+export function machineLine(r: SuiteResult): string {
+  const m = r.machine;
+  const load = `load average ${m.loadAverage.start.toFixed(2)} at start, ${m.loadAverage.end?.toFixed(2) ?? '?'} at end`;
+  return `${m.cpus} x ${m.cpuModel}, ${m.memoryGiB} GiB, ${m.os}, Node ${m.node}, onnxruntime-node ${m.onnxruntime}; ${load}`;
+}
+
+function settingsLine(r: SuiteResult): string {
+  const models = Object.entries(r.models)
+    .filter(([id]) => r.points.some((p) => p.workload === id))
+    .map(([id, s]) => `${id} ${s.workers} worker${s.workers === 1 ? '' : 's'}, batchSize ${s.batchSize}, maxBatchDelay ${s.maxBatchDelay} ms`)
+    .join('; ');
+  const flags = r.gatewayNodeOptions ? `Gateway and workers ran with NODE_OPTIONS="${r.gatewayNodeOptions}".` : 'Gateway and workers ran with Node\'s default flags.';
+  const p = r.plan;
+  return (
+    `Closed loop (N requests in flight). Warm-up ${p.warmupMs} ms, windows of ${p.windowMs} ms until the last ${p.stableWindows} ` +
+    `agree within ${p.stabilityPct}% (throughput and p50) or ${p.maxWindows} windows; figures merge the last ${p.stableWindows} windows. ` +
+    `One intra-op thread everywhere. Models: ${models}. Streams: ${r.streamChunks} lines per response. ${flags}`
+  );
+}
+
+/** The whole report of one run. */
+export function renderMarkdown(r: SuiteResult): string {
+  const parts = [
+    `# Benchmark run ${r.startedAt} (${r.mode}, ${r.durationS} s)`,
+    '',
+    `Machine: ${machineLine(r)}.`,
+    '',
+    settingsLine(r),
+    '',
+    '## Targets',
+    '',
+    targetsTable(r),
+    '',
+    '## Ratios (ours / baseline, same run)',
+    '',
+    ratiosTable(r),
+    '',
+    '## Measurements',
+  ];
+  for (const w of [...new Set(r.points.map((p) => p.workload))]) parts.push('', `### ${w}`, '', measurementsTable(r, w));
+  if (r.limits.length > 0) parts.push('', '### In-process limit (onnxruntime-node, no HTTP)', '', limitsTable(r));
+  parts.push('', '## Resident memory', '', memoryTable(r), '');
+  return parts.join('\n');
+}

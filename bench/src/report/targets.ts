@@ -1,0 +1,147 @@
+import type { SuiteResult, TargetCheck } from '../results.js';
+import { findLimit, findPoint, floorBound, mb, ms, rate, ratio as ratio2 } from './lookup.js';
+
+/** Ratios that decide a target get a third decimal, so 0.498 never reads as a met 0.50. */
+function ratio(value: number): string {
+  return Number.isFinite(value) ? `${value.toFixed(3)}x` : ratio2(value);
+}
+
+type Result = Omit<SuiteResult, 'checks'>;
+
+function missing(id: string, target: string, goal: string): TargetCheck {
+  return { id, target, goal, measured: 'not measured in this run', value: null, pass: null, stable: true };
+}
+
+/** Issue 6's targets, each with the ratio (or figure) this run measured. */
+export function evaluateTargets(r: Result): TargetCheck[] {
+  const checks: TargetCheck[] = [];
+
+  {
+    const id = 'noop-c1-p50';
+    const target = 'No-op, concurrency 1: p50 latency at most bare node:http p50 + 0.5 ms';
+    const goal = '<= +0.50 ms';
+    const ours = findPoint(r, 'noop', 'ours', 1);
+    const bare = findPoint(r, 'noop', 'bare-http', 1);
+    if (!ours || !bare) checks.push(missing(id, target, goal));
+    else {
+      const delta = ours.measurement.latency.p50 - bare.measurement.latency.p50;
+      checks.push({
+        id,
+        target,
+        goal,
+        measured: `ours ${ms(ours.measurement.latency.p50)}, bare ${ms(bare.measurement.latency.p50)}: ${delta >= 0 ? '+' : ''}${delta.toFixed(2)} ms (${ratio(ours.measurement.latency.p50 / bare.measurement.latency.p50)})`,
+        value: delta,
+        pass: delta <= 0.5,
+        stable: ours.measurement.stable && bare.measurement.stable,
+      });
+    }
+  }
+
+  {
+    const id = 'noop-c32-throughput';
+    const target = 'No-op, concurrency 32: throughput at least 50% of bare node:http';
+    const goal = '>= 0.50x';
+    const ours = findPoint(r, 'noop', 'ours', 32);
+    const bare = findPoint(r, 'noop', 'bare-http', 32);
+    if (!ours || !bare) checks.push(missing(id, target, goal));
+    else {
+      const value = ours.measurement.throughput / bare.measurement.throughput;
+      checks.push({
+        id,
+        target,
+        goal,
+        measured: `ours ${rate(ours.measurement.throughput)} req/s, bare ${rate(bare.measurement.throughput)} req/s: ${ratio(value)}`,
+        value,
+        pass: value >= 0.5,
+        stable: ours.measurement.stable && bare.measurement.stable,
+      });
+    }
+  }
+
+  {
+    const ours = findPoint(r, 'mnist', 'ours', 64);
+    const express = findPoint(r, 'mnist', 'express', 64);
+    const t1 = 'mnist, concurrency 64, batching on: throughput at least 1.5x express + ORT';
+    const t2 = 'mnist, concurrency 64, batching on: p99 no worse than express + ORT';
+    if (!ours || !express) {
+      checks.push(missing('mnist-c64-throughput', t1, '>= 1.50x'), missing('mnist-c64-p99', t2, '<= 1.00x'));
+    } else {
+      const stable = ours.measurement.stable && express.measurement.stable;
+      const thr = ours.measurement.throughput / express.measurement.throughput;
+      checks.push({
+        id: 'mnist-c64-throughput',
+        target: t1,
+        goal: '>= 1.50x',
+        measured: `ours ${rate(ours.measurement.throughput)} req/s, express ${rate(express.measurement.throughput)} req/s: ${ratio(thr)}`,
+        value: thr,
+        pass: thr >= 1.5,
+        stable,
+      });
+      const p99 = ours.measurement.latency.p99 / express.measurement.latency.p99;
+      checks.push({
+        id: 'mnist-c64-p99',
+        target: t2,
+        goal: '<= 1.00x',
+        measured: `ours ${ms(ours.measurement.latency.p99)}, express ${ms(express.measurement.latency.p99)}: ${ratio(p99)}`,
+        value: p99,
+        pass: p99 <= 1,
+        stable,
+      });
+    }
+  }
+
+  {
+    const batch = r.models.heavy.batchSize;
+    const id = 'heavy-c64-vs-limit';
+    const target = `Heavy model, concurrency 64: at least 80% of the in-process limit at the same batch size (${batch})`;
+    const goal = '>= 0.80x';
+    const ours = findPoint(r, 'heavy', 'ours', 64);
+    const limit = findLimit(r, 'heavy', batch, 'model');
+    if (!ours || !limit) checks.push(missing(id, target, goal));
+    else {
+      const value = ours.measurement.throughput / limit.measurement.unitsPerSec;
+      const bound = floorBound(r, 'heavy', 64);
+      const boundNote =
+        bound !== undefined
+          ? `; any server on ${r.machine.cpus} cores: at most ${rate(bound)} inf/s = ${ratio(bound / limit.measurement.unitsPerSec)} (model + HTTP floor CPU), ours = ${ratio(ours.measurement.throughput / bound)} of that`
+          : '';
+      checks.push({
+        id,
+        target,
+        goal,
+        measured: `ours ${rate(ours.measurement.throughput)} inf/s, limit ${rate(limit.measurement.unitsPerSec)} inf/s: ${ratio(value)}${boundNote}`,
+        value,
+        pass: value >= 0.8,
+        stable: ours.measurement.stable && limit.measurement.stable,
+      });
+    }
+  }
+
+  const gateway = r.memory.find((m) => m.role === 'gateway');
+  if (!gateway) checks.push(missing('gateway-rss', 'Gateway resident memory under 150 MB', '< 150 MB'));
+  else {
+    checks.push({
+      id: 'gateway-rss',
+      target: 'Gateway resident memory under 150 MB during the runs',
+      goal: '< 150 MB',
+      measured: `peak ${mb(gateway.peakBytes)} (max sampled ${mb(gateway.maxSampledBytes)}, private ${mb(gateway.maxPrivateBytes)})`,
+      value: gateway.peakBytes / (1024 * 1024),
+      pass: gateway.peakBytes < (gateway.limitBytes ?? Infinity),
+      stable: true,
+    });
+  }
+  for (const worker of r.memory.filter((m) => m.role === 'worker')) {
+    const model = worker.label.split(' ')[1]!;
+    const limit = worker.limitBytes ?? Infinity;
+    checks.push({
+      id: `worker-rss-${model}`,
+      target: `Worker of ${model}: resident memory under its model's size + 100 MB`,
+      goal: `< ${mb(limit)}`,
+      measured: `peak ${mb(worker.peakBytes)} (max sampled ${mb(worker.maxSampledBytes)}, private ${mb(worker.maxPrivateBytes)})`,
+      value: worker.peakBytes / (1024 * 1024),
+      pass: worker.peakBytes < limit,
+      stable: true,
+    });
+  }
+  return checks;
+}

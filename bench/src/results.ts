@@ -1,0 +1,69 @@
+import type { Machine } from './machine.js';
+import type { ModelSettings, Mode, ServerId, WorkloadId } from './suite.js';
+import type { Measurement, WindowPlan } from './windows.js';
+
+/** One server at one closed-loop concurrency level. */
+export interface PointResult {
+  workload: WorkloadId;
+  server: ServerId;
+  concurrency: number;
+  measurement: Measurement;
+  /**
+   * CPU microseconds per completed request, by process (`gateway`, `worker`, `server` for a baseline,
+   * `client` for the load generator), over the whole run. On a 2-core machine their sum bounds throughput.
+   */
+  cpuUsPerRequest: Record<string, number>;
+  /** Ours only: requests per batch the gateway sent its worker during the run (warm-up included). */
+  meanBatchSize?: number;
+}
+
+/** The in-process limit at one batch size (throughput in `unitsPerSec` = inferences/s). */
+export interface LimitResult {
+  workload: WorkloadId;
+  batchSize: number;
+  variant: 'model' | 'decode+model';
+  measurement: Measurement;
+}
+
+/** Resident memory of one process over the runs. */
+export interface MemoryResult {
+  role: 'gateway' | 'worker' | 'baseline';
+  label: string;
+  pid: number;
+  maxSampledBytes: number;
+  peakBytes: number;
+  /** Largest private (anonymous) resident memory sampled; VmRSS minus shared file-backed pages. */
+  maxPrivateBytes: number;
+  /** The target's ceiling, when there is one. */
+  limitBytes?: number;
+}
+
+/** One target of issue 6 with what this run measured. */
+export interface TargetCheck {
+  id: string;
+  target: string;
+  measured: string;
+  /** The figure compared with the goal (a ratio, or milliseconds / megabytes where the goal is one). */
+  value: number | null;
+  goal: string;
+  pass: boolean | null;
+  /** Whether every measurement it depends on met the stability rule. */
+  stable: boolean;
+}
+
+export interface SuiteResult {
+  schema: 1;
+  startedAt: string;
+  durationS: number;
+  mode: Mode;
+  machine: Machine;
+  plan: WindowPlan;
+  models: Record<WorkloadId, ModelSettings>;
+  streamChunks: number;
+  /** NODE_OPTIONS the gateway (and so its workers) ran with; empty for Node's defaults. */
+  gatewayNodeOptions: string;
+  points: PointResult[];
+  limits: LimitResult[];
+  memory: MemoryResult[];
+  checks: TargetCheck[];
+}

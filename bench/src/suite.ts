@@ -1,0 +1,127 @@
+import type { WindowPlan } from './windows.js';
+
+export type Mode = 'full' | 'quick' | 'tiny';
+export type WorkloadId = 'noop' | 'mnist' | 'heavy' | 'stream';
+/** Servers a load generator can be pointed at. */
+export type ServerId = 'ours' | 'bare-http' | 'express';
+
+export const WORKLOAD_IDS: readonly WorkloadId[] = ['noop', 'mnist', 'heavy', 'stream'];
+
+/** The in-process limit at one batch size. */
+export interface LimitSpec {
+  batchSize: number;
+  /** `model`: session runs only; `decode+model`: the handler's image decoding included. */
+  variant: 'model' | 'decode+model';
+}
+
+export interface WorkloadPlan {
+  id: WorkloadId;
+  title: string;
+  /** Closed-loop concurrency levels. */
+  concurrency: number[];
+  /** Servers measured at each level, side by side (the order alternates from level to level). */
+  servers: ServerId[];
+  limits: LimitSpec[];
+}
+
+/** model-config.yaml of each bench model, as the archive carries it. */
+export interface ModelSettings {
+  /** Worker processes (minWorkers = maxWorkers). */
+  workers: number;
+  batchSize: number;
+  maxBatchDelay: number;
+  intraOpNumThreads: number;
+  /** Extra YAML lines (the handler section). */
+  extra?: string;
+}
+
+export interface Suite {
+  mode: Mode;
+  plan: WindowPlan;
+  workloads: WorkloadPlan[];
+  models: Record<WorkloadId, ModelSettings>;
+  /** Lines each streaming response carries before its final `done`. */
+  streamChunks: number;
+  /** Distinct request bodies cycled through by the image and tensor workloads. */
+  payloadCount: number;
+}
+
+/**
+ * The models' serving settings. mnist keeps the example's shipped model-config.yaml values. The others
+ * batch opportunistically (maxBatchDelay 0): a batch leaves as soon as the worker is free, with
+ * whatever is queued, so concurrency 1 never waits for a batch to fill and streams interleave.
+ */
+const MODELS: Record<WorkloadId, ModelSettings> = {
+  noop: { workers: 1, batchSize: 32, maxBatchDelay: 0, intraOpNumThreads: 1 },
+  mnist: { workers: 1, batchSize: 8, maxBatchDelay: 5, intraOpNumThreads: 1 },
+  heavy: { workers: 1, batchSize: 32, maxBatchDelay: 0, intraOpNumThreads: 1 },
+  stream: { workers: 1, batchSize: 8, maxBatchDelay: 0, intraOpNumThreads: 1 },
+};
+
+const PLANS: Record<Mode, WindowPlan> = {
+  full: { warmupMs: 2000, windowMs: 1500, stableWindows: 3, maxWindows: 6, stabilityPct: 10 },
+  quick: { warmupMs: 1000, windowMs: 1000, stableWindows: 3, maxWindows: 5, stabilityPct: 10 },
+  tiny: { warmupMs: 100, windowMs: 150, stableWindows: 2, maxWindows: 2, stabilityPct: 10 },
+};
+
+function workloads(mode: Mode): WorkloadPlan[] {
+  const heavyBatch = MODELS.heavy.batchSize;
+  const mnistBatch = MODELS.mnist.batchSize;
+  if (mode === 'tiny') {
+    return [
+      { id: 'noop', title: '(a) no-op handler', concurrency: [2], servers: ['ours', 'bare-http'], limits: [] },
+      { id: 'mnist', title: '(b) mnist, one PNG per request', concurrency: [2], servers: ['ours', 'express'], limits: [{ batchSize: 2, variant: 'decode+model' }] },
+      { id: 'heavy', title: '(c) heavy MLP', concurrency: [2], servers: ['ours'], limits: [{ batchSize: 2, variant: 'model' }] },
+      { id: 'stream', title: '(d) streaming', concurrency: [2], servers: ['ours', 'bare-http'], limits: [] },
+    ];
+  }
+  if (mode === 'quick') {
+    // Only the levels the targets name, plus two streaming levels.
+    return [
+      { id: 'noop', title: '(a) no-op handler', concurrency: [1, 32], servers: ['ours', 'bare-http'], limits: [] },
+      {
+        id: 'mnist',
+        title: '(b) mnist, one PNG per request',
+        concurrency: [64],
+        servers: ['ours', 'express', 'bare-http'],
+        limits: [{ batchSize: mnistBatch, variant: 'decode+model' }],
+      },
+      { id: 'heavy', title: '(c) heavy MLP, batched', concurrency: [64], servers: ['ours', 'bare-http'], limits: [{ batchSize: heavyBatch, variant: 'model' }] },
+      { id: 'stream', title: '(d) streaming', concurrency: [1, 8], servers: ['ours', 'bare-http'], limits: [] },
+    ];
+  }
+  return [
+    { id: 'noop', title: '(a) no-op handler', concurrency: [1, 4, 16, 32, 64], servers: ['ours', 'bare-http', 'express'], limits: [] },
+    {
+      id: 'mnist',
+      title: '(b) mnist, one PNG per request',
+      concurrency: [1, 8, 32, 64],
+      servers: ['ours', 'express', 'bare-http'],
+      limits: [
+        { batchSize: 1, variant: 'model' },
+        { batchSize: mnistBatch, variant: 'model' },
+        { batchSize: 1, variant: 'decode+model' },
+        { batchSize: mnistBatch, variant: 'decode+model' },
+      ],
+    },
+    {
+      id: 'heavy',
+      title: '(c) heavy MLP, batched',
+      concurrency: [1, 8, 32, 64],
+      servers: ['ours', 'express', 'bare-http'],
+      limits: [1, 8, heavyBatch, 64].filter((b, i, all) => all.indexOf(b) === i).map((batchSize) => ({ batchSize, variant: 'model' as const })),
+    },
+    { id: 'stream', title: '(d) streaming', concurrency: [1, 8, 32], servers: ['ours', 'bare-http'], limits: [] },
+  ];
+}
+
+export function buildSuite(mode: Mode, only?: readonly WorkloadId[]): Suite {
+  return {
+    mode,
+    plan: PLANS[mode],
+    workloads: workloads(mode).filter((w) => !only || only.includes(w.id)),
+    models: MODELS,
+    streamChunks: 16,
+    payloadCount: mode === 'tiny' ? 8 : 64,
+  };
+}

@@ -1,0 +1,56 @@
+/**
+ * Our server under test: a real Gateway in its own process (as in production), so its RSS and CPU are
+ * its own. Answers `pids` with the worker processes, whose RSS the orchestrator reads from /proc.
+ */
+import { Gateway, createLogger, loadServerConfig } from '@model-server/gateway';
+import { onParentMessage, toParent, type Message } from '../ipc.js';
+import type { GatewayTargetConfig, WorkerPid } from './target-messages.js';
+
+let gateway: Gateway | undefined;
+
+async function start(config: GatewayTargetConfig): Promise<void> {
+  const serverConfig = loadServerConfig({
+    overrides: {
+      inference_address: 'http://127.0.0.1:0',
+      management_address: 'http://127.0.0.1:0',
+      metrics_address: 'http://127.0.0.1:0',
+      model_store: config.store,
+      disable_token_authorization: true,
+    },
+  });
+  gateway = await Gateway.start({ config: serverConfig, models: config.models, logger: createLogger(config.logLevel) });
+  const missing = config.models.map((m) => m.split('=')[0]!).filter((name) => !gateway!.registry.find(name)?.pool.liveCount);
+  if (missing.length > 0) throw new Error(`models without a live worker: ${missing.join(', ')}`);
+  toParent({ type: 'ready', url: gateway.addresses.inference, pid: process.pid });
+}
+
+function workerPids(): WorkerPid[] {
+  const out: WorkerPid[] = [];
+  for (const version of gateway?.registry.all() ?? []) {
+    for (const worker of version.pool.workers) {
+      if (worker.pid !== undefined) out.push({ model: version.name, workerId: worker.id, pid: worker.pid });
+    }
+  }
+  return out;
+}
+
+onParentMessage(async (msg: Message) => {
+  switch (msg.type) {
+    case 'start':
+      await start((msg as Message & { config: GatewayTargetConfig }).config);
+      return;
+    case 'pids':
+      toParent({ type: 'pids', workers: workerPids() });
+      return;
+    case 'stats': {
+      const models: Record<string, { batches: number; batchedRequests: number }> = {};
+      for (const v of gateway?.registry.defaults() ?? []) models[v.name] = { batches: v.stats.batches, batchedRequests: v.stats.batchedRequests };
+      toParent({ type: 'stats', models });
+      return;
+    }
+    case 'stop':
+      // Workers stop through their own `stop` message, so a --cpu-prof run writes their profiles too.
+      await gateway?.stop();
+      process.exit(0);
+  }
+});

@@ -1,0 +1,47 @@
+import type { Message } from '../ipc.js';
+
+/** Sent by every server target once it listens. */
+export interface ReadyMessage extends Message {
+  type: 'ready';
+  url: string;
+  pid: number;
+}
+
+/** One worker process of our gateway. */
+export interface WorkerPid {
+  model: string;
+  workerId: string;
+  pid: number;
+}
+
+/** The gateway target's answer to `{type: 'pids'}`. */
+export interface PidsMessage extends Message {
+  type: 'pids';
+  workers: WorkerPid[];
+}
+
+/** The gateway target's answer to `{type: 'stats'}`: batching counters per model (default version). */
+export interface StatsMessage extends Message {
+  type: 'stats';
+  models: Record<string, { batches: number; batchedRequests: number }>;
+}
+
+/** Our gateway, started from code as test/helpers/server.ts does, on loopback port 0. */
+export interface GatewayTargetConfig {
+  store: string;
+  /** `--models` specs, e.g. `noop=noop.mar`. */
+  models: string[];
+  logLevel: string;
+}
+
+/** "What a Node user writes": express and, for a model, one InferenceSession, one request at a time. */
+export interface ExpressTargetConfig {
+  model: 'noop' | 'mnist' | 'heavy';
+  modelPath?: string;
+  intraOpNumThreads: number;
+}
+
+/** The floor HTTP parsing sets: node:http answering a constant (and a paced stream of lines). */
+export interface BareTargetConfig {
+  streamChunks: number;
+}
