@@ -13,7 +13,9 @@ const MAX_BUFFERED_CHUNKS = 8;
 beforeAll(async () => {
   const store = await tempDir();
   await buildModel(store, { name: 'probe', config: 'minWorkers: 2\nbatchSize: 1\n' });
-  server = await startServer({ store, models: ['probe.mar'], config: { stream_max_buffered_chunks: MAX_BUFFERED_CHUNKS } });
+  // One worker, so the cancellation report comes from the worker that ran the cancelled request.
+  await buildModel(store, { name: 'solo', config: 'minWorkers: 1\nbatchSize: 1\n' });
+  server = await startServer({ store, models: ['probe.mar', 'solo.mar'], config: { stream_max_buffered_chunks: MAX_BUFFERED_CHUNKS } });
 });
 afterAll(() => server?.stop());
 
@@ -32,7 +34,7 @@ async function sse(body: unknown): Promise<{ status: number; contentType: string
 }
 
 async function report(): Promise<{ cancelled: string[] }> {
-  return (await postJson(`${server.url}/predictions/probe`, { op: 'cancelled' })).json as unknown as { cancelled: string[] };
+  return (await postJson(`${server.url}/predictions/solo`, { op: 'cancelled' })).json as unknown as { cancelled: string[] };
 }
 
 describe('HTTP chunked streaming', () => {
@@ -124,10 +126,10 @@ describe('WebSocket', () => {
   });
 
   it('cancels the requests of a socket that closes', async () => {
-    const { ws, messages } = await openSocket();
+    const { ws, messages } = await openSocket('/predictions/solo/ws');
     ws.send(JSON.stringify({ id: 'doomed', body: { op: 'hang' }, headers: { 'x-tag': 'ws-doomed' } }));
     await waitFor(() => messages.some((m) => m.id === 'doomed' && m.type === 'accepted'));
-    const version = server.gateway.registry.resolve('probe');
+    const version = server.gateway.registry.resolve('solo');
     await waitFor(() => [...version.pool.workers].some((w) => w.inFlightCount === 1), 5000, 'the request to run');
     ws.close();
     await waitFor(async () => (await report()).cancelled.includes('ws-doomed'), 10_000, 'the handler to see the cancel');
@@ -144,7 +146,7 @@ describe('backpressure', () => {
     await new Promise((r) => socket.once('connect', r));
     socket.pause(); // never read: the kernel buffers fill, then the gateway's
     const body = JSON.stringify({ op: 'stream', n: 100_000, size: 65_536, ms: 0 });
-    socket.write(`POST /predictions/probe HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\nx-tag: slow-reader\r\ncontent-length: ${body.length}\r\n\r\n${body}`);
+    socket.write(`POST /predictions/solo HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\nx-tag: slow-reader\r\ncontent-length: ${body.length}\r\n\r\n${body}`);
     await waitFor(async () => (await report()).cancelled.includes('slow-reader'), 30_000, 'the overflowing stream to be cancelled');
     socket.destroy();
     // The gateway held at most the bound (plus socket buffers), not the 6.5 GB the handler wanted to send.

@@ -155,6 +155,8 @@ export class WorkerProcess extends EventEmitter implements JobRunner {
     // The exit that usually follows within milliseconds knows the real cause (exit code, signal);
     // a process that keeps running without its connection is useless and is killed.
     socket.on('close', () => {
+      // A worker asked to stop closes its end first and then exits on its own; stop() escalates if not.
+      if (this.state === 'stopping') return;
       this.closeTimer = setTimeout(() => this.kill('connection closed'), CONNECTION_LOST_GRACE_MS);
     });
   }
