@@ -137,6 +137,41 @@ describe('frame decoding', () => {
     }
   });
 
+  it('refuses malformed hot messages (predict, response, chunk, batch_end) like any other, naming the field', () => {
+    const bytes = new Uint8Array([1]);
+    const request = { id: 'r', headers: { a: 'b' }, inputs: [{ name: 'body', contentType: 'x', data: bytes }] };
+    const toWorker: unknown[] = [
+      { type: 'predict', batchId: 1, kind: 'predict', requests: [] },
+      { type: 'predict', batchId: 1.5, kind: 'predict', requests: [request] },
+      { type: 'predict', batchId: 1, kind: 'guess', requests: [request] },
+      { type: 'predict', batchId: 1, kind: 'predict', requests: [{ ...request, headers: { a: 1 } }] },
+      { type: 'predict', batchId: 1, kind: 'predict', requests: [{ ...request, inputs: [{ name: 'body', contentType: 'x', data: 'text' }] }] },
+    ];
+    for (const value of toWorker) expect(codeOf(() => parseToWorker(value))).toBe('MESSAGE_INVALID');
+    const response = { batchId: 1, requestId: 'r', status: 200, headers: {}, body: bytes };
+    const fromWorker: unknown[] = [
+      { type: 'response', ...response, status: '200' },
+      { type: 'response', ...response, contentType: 3 },
+      { type: 'chunk', ...response, headers: { a: ['b'] } },
+      { type: 'chunk', ...response, requestId: undefined },
+      { type: 'batch_end', batchId: 1, handlerMs: Number.NaN, rssBytes: 1 },
+      { type: 'batch_end', batchId: 1, handlerMs: 1 },
+    ];
+    for (const value of fromWorker) expect(codeOf(() => parseFromWorker(value))).toBe('MESSAGE_INVALID');
+    // Valid ones come back with the schema's shape: unknown keys dropped.
+    expect(parseToWorker({ type: 'predict', batchId: 1, kind: 'predict', requests: [{ ...request, extra: 1 }], extra: 1 })).toEqual({
+      type: 'predict',
+      batchId: 1,
+      kind: 'predict',
+      requests: [request],
+    });
+    expect(parseFromWorker({ type: 'response', ...response, contentType: 'text/plain', extra: 1 })).toEqual({
+      type: 'response',
+      ...response,
+      contentType: 'text/plain',
+    });
+  });
+
   it('carries binary inputs as msgpack bin, not base64 text', () => {
     const data = new Uint8Array(1000).fill(0xab);
     const body = encodeBody(predict(1, 0) && { ...predict(1, 0), requests: [{ id: 'a', headers: {}, inputs: [{ name: 'b', contentType: 'x', data }] }] });

@@ -1,5 +1,6 @@
 import { ModelServerError, toWireError, type PredictMessage, type WireError } from '@model-server/protocol';
 import { HandlerRequest, PredictionError, type Handler } from '@model-server/sdk';
+import { BatchSignals } from './batch-signals.js';
 import type { WorkerContext } from './context.js';
 import { encodeResult } from './result-encoding.js';
 import { residentBytes } from './rss-gauge.js';
@@ -16,7 +17,9 @@ export type Send = (...messages: Record<string, unknown>[]) => Promise<void>;
  * aborts its signal; what the handler does with that is up to it.
  */
 export class BatchRunner {
-  private readonly controllers = new Map<string, AbortController>();
+  /** Request id -> its index in the running batch. */
+  private readonly running = new Map<string, number>();
+  private signals: BatchSignals | undefined;
 
   constructor(
     private readonly handler: Handler,
@@ -26,27 +29,26 @@ export class BatchRunner {
   ) {}
 
   cancel(requestId: string, reason: string): void {
-    this.controllers.get(requestId)?.abort(new ModelServerError('REQUEST_CANCELLED', { requestId, reason }));
+    const idx = this.running.get(requestId);
+    if (idx !== undefined) this.signals?.abort(idx, new ModelServerError('REQUEST_CANCELLED', { requestId, reason }));
   }
 
   async run(batch: PredictMessage): Promise<void> {
     const started = performance.now();
     const { batchId } = batch;
     const ids = batch.requests.map((r) => r.id);
-    const controllers = ids.map((id) => {
-      const c = new AbortController();
-      this.controllers.set(id, c);
-      return c;
-    });
+    const signals = new BatchSignals(ids.length);
+    this.signals = signals;
+    for (let i = 0; i < ids.length; i++) this.running.set(ids[i]!, i);
     const data = batch.requests.map((r) => new HandlerRequest(r.id, r.headers, r.inputs));
     const sendIntermediate = async (outputs: readonly unknown[]): Promise<void> => {
       if (outputs.length !== ids.length) {
         throw new RangeError(`sendIntermediate got ${outputs.length} outputs for a batch of ${ids.length}`);
       }
-      if (controllers.every((c) => c.signal.aborted)) throw controllers[0]!.signal.reason;
+      if (signals.allAborted()) throw signals.signal(0).reason;
       const chunks: Record<string, unknown>[] = [];
       for (let i = 0; i < ids.length; i++) {
-        if (outputs[i] === undefined || controllers[i]!.signal.aborted) continue;
+        if (outputs[i] === undefined || signals.aborted(i)) continue;
         const encoded = this.checkSize(encodeResult(outputs[i], this.context.getResponseSettings(i)));
         chunks.push({ type: 'chunk', batchId, requestId: ids[i], ...encoded });
       }
@@ -55,7 +57,7 @@ export class BatchRunner {
     this.context.beginBatch(
       ids,
       batch.requests.map((r) => r.headers),
-      controllers.map((c) => c.signal),
+      signals,
       batch.kind === 'explain',
       sendIntermediate,
     );
@@ -81,7 +83,8 @@ export class BatchRunner {
       out.push({ type: 'error', batchId, error: this.handlerError(err) });
     } finally {
       this.context.endBatch();
-      for (const id of ids) this.controllers.delete(id);
+      this.running.clear();
+      this.signals = undefined;
     }
     const metrics = this.context.metrics.drain();
     if (metrics.length > 0) out.push({ type: 'metrics', entries: metrics });

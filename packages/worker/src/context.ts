@@ -1,5 +1,6 @@
 import type { Context, Manifest, ResponseSettings } from '@model-server/sdk';
 import { MetricsRecorder, allAborted } from '@model-server/sdk';
+import type { BatchSignals } from './batch-signals.js';
 
 export interface ModelInfo {
   modelName: string;
@@ -25,8 +26,8 @@ export class WorkerContext implements Context {
   requestIds: readonly string[] = [];
   requestHeaders: readonly Readonly<Record<string, string>>[] = [];
   isExplain = false;
-  signal: AbortSignal = NEVER_ABORTED;
-  private signals: AbortSignal[] = [];
+  private signals: BatchSignals | undefined;
+  private batchSignal: AbortSignal | undefined;
   private responses: ResponseSettings[] = [];
   private sender: IntermediateSender | undefined;
 
@@ -57,14 +58,14 @@ export class WorkerContext implements Context {
   beginBatch(
     ids: string[],
     headers: Record<string, string>[],
-    signals: AbortSignal[],
+    signals: BatchSignals,
     isExplain: boolean,
     sender: IntermediateSender,
   ): void {
     this.requestIds = ids;
     this.requestHeaders = headers;
     this.signals = signals;
-    this.signal = allAborted(signals);
+    this.batchSignal = undefined;
     this.isExplain = isExplain;
     this.sender = sender;
     this.responses = ids.map(() => ({ status: 200, contentType: undefined, headers: {} }));
@@ -74,8 +75,15 @@ export class WorkerContext implements Context {
     this.sender = undefined;
   }
 
+  /** Aborted once every request of the batch is cancelled; built on first use. */
+  get signal(): AbortSignal {
+    if (!this.signals) return NEVER_ABORTED;
+    return (this.batchSignal ??= allAborted(this.signals.all()));
+  }
+
   signalFor(idx: number): AbortSignal {
-    return this.signals[idx] ?? NEVER_ABORTED;
+    const signals = this.signals;
+    return signals && Number.isInteger(idx) && idx >= 0 && idx < signals.size ? signals.signal(idx) : NEVER_ABORTED;
   }
 
   getRequestHeader(idx: number, name: string): string | undefined {

@@ -11,18 +11,22 @@ import { responseBudget, type StreamBudget } from './stream-budget.js';
  * down so the client sees an incomplete body rather than a truncated success.
  */
 export class HttpSink implements ResponseSink {
-  private readonly budget: StreamBudget;
+  /** Made on the first chunk: most responses are one body and never need it (nor its drain listener). */
+  private budget: StreamBudget | undefined;
 
   constructor(
     private readonly res: ServerResponse,
     private readonly requestId: string,
-    maxBufferedChunks: number,
-  ) {
-    this.budget = responseBudget(res, requestId, maxBufferedChunks);
-  }
+    private readonly maxBufferedChunks: number,
+  ) {}
 
   private head(part: ResponsePart, streaming: boolean): void {
-    const headers: Record<string, string | number> = { ...NO_CACHE_HEADERS, ...part.headers, 'x-request-id': this.requestId };
+    const headers: Record<string, string | number> = {};
+    for (const k in NO_CACHE_HEADERS) headers[k] = NO_CACHE_HEADERS[k]!;
+    // A handler's own headers may replace TorchServe's no-cache ones, never the request id.
+    const own = part.headers;
+    for (const k in own) headers[k] = own[k]!;
+    headers['x-request-id'] = this.requestId;
     if (part.contentType) headers['content-type'] = part.contentType;
     if (!streaming) headers['content-length'] = part.body.byteLength;
     this.res.writeHead(part.status, headers);
@@ -31,6 +35,7 @@ export class HttpSink implements ResponseSink {
   chunk(part: ResponsePart): void {
     if (this.res.destroyed) return;
     if (!this.res.headersSent) this.head(part, true);
+    this.budget ??= responseBudget(this.res, this.requestId, this.maxBufferedChunks);
     this.budget.wrote(!this.res.write(part.body));
   }
 

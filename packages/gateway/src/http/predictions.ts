@@ -26,7 +26,11 @@ function wantsEventStream(req: IncomingMessage): boolean {
 /** Request headers as one string each (repeated headers joined), as handlers see them. */
 export function flattenHeaders(req: IncomingMessage): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) out[k] = Array.isArray(v) ? v.join(', ') : v;
+  const headers = req.headers;
+  for (const k in headers) {
+    const v = headers[k];
+    if (v !== undefined) out[k] = Array.isArray(v) ? v.join(', ') : v;
+  }
   return out;
 }
 
@@ -72,6 +76,16 @@ export function submitJob(registry: ModelRegistry, opts: SubmitOptions): Inferen
   return job;
 }
 
+const JOB = Symbol('job');
+type ResponseWithJob = ServerResponse & { [JOB]?: InferenceJob };
+
+/** One listener shared by every response (no closure per request). */
+function onResponseClose(this: ResponseWithJob): void {
+  // A client that leaves before its answer gets its queued job dropped or its running job cancelled.
+  if (!this.writableFinished) this[JOB]?.cancel('client disconnected');
+  this[JOB] = undefined;
+}
+
 /**
  * The hot path for `POST /predictions/{model}[/{version}][/extra/path]` and `/explanations/...`,
  * on plain node:http: no framework runs per request. The model is resolved before the body is read,
@@ -85,7 +99,6 @@ export async function handlePrediction(
   segments: string[],
 ): Promise<void> {
   const requestId = randomUUID();
-  const common = { ...NO_CACHE_HEADERS, 'x-request-id': requestId };
   try {
     const [model, version, ...rest] = segments;
     if (!model) throw new ModelServerError('RESOURCE_NOT_FOUND');
@@ -99,11 +112,9 @@ export async function handlePrediction(
       ? new SseSink(res, requestId, deps.maxBufferedChunks)
       : new HttpSink(res, requestId, deps.maxBufferedChunks);
     const job = submitJob(deps.registry, { kind, model, version, headers, inputs, sink, requestId });
-    // A client that leaves before its answer gets its queued job dropped or its running job cancelled.
-    res.on('close', () => {
-      if (!res.writableFinished) job.cancel('client disconnected');
-    });
+    (res as ResponseWithJob)[JOB] = job;
+    res.on('close', onResponseClose);
   } catch (err) {
-    sendError(res, err, common);
+    sendError(res, err, { ...NO_CACHE_HEADERS, 'x-request-id': requestId });
   }
 }
