@@ -22,8 +22,13 @@ import { evaluateTargets } from './report/targets.js';
 import type { SuiteResult } from './results.js';
 import { buildSuite, WORKLOAD_IDS, type Mode, type WorkloadId } from './suite.js';
 
+const USAGE = `usage: npm run bench [-- --quick | --tiny] [--only ${WORKLOAD_IDS.join(',')}] [--out DIR] [--profile] [--docs]
+                 [--gateway-node-options=--max-semi-space-size=4] [--repeat N]
+       npm run bench -- --report a.json[,b.json…] [--docs]`;
+
 const { values } = parseArgs({
   options: {
+    help: { type: 'boolean', short: 'h', default: false },
     quick: { type: 'boolean', default: false },
     tiny: { type: 'boolean', default: false },
     only: { type: 'string' },
@@ -36,6 +41,11 @@ const { values } = parseArgs({
     repeat: { type: 'string', default: '1' },
   },
 });
+
+if (values.help) {
+  process.stdout.write(`${USAGE}\n`);
+  process.exit(0);
+}
 
 const mode: Mode = values.tiny ? 'tiny' : values.quick ? 'quick' : 'full';
 let only: WorkloadId[] | undefined;
