@@ -1,22 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Explanation as SdkExplanation } from '@model-server/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildModel, ROOT, tempDir } from './helpers/models.js';
 import { startServer, type TestServer } from './helpers/server.js';
 
 const MNIST = join(ROOT, 'examples', 'mnist');
 
-interface Explanation {
-  method: string;
-  input: string;
-  output: string;
-  target: number;
-  score: number;
-  featureShape: number[];
-  attributions: number[][];
-  windows: number;
-  runs: number;
-}
+/** The SDK's explanation, with the 28x28 attribution map of an mnist digit. */
+type Explanation = Omit<SdkExplanation, 'attributions'> & { attributions: number[][] };
 
 let server: TestServer;
 let digits: { pixels: Float32Array; label: number }[];

@@ -1,3 +1,5 @@
+import { parseJsonOrUndefined } from './server.js';
+
 /** Calls a management endpoint; returns status, parsed JSON (when any) and headers. */
 export async function mgmt(base: string, method: string, path: string, options: { json?: unknown; headers?: Record<string, string> } = {}) {
   const init: RequestInit = { method, headers: { ...options.headers } };
@@ -7,12 +9,7 @@ export async function mgmt(base: string, method: string, path: string, options: 
   }
   const res = await fetch(`${base}${path}`, init);
   const text = await res.text();
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
+  const json = parseJsonOrUndefined(text);
   // Management bodies are checked by shape with toMatchObject; a precise type per route buys nothing here.
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   return { status: res.status, headers: res.headers, text, json: json as any };

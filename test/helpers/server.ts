@@ -41,15 +41,18 @@ export async function startServer(options: {
   };
 }
 
+/** Parses a body as JSON, or undefined when it is not JSON (error pages, streams, raw bytes). */
+export function parseJsonOrUndefined(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
 /** POSTs a JSON op to the probe model and returns status, headers and parsed body. */
 export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}) {
   const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
   const text = await res.text();
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, headers: res.headers, text, json: json as Record<string, unknown> };
+  return { status: res.status, headers: res.headers, text, json: parseJsonOrUndefined(text) as Record<string, unknown> };
 }
