@@ -2,7 +2,7 @@ export { Gateway, SERVER_VERSION, type GatewayOptions, type RegisterOptions, typ
 export { loadServerConfig, parseAddress, serverConfigSchema, type ServerConfig, type LoadConfigOptions } from './config/server-config.js';
 export { parseProperties } from './config/properties.js';
 export { resolveModelSettings, type ModelSettings } from './config/model-config.js';
-export { createLogger, type Logger } from './logger.js';
+export { createLogger, formatLogLine, type Logger } from './logger.js';
 export { TIMEOUT_HEADER, PRIORITY_HEADER } from './http/predictions.js';
 export { TokenStore, type KeyKind } from './auth/token-store.js';
 export { TokenGuard, type GuardedApi } from './auth/token-guard.js';

@@ -1,8 +1,46 @@
+import { Writable } from 'node:stream';
 import pino from 'pino';
 
 export type Logger = pino.Logger;
 
-/** The gateway's logger: JSON lines on stderr, level from LOG_LEVEL (default info). */
+const LEVEL_NAMES: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
+/** Fields every line has, left out of the readable form. */
+const SKIPPED = new Set(['level', 'time', 'pid', 'msg', 'hostname']);
+
+/** One JSON log line as `HH:MM:SS.mmm LEVEL message key=value …`, for a person at a terminal. */
+export function formatLogLine(json: string): string {
+  let entry: Record<string, unknown>;
+  try {
+    entry = JSON.parse(json) as Record<string, unknown>;
+  } catch {
+    return json;
+  }
+  const time = new Date(Number(entry['time'] ?? Date.now())).toISOString().slice(11, 23);
+  const level = (LEVEL_NAMES[Number(entry['level'])] ?? String(entry['level'])).padEnd(5);
+  const fields = Object.entries(entry)
+    .filter(([k]) => !SKIPPED.has(k))
+    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+    .join(' ');
+  return `${time} ${level} ${String(entry['msg'] ?? '')}${fields ? `  ${fields}` : ''}\n`;
+}
+
+/** A stream that rewrites pino's JSON lines readably before they reach the terminal. */
+function readableStderr(): Writable {
+  return new Writable({
+    write(chunk: Buffer, _encoding, done): void {
+      const text = chunk.toString('utf8');
+      process.stderr.write(text.split('\n').filter((l) => l !== '').map(formatLogLine).join(''));
+      done();
+    },
+  });
+}
+
+/**
+ * The gateway's logger, level from LOG_LEVEL (default info): JSON lines on stderr for log collectors,
+ * or readable lines when stderr is a terminal (LOG_FORMAT=json|text forces either).
+ */
 export function createLogger(level = process.env['LOG_LEVEL'] ?? 'info'): Logger {
-  return pino({ level, base: { pid: process.pid } }, pino.destination(2));
+  const format = process.env['LOG_FORMAT'] ?? (process.stderr.isTTY ? 'text' : 'json');
+  const destination = format === 'text' ? readableStderr() : pino.destination(2);
+  return pino({ level, base: { pid: process.pid } }, destination);
 }
