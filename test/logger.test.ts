@@ -8,6 +8,6 @@ describe('readable log lines', () => {
   });
 
   it('passes through a line that is not JSON', () => {
-    expect(formatLogLine('plain text')).toBe('plain text');
+    expect(formatLogLine('plain text')).toBe('plain text\n');
   });
 });

@@ -13,7 +13,7 @@ export function formatLogLine(json: string): string {
   try {
     entry = JSON.parse(json) as Record<string, unknown>;
   } catch {
-    return json;
+    return `${json}\n`;
   }
   const time = new Date(Number(entry['time'] ?? Date.now())).toISOString().slice(11, 23);
   const level = (LEVEL_NAMES[Number(entry['level'])] ?? String(entry['level'])).padEnd(5);
