@@ -63,6 +63,7 @@ describe('inference API', () => {
   ])('%s answers %i with a JSON error', async (_name, method, path, status, type) => {
     const res = await fetch(`${server.url}${path}`, { method, ...(method === 'POST' ? { body: '{}' } : {}) });
     expect(res.status).toBe(status);
+    expect(res.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
     const body = (await res.json()) as Record<string, unknown>;
     expect(body).toMatchObject({ code: status, type });
     expect(typeof body['message']).toBe('string');

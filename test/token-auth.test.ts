@@ -46,6 +46,7 @@ describe('token authorization (on by default)', () => {
     for (const headers of [{}, bearer('wrong'), bearer(keys.management.key), { authorization: keys.inference.key }]) {
       const r = await postJson(`${server.url}/predictions/probe`, { op: 'echo' }, headers);
       expect(r.status).toBe(401);
+      expect(r.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
       expect(r.headers.get('www-authenticate')).toMatch(/^Bearer realm=/);
       expect(r.json).toMatchObject({ code: 401, type: 'InvalidKeyException', errorCode: 'UNAUTHORIZED' });
     }

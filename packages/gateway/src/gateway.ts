@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -137,8 +138,9 @@ export class Gateway implements GatewayContext, ManagementContext {
       const denied = this.guard.check(req, 'inference');
       if (denied) {
         // KServe v1 and OIP clients expect their own error body, `{"error": ...}`.
-        if (req.url?.startsWith('/v1/') || req.url?.startsWith('/v2/')) sendOipError(res, denied);
-        else sendError(res, denied);
+        const id = { 'x-request-id': randomUUID() };
+        if (req.url?.startsWith('/v1/') || req.url?.startsWith('/v2/')) sendOipError(res, denied, id);
+        else sendError(res, denied, id);
         return;
       }
       const segments = pathSegments(req.url);

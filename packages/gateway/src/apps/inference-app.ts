@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import express, { type Express } from 'express';
 import type { GatewayContext } from '../gateway-context.js';
 import { createV1Router } from '../kserve-v1/v1-router.js';
@@ -12,6 +13,11 @@ import { errorMiddleware, notFoundOrMethod } from './express-errors.js';
 export function createInferenceApp(ctx: GatewayContext): Express {
   const app = express();
   app.disable('x-powered-by');
+  // TorchServe puts a request id on every inference-port response, errors and descriptions included.
+  app.use((_req, res, next) => {
+    res.setHeader('x-request-id', randomUUID());
+    next();
+  });
   app.set('etag', false);
 
   app.get('/ping', (_req, res) => {
