@@ -4,7 +4,7 @@ import { sendError } from '../http/send-error.js';
 
 /**
  * The tail of every express app: an unknown path is 404 ResourceNotFoundException, a known path with
- * the wrong method is 405, and any thrown error renders from the catalog as TorchServe's JSON.
+ * the wrong method is 405.
  */
 export function notFoundOrMethod(knownPaths: readonly RegExp[]) {
   return (req: Request, _res: Response, next: NextFunction): void => {
@@ -13,18 +13,7 @@ export function notFoundOrMethod(knownPaths: readonly RegExp[]) {
   };
 }
 
+/** Renders any error (thrown, or from express' body parsers) from the catalog as TorchServe's JSON. */
 export function errorMiddleware() {
-  return (err: unknown, _req: Request, res: Response, _next: NextFunction): void => {
-    // express' body parsers signal bad JSON and oversize bodies with `status`/`type`.
-    const e = err as { status?: number; type?: string; message?: string };
-    if (!(err instanceof ModelServerError) && e.type === 'entity.too.large') {
-      sendError(res, new ModelServerError('REQUEST_TOO_LARGE', { limit: (err as { limit?: number }).limit ?? 0 }));
-      return;
-    }
-    if (!(err instanceof ModelServerError) && e.status === 400) {
-      sendError(res, new ModelServerError('BAD_REQUEST', { reason: e.message ?? 'bad request' }));
-      return;
-    }
-    sendError(res, err);
-  };
+  return (err: unknown, _req: Request, res: Response, _next: NextFunction): void => sendError(res, err);
 }

@@ -81,9 +81,17 @@ type ResponseWithJob = ServerResponse & { [JOB]?: InferenceJob };
 
 /** One listener shared by every response (no closure per request). */
 function onResponseClose(this: ResponseWithJob): void {
-  // A client that leaves before its answer gets its queued job dropped or its running job cancelled.
   if (!this.writableFinished) this[JOB]?.cancel('client disconnected');
   this[JOB] = undefined;
+}
+
+/**
+ * Ties a job to its HTTP response: a client that leaves before its answer gets its queued job dropped
+ * or its running job cancelled in the worker. Every HTTP API uses this one mechanism.
+ */
+export function cancelOnClientClose(res: ServerResponse, job: InferenceJob): void {
+  (res as ResponseWithJob)[JOB] = job;
+  res.on('close', onResponseClose);
 }
 
 /**
@@ -112,8 +120,7 @@ export async function handlePrediction(
       ? new SseSink(res, requestId, deps.maxBufferedChunks)
       : new HttpSink(res, requestId, deps.maxBufferedChunks);
     const job = submitJob(deps.registry, { kind, model, version, headers, inputs, sink, requestId });
-    (res as ResponseWithJob)[JOB] = job;
-    res.on('close', onResponseClose);
+    cancelOnClientClose(res, job);
   } catch (err) {
     sendError(res, err, { ...NO_CACHE_HEADERS, 'x-request-id': requestId });
   }

@@ -21,14 +21,10 @@ export interface ModelVersionInit {
   nextWorkerNumber: () => number;
 }
 
-/** Counters the stats and describe APIs read. */
+/** Batch counters (success, failure and timings live in `statistics` and the metrics). */
 export interface VersionStats {
-  requests: number;
-  success: number;
-  failure: number;
   batches: number;
   batchedRequests: number;
-  lastInferenceMs: number;
 }
 
 export type BatchListener = (version: ModelVersion, size: number) => void;
@@ -46,7 +42,7 @@ export class ModelVersion {
   readonly archive: OpenedArchive;
   settings: ModelSettings;
   readonly pool: WorkerPool;
-  readonly stats: VersionStats = { requests: 0, success: 0, failure: 0, batches: 0, batchedRequests: 0, lastInferenceMs: 0 };
+  readonly stats: VersionStats = { batches: 0, batchedRequests: 0 };
   /** Queue and compute timings in Triton's statistics shape (`GET /v2/models/{m}/stats`). */
   readonly statistics = new InferenceStatistics();
   private readonly queues: Record<'predict' | 'explain', JobQueue>;
@@ -117,13 +113,8 @@ export class ModelVersion {
     if (this.queueSize >= this.settings.jobQueueSize) {
       throw new ModelServerError('QUEUE_FULL', { ...params, capacity: this.settings.jobQueueSize });
     }
-    this.stats.requests++;
     job.enqueuedAt = performance.now();
     this.queues[job.kind].push(job);
-    job.whenEnded((j) => {
-      if (j.state === 'done') this.stats.success++;
-      else if (j.state !== 'cancelled') this.stats.failure++;
-    });
     this.statistics.trackJob(job);
     for (const l of this.jobListeners) l(job);
     this.scheduleDispatch();
@@ -173,7 +164,6 @@ export class ModelVersion {
   private runBatch(worker: WorkerProcess, jobs: InferenceJob[], kind: 'predict' | 'explain'): void {
     this.stats.batches++;
     this.stats.batchedRequests += jobs.length;
-    this.stats.lastInferenceMs = Date.now();
     this.statistics.trackBatch(jobs);
     this.logger.debug({ worker: worker.id, batchSize: jobs.length }, 'batch formed');
     for (const l of this.batchListeners) l(this, jobs.length);

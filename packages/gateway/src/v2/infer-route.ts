@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ModelServerError, TENSOR_OUTPUTS_HEADER } from '@model-server/protocol';
-import { PRIORITY_HEADER, TIMEOUT_HEADER, flattenHeaders, submitJob, type PredictionDeps } from '../http/predictions.js';
+import { PRIORITY_HEADER, TIMEOUT_HEADER, cancelOnClientClose, flattenHeaders, submitJob, type PredictionDeps } from '../http/predictions.js';
 import { readInputs } from '../http/read-inputs.js';
 import { NO_CACHE_HEADERS } from '../http/send-error.js';
 import { sendOipError } from '../http/send-oip-error.js';
@@ -91,9 +91,7 @@ export async function handleV2Infer(deps: PredictionDeps, req: IncomingMessage, 
       sink,
       requestId,
     });
-    res.on('close', () => {
-      if (!res.writableFinished) job.cancel('client disconnected');
-    });
+    cancelOnClientClose(res, job);
   } catch (err) {
     sendOipError(res, err, common);
   }

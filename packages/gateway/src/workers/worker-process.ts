@@ -31,12 +31,6 @@ export interface WorkerSpec {
   logger: Logger;
 }
 
-export interface WorkerStats {
-  batches: number;
-  lastBatchSize: number;
-  handlerMs: number;
-}
-
 const FRAME_OVERHEAD_BYTES = 64 * 1024;
 const STOP_TIMEOUT_MS = 5_000;
 const SIGKILL_TIMEOUT_MS = 1_000;
@@ -54,7 +48,6 @@ export class WorkerProcess extends EventEmitter implements JobRunner {
   readonly startedAt = new Date();
   loadTimeMs = 0;
   rssBytes = 0;
-  readonly stats: WorkerStats = { batches: 0, lastBatchSize: 0, handlerMs: 0 };
   /** Whether this worker ever loaded its model (a failure before that is a load failure). */
   everReady = false;
   /** The model's inputs and outputs as the worker's handler reported them on `ready` (if it could). */
@@ -191,7 +184,6 @@ export class WorkerProcess extends EventEmitter implements JobRunner {
       case 'batch_end': {
         if (msg.batchId !== this.currentBatch) return;
         this.rssBytes = msg.rssBytes;
-        this.stats.handlerMs = msg.handlerMs;
         this.emit('batch_end', msg.handlerMs, performance.now() - this.batchSentAt);
         // A handler that answered nobody for some request still ends that request, exactly once.
         for (const id of [...this.inFlight.keys()]) {
@@ -223,8 +215,6 @@ export class WorkerProcess extends EventEmitter implements JobRunner {
     this.state = 'busy';
     this.currentBatch = ++this.batchId;
     this.batchSentAt = performance.now();
-    this.stats.batches++;
-    this.stats.lastBatchSize = jobs.length;
     for (const job of jobs) {
       job.start(this);
       this.inFlight.set(job.id, job);
