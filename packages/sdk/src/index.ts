@@ -4,7 +4,7 @@ export { HandlerRequest, type RequestInput } from './request.js';
 export { BaseHandler, type Handler } from './handler.js';
 export { OnnxHandler, TENSOR_RUNS_METRIC, Tensor, type Feeds, type Fetches } from './onnx-handler.js';
 export { openSession, readOnnxOptions, type OnnxOptions } from './onnx-session.js';
-export { concatTensors, splitTensor } from './tensor-batch.js';
+export { concatTensors, runStacked, splitTensor } from './tensor-batch.js';
 export { PredictionError } from './errors.js';
 export { MetricsRecorder, type RecordedMetric } from './metrics.js';
 export {

@@ -11,7 +11,7 @@ import { openSession, readOnnxOptions } from './onnx-session.js';
 import { runTensorJobs, type TensorJob, type TensorJobResult } from './onnx-tensor-path.js';
 import type { HandlerRequest } from './request.js';
 import { SubsetContext } from './subset-context.js';
-import { concatTensors, splitTensor } from './tensor-batch.js';
+import { runStacked } from './tensor-batch.js';
 import { fromOrtTensor, isTensorRequest, requestedOutputs, tensorFeeds } from './tensor-codec.js';
 
 /** Handler metric counting session runs of tensor requests, labelled `mode`: `stacked` or `single`. */
@@ -71,22 +71,12 @@ export abstract class OnnxHandler extends BaseHandler<Feeds[], Fetches[]> {
   abstract override preprocess(data: HandlerRequest[], context: Context): Promise<Feeds[]> | Feeds[];
 
   override async inference(perRequest: Feeds[], _context: Context): Promise<Fetches[]> {
-    if (perRequest.length === 1 || !this.batchable) {
-      const out: Fetches[] = [];
-      for (const feeds of perRequest) out.push(await this.session.run(feeds));
-      return out;
+    if (perRequest.length > 1 && this.batchable) {
+      const stacked = await runStacked(this.session, perRequest);
+      if (stacked) return stacked;
     }
-    const names = Object.keys(perRequest[0]!);
-    const stacked: Feeds = {};
-    for (const name of names) stacked[name] = concatTensors(perRequest.map((feeds) => feeds[name]!));
-    const sizes = perRequest.map((feeds) => Number(feeds[names[0]!]!.dims[0] ?? 1));
-    const fetched = await this.session.run(stacked);
-    const out: Fetches[] = perRequest.map(() => ({}));
-    for (const [name, tensor] of Object.entries(fetched)) {
-      splitTensor(tensor, sizes).forEach((part, i) => {
-        out[i]![name] = part;
-      });
-    }
+    const out: Fetches[] = [];
+    for (const feeds of perRequest) out.push(await this.session.run(feeds));
     return out;
   }
 

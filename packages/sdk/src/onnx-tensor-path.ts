@@ -1,7 +1,7 @@
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { PredictionError } from './errors.js';
 import { ORT_TYPE_BY_DATATYPE } from './tensor-codec.js';
-import { concatTensors, splitTensor } from './tensor-batch.js';
+import { runStacked } from './tensor-batch.js';
 import type { ModelMetadata } from '@model-server/protocol';
 
 /** One tensor request: its feeds by input name and the outputs it asked for (undefined = all). */
@@ -64,27 +64,14 @@ async function runOne(session: InferenceSession, job: TensorJob): Promise<Tensor
   }
 }
 
-/**
- * Stacks a group along dimension 0 into one session run and splits the outputs back. Returns
- * undefined when an output does not follow the batch dimension, so the caller runs the requests
- * one by one instead.
- */
-async function runStacked(session: InferenceSession, jobs: readonly TensorJob[]): Promise<TensorJobResult[] | undefined> {
-  const names = Object.keys(jobs[0]!.feeds);
-  const stacked: Record<string, Tensor> = {};
-  for (const name of names) stacked[name] = concatTensors(jobs.map((j) => j.feeds[name]!));
-  const rows = jobs.map((j) => Number(j.feeds[names[0]!]!.dims[0]));
-  const total = rows.reduce((a, b) => a + b, 0);
-  if (!names.every((n) => Number(stacked[n]!.dims[0]) === total)) return undefined;
-  const fetched = await session.run(stacked, [...fetchNames(jobs, session)]);
-  if (!Object.values(fetched).every((t) => t.dims.length > 0 && Number(t.dims[0]) === total)) return undefined;
-  const perJob: Record<string, Tensor>[] = jobs.map(() => ({}));
-  for (const [name, tensor] of Object.entries(fetched)) {
-    splitTensor(tensor, rows).forEach((part, i) => {
-      perJob[i]![name] = part;
-    });
-  }
-  return perJob.map((outputs, i) => ({ outputs: pickOutputs(outputs, jobs[i]!.outputs) }));
+/** Runs a group of tensor requests as one stacked session run (undefined when it cannot be stacked). */
+async function runGroupStacked(session: InferenceSession, jobs: readonly TensorJob[]): Promise<TensorJobResult[] | undefined> {
+  const outputs = await runStacked(
+    session,
+    jobs.map((j) => j.feeds),
+    [...fetchNames(jobs, session)],
+  );
+  return outputs?.map((o, i) => ({ outputs: pickOutputs(o, jobs[i]!.outputs) }));
 }
 
 /** The answers by request, and how many session runs produced them (stacked batches, single requests). */
@@ -123,7 +110,7 @@ export async function runTensorJobs(
   for (const members of groups.values()) {
     const group = members.map((i) => jobs[i]!);
     let stacked: TensorJobResult[] | undefined;
-    if (group.length > 1) stacked = await runStacked(session, group).catch(() => undefined);
+    if (group.length > 1) stacked = await runGroupStacked(session, group).catch(() => undefined);
     if (stacked) {
       runs.stacked++;
       stacked.forEach((r, k) => (results[members[k]!] = r));

@@ -1,4 +1,4 @@
-import { Tensor } from 'onnxruntime-node';
+import { Tensor, type InferenceSession } from 'onnxruntime-node';
 
 type TypedArray = Exclude<Tensor['data'], string[]>;
 
@@ -49,6 +49,33 @@ export function splitTensor(tensor: Tensor, rows: readonly number[]): Tensor[] {
       out.push(new Tensor(tensor.type, data as never, dims));
     }
     start += n;
+  }
+  return out;
+}
+
+/**
+ * Stacks per-request feeds along dimension 0 into one session run and splits every output back by each
+ * request's rows. Returns undefined when the inputs or an output do not follow the batch dimension, so
+ * the caller runs the requests one by one instead.
+ */
+export async function runStacked(
+  session: InferenceSession,
+  perRequest: readonly Record<string, Tensor>[],
+  fetchNames?: readonly string[],
+): Promise<Record<string, Tensor>[] | undefined> {
+  const names = Object.keys(perRequest[0]!);
+  const stacked: Record<string, Tensor> = {};
+  for (const name of names) stacked[name] = concatTensors(perRequest.map((feeds) => feeds[name]!));
+  const rows = perRequest.map((feeds) => Number(feeds[names[0]!]!.dims[0] ?? 1));
+  const total = rows.reduce((a, b) => a + b, 0);
+  if (!names.every((n) => Number(stacked[n]!.dims[0]) === total)) return undefined;
+  const fetched = fetchNames ? await session.run(stacked, [...fetchNames]) : await session.run(stacked);
+  if (!Object.values(fetched).every((t) => t.dims.length > 0 && Number(t.dims[0]) === total)) return undefined;
+  const out: Record<string, Tensor>[] = perRequest.map(() => ({}));
+  for (const [name, tensor] of Object.entries(fetched)) {
+    splitTensor(tensor, rows).forEach((part, i) => {
+      out[i]![name] = part;
+    });
   }
   return out;
 }
