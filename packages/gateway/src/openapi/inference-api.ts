@@ -1,4 +1,5 @@
 import type { GatewayContext } from '../gateway-context.js';
+import { jsonResponse, pathParam } from './parts.js';
 import { kservePaths, kserveSchemas } from './kserve-paths.js';
 
 const errorSchema = {
@@ -12,12 +13,9 @@ const errorSchema = {
   },
 } as const;
 
-function errorResponse(description: string) {
-  return { description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
-}
-
-const modelParam = { name: 'model_name', in: 'path', required: true, description: 'Name of the model', schema: { type: 'string' } };
-const versionParam = { name: 'model_version', in: 'path', required: true, description: 'Version of the model', schema: { type: 'string' } };
+const errorResponse = (description: string) => jsonResponse(description, 'Error');
+const modelParam = pathParam('model_name', 'Name of the model');
+const versionParam = pathParam('model_version', 'Version of the model');
 
 function inferenceOperation(operationId: string, summary: string, withVersion: boolean) {
   return {

@@ -4,11 +4,13 @@
  * Triton's binary tensor parameters noted where they apply.
  */
 
+import { jsonResponse, pathParam } from './parts.js';
+
 const json = (schema: unknown) => ({ 'application/json': { schema } });
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-const oipError = (description: string) => ({ description, content: json(ref('OipError')) });
-const modelParam = { name: 'model_name', in: 'path', required: true, schema: { type: 'string' } };
-const versionParam = { name: 'model_version', in: 'path', required: true, schema: { type: 'string' } };
+const oipError = (description: string) => jsonResponse(description, 'OipError');
+const modelParam = pathParam('model_name');
+const versionParam = pathParam('model_version');
 
 /** The same operation at `/v2/models/{m}{suffix}` and `/v2/models/{m}/versions/{v}{suffix}`. */
 function both(suffix: string, make: (withVersion: boolean) => Record<string, unknown>): Record<string, unknown> {

@@ -1,15 +1,10 @@
 import type { GatewayContext } from '../gateway-context.js';
+import { jsonResponse, pathParam, queryParam } from './parts.js';
 
-const error = (description: string) => ({
-  description,
-  content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
-});
-const status = (description: string) => ({
-  description,
-  content: { 'application/json': { schema: { $ref: '#/components/schemas/Status' } } },
-});
-const path = (name: string, description: string) => ({ name, in: 'path', required: true, description, schema: { type: 'string' } });
-const query = (name: string, type: string, description: string) => ({ name, in: 'query', required: false, description, schema: { type } });
+const error = (description: string) => jsonResponse(description, 'Error');
+const status = (description: string) => jsonResponse(description, 'Status');
+const path = pathParam;
+const query = queryParam;
 const model = path('model_name', 'Name of the model');
 const version = path('model_version', 'Version of the model, or "all" when describing');
 
