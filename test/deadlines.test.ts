@@ -9,13 +9,14 @@ beforeAll(async () => {
   const store = await tempDir();
   await buildModel(store, { name: 'probe', config: 'minWorkers: 1\nbatchSize: 1\n' });
   await buildModel(store, { name: 'strict', config: 'minWorkers: 1\nresponseTimeout: 1\n' });
-  server = await startServer({ store, models: ['probe.mar', 'strict.mar'], cancelGraceMs: 400 });
+  await buildModel(store, { name: 'pair', config: 'minWorkers: 1\nbatchSize: 2\nmaxBatchDelay: 1000\n' });
+  server = await startServer({ store, models: ['probe.mar', 'strict.mar', 'pair.mar'], cancelGraceMs: 400 });
 });
 afterAll(() => server?.stop());
 
 const url = (model = 'probe') => `${server.url}/predictions/${model}`;
 const version = (model = 'probe') => server.gateway.registry.resolve(model);
-const busy = (model = 'probe') => waitFor(() => version(model).pool.idleWorkers().length === 0, 5000, 'a busy worker');
+const busy = (model = 'probe') => waitFor(() => version(model).pool.idleWorker() === undefined, 5000, 'a busy worker');
 
 interface Report {
   cancelled: string[];
@@ -108,6 +109,36 @@ describe('client disconnects', () => {
     await waitFor(() => version().queueSize === 0, 5000, 'the queue to drop it');
     await blocker;
     expect((await report()).seen).not.toContain('left-while-queued');
+  });
+});
+
+describe('a full batch waiting inside a busy worker', () => {
+  it('is handed over at once, and when its clients leave it never runs and does not cost the worker', async () => {
+    const pair = version('pair');
+    const [pidA, pidB] = await Promise.all([report('pair'), report('pair')]);
+    expect(pidA.pid).toBe(pidB.pid);
+    const running = [1, 2].map((i) => postJson(url('pair'), { op: 'sleep', ms: 1500 }, { 'x-tag': `running-${i}` }));
+    await waitFor(() => pair.pool.idleWorker() === undefined, 5000, 'the first batch to run');
+    const controllers = [1, 2].map(() => new AbortController());
+    const waiting = controllers.map((controller, i) =>
+      fetch(url('pair'), {
+        method: 'POST',
+        body: JSON.stringify({ op: 'echo' }),
+        headers: { 'content-type': 'application/json', 'x-tag': `waiting-${i}` },
+        signal: controller.signal,
+      }).catch((err: Error) => err),
+    );
+    const [worker] = [...pair.pool.workers];
+    // Full, so it left the queue for the worker, which runs it right after the running batch.
+    await waitFor(() => pair.queueSize === 0 && worker!.inFlightCount === 4, 5000, 'the full batch to be handed over');
+    for (const c of controllers) c.abort();
+    await Promise.all(waiting);
+    // The running batch (1.5 s) outlasts the 400 ms cancel grace: the grace of a waiting batch starts with it.
+    for (const r of await Promise.all(running)) expect(r.status).toBe(200);
+    const [after] = await Promise.all([report('pair'), report('pair')]);
+    expect(after!.pid).toBe(pidA.pid);
+    expect(after!.seen).toEqual(expect.arrayContaining(['running-1', 'running-2']));
+    expect(after!.seen.filter((t) => t.startsWith('waiting-'))).toEqual([]);
   });
 });
 

@@ -131,7 +131,7 @@ describe('inference API', () => {
     // tiny: one worker, queue of 1. One request runs, one waits, the third is refused.
     const tiny = server.gateway.registry.resolve('tiny');
     const running = postJson(`${server.url}/predictions/tiny`, { op: 'sleep', ms: 800 });
-    await waitFor(() => tiny.pool.idleWorkers().length === 0, 5000, 'the worker to be busy');
+    await waitFor(() => tiny.pool.idleWorker() === undefined, 5000, 'the worker to be busy');
     const queued = postJson(`${server.url}/predictions/tiny`, { op: 'echo' });
     await waitFor(() => tiny.queueSize === 1, 5000, 'one queued request');
     const t0 = performance.now();

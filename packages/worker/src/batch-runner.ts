@@ -20,6 +20,10 @@ export class BatchRunner {
   /** Request id -> its index in the running batch. */
   private readonly running = new Map<string, number>();
   private signals: BatchSignals | undefined;
+  /** Batches received and not yet started (the gateway may send one while another runs). */
+  private readonly waiting: PredictMessage[] = [];
+  /** Cancellations that arrived for requests of a waiting batch, applied when it starts. */
+  private readonly earlyCancels = new Map<string, ModelServerError>();
 
   constructor(
     private readonly handler: Handler,
@@ -28,18 +32,35 @@ export class BatchRunner {
     private readonly maxResponseBytes: number,
   ) {}
 
+  /** Notes a batch as it arrives, before its turn, so that a cancel can find its requests. */
+  received(batch: PredictMessage): void {
+    this.waiting.push(batch);
+  }
+
   cancel(requestId: string, reason: string): void {
+    const error = new ModelServerError('REQUEST_CANCELLED', { requestId, reason });
     const idx = this.running.get(requestId);
-    if (idx !== undefined) this.signals?.abort(idx, new ModelServerError('REQUEST_CANCELLED', { requestId, reason }));
+    if (idx !== undefined) this.signals?.abort(idx, error);
+    else if (this.waiting.some((b) => b.requests.some((r) => r.id === requestId))) this.earlyCancels.set(requestId, error);
   }
 
   async run(batch: PredictMessage): Promise<void> {
     const started = performance.now();
     const { batchId } = batch;
+    const at = this.waiting.indexOf(batch);
+    if (at >= 0) this.waiting.splice(at, 1);
     const ids = batch.requests.map((r) => r.id);
     const signals = new BatchSignals(ids.length);
     this.signals = signals;
     for (let i = 0; i < ids.length; i++) this.running.set(ids[i]!, i);
+    if (this.earlyCancels.size > 0) {
+      for (let i = 0; i < ids.length; i++) {
+        const error = this.earlyCancels.get(ids[i]!);
+        if (!error) continue;
+        signals.abort(i, error);
+        this.earlyCancels.delete(ids[i]!);
+      }
+    }
     const data = batch.requests.map((r) => new HandlerRequest(r.id, r.headers, r.inputs));
     const sendIntermediate = async (outputs: readonly unknown[]): Promise<void> => {
       if (outputs.length !== ids.length) {
@@ -64,6 +85,8 @@ export class BatchRunner {
     // Every answer of the batch, then batch_end, goes out in one write.
     const out: Record<string, unknown>[] = [];
     try {
+      // A batch whose every request was cancelled while it waited is not run at all.
+      if (signals.allAborted()) throw signals.signal(0).reason;
       const results = await this.handler.handle(data, this.context);
       if (!Array.isArray(results) || results.length !== ids.length) {
         throw new ModelServerError('BATCH_SIZE_MISMATCH', {

@@ -129,6 +129,7 @@ function dispatch(msg: ToWorker): void {
       enqueue(() => load(msg));
       return;
     case 'predict':
+      runner?.received(msg);
       enqueue(async () => {
         if (!runner) throw new Error('predict before load: this is a bug in the gateway');
         await runner.run(msg);

@@ -136,15 +136,23 @@ export class ModelVersion {
   /**
    * Hands batches to idle workers. With batchSize 1 a job goes out at once. Otherwise a batch leaves
    * when it is full, when a preferred size is reached, or when its oldest job has waited maxBatchDelay.
+   * When every worker is busy, a full batch may wait inside one behind its running batch (it would
+   * not grow any more in the queue), so the worker goes straight on to it.
    */
   dispatch(): void {
     const { batchSize, maxBatchDelayMs, preferredBatchSizes } = this.settings;
     for (;;) {
-      const idle = this.pool.idleWorkers();
-      if (idle.length === 0) return;
       const kind = this.nextKind();
       if (!kind) return;
       const queue = this.queues[kind];
+      const idle = this.pool.idleWorker();
+      if (!idle) {
+        const behind = batchSize > 1 && queue.size >= batchSize ? this.pool.workerWithWaitingSlot() : undefined;
+        if (!behind) return;
+        const jobs = queue.take(batchSize);
+        if (jobs.length > 0) this.runBatch(behind, jobs, kind);
+        continue;
+      }
       let take = batchSize;
       if (batchSize > 1 && queue.size < batchSize) {
         const preferred = preferredBatchSizes.find((p) => p <= queue.size);
@@ -157,7 +165,7 @@ export class ModelVersion {
       }
       const jobs = queue.take(take);
       if (jobs.length === 0) continue;
-      this.runBatch(idle[0]!, jobs, kind);
+      this.runBatch(idle, jobs, kind);
     }
   }
 

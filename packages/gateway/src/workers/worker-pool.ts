@@ -50,8 +50,16 @@ export class WorkerPool extends EventEmitter {
     return this.gaveUp && this.liveCount === 0;
   }
 
-  idleWorkers(): WorkerProcess[] {
-    return [...this.workers].filter((w) => w.state === 'ready');
+  /** A worker with nothing to do, if any. */
+  idleWorker(): WorkerProcess | undefined {
+    for (const w of this.workers) if (w.state === 'ready') return w;
+    return undefined;
+  }
+
+  /** A busy worker that can take a batch to run right after its current one, if any. */
+  workerWithWaitingSlot(): WorkerProcess | undefined {
+    for (const w of this.workers) if (w.canTakeWaitingBatch) return w;
+    return undefined;
   }
 
   /** Starts workers up to the target; resolves when each started or failed once. */

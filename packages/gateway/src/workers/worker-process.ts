@@ -32,6 +32,13 @@ export interface WorkerSpec {
 }
 
 const FRAME_OVERHEAD_BYTES = 64 * 1024;
+
+interface SentBatch {
+  jobs: InferenceJob[];
+  sentAt: number;
+  /** The worker said batch_end (possibly before its answers were routed). */
+  ended: boolean;
+}
 const STOP_TIMEOUT_MS = 5_000;
 const SIGKILL_TIMEOUT_MS = 1_000;
 const CONNECTION_LOST_GRACE_MS = 200;
@@ -57,11 +64,15 @@ export class WorkerProcess extends EventEmitter implements JobRunner {
   private socket: Socket | undefined;
   private readonly socketPath = workerSocketPath();
   private readonly inFlight = new Map<string, InferenceJob>();
+  /** Batches sent whose answers are still being routed, in the order the worker runs them. */
+  private readonly batches = new Map<number, SentBatch>();
+  /** Batches sent that the worker has not ended yet: the running one and at most one waiting behind it. */
+  private outstanding = 0;
   private batchId = 0;
-  private currentBatch = -1;
-  private batchSentAt = 0;
   private exitReason: string | undefined;
   private readonly cancelTimers = new Map<string, NodeJS.Timeout>();
+  /** Cancelled jobs of a batch still waiting behind the running one (their grace starts with it). */
+  private readonly deferredCancels = new Set<string>();
   private closeTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly spec: WorkerSpec) {
@@ -142,6 +153,10 @@ export class WorkerProcess extends EventEmitter implements JobRunner {
         this.kill(`${e.code}: ${e.message}`);
         return;
       }
+      // The worker's next batch leaves before this one's answers are written to their clients, so the
+      // worker computes while the gateway writes instead of sleeping until it is done.
+      const last = messages[messages.length - 1];
+      if (last?.type === 'batch_end') this.release(last.batchId);
       for (const msg of messages) this.onMessage(msg);
     });
     socket.on('error', (err) => this.spec.logger.warn({ worker: this.id }, `worker socket error: ${err.message}`));
@@ -182,20 +197,33 @@ export class WorkerProcess extends EventEmitter implements JobRunner {
         this.emit('metrics', msg.entries);
         return;
       case 'batch_end': {
-        if (msg.batchId !== this.currentBatch) return;
+        const batch = this.batches.get(msg.batchId);
+        if (!batch) return;
+        this.release(msg.batchId);
+        this.batches.delete(msg.batchId);
         this.rssBytes = msg.rssBytes;
-        this.emit('batch_end', msg.handlerMs, performance.now() - this.batchSentAt);
+        this.emit('batch_end', msg.handlerMs, performance.now() - batch.sentAt);
         // A handler that answered nobody for some request still ends that request, exactly once.
-        for (const id of [...this.inFlight.keys()]) {
-          this.settle(id)?.fail(new ModelServerError('INTERNAL', { message: 'handler produced no result for this request' }));
-        }
-        if (this.state === 'busy') {
-          this.state = 'ready';
-          this.emit('idle', this);
+        for (const job of batch.jobs) {
+          if (this.inFlight.get(job.id) === job) {
+            this.settle(job.id)?.fail(new ModelServerError('INTERNAL', { message: 'handler produced no result for this request' }));
+          }
         }
         return;
       }
     }
+  }
+
+  /** The worker is free for more once it has ended a batch; idempotent per batch. */
+  private release(batchId: number): void {
+    const batch = this.batches.get(batchId);
+    if (!batch || batch.ended) return;
+    batch.ended = true;
+    this.outstanding--;
+    if (this.state !== 'busy') return;
+    if (this.outstanding === 0) this.state = 'ready';
+    this.armDeferredCancels();
+    this.emit('idle', this);
   }
 
   private settle(requestId: string): InferenceJob | undefined {
@@ -209,19 +237,30 @@ export class WorkerProcess extends EventEmitter implements JobRunner {
     return job;
   }
 
-  /** Sends a batch; the jobs move to `running`. Only call while `state === 'ready'`. */
+  /**
+   * A busy worker may be handed one more batch to run right after its current one: it then never
+   * sleeps between batches, and the write that hands it over need not wake it.
+   */
+  get canTakeWaitingBatch(): boolean {
+    return this.state === 'busy' && this.outstanding === 1;
+  }
+
+  /** Sends a batch; the jobs move to `running`. Only while `ready`, or busy with room for a waiting batch. */
   run(jobs: InferenceJob[], kind: 'predict' | 'explain'): void {
-    if (this.state !== 'ready') throw new Error(`batch sent to worker ${this.id} in state ${this.state}: this is a bug`);
+    if (this.state !== 'ready' && !this.canTakeWaitingBatch) {
+      throw new Error(`batch sent to worker ${this.id} in state ${this.state} with ${this.outstanding} outstanding: this is a bug`);
+    }
     this.state = 'busy';
-    this.currentBatch = ++this.batchId;
-    this.batchSentAt = performance.now();
+    this.outstanding++;
+    const batchId = ++this.batchId;
+    this.batches.set(batchId, { jobs, sentAt: performance.now(), ended: false });
     for (const job of jobs) {
       job.start(this);
       this.inFlight.set(job.id, job);
     }
     this.send({
       type: 'predict',
-      batchId: this.currentBatch,
+      batchId,
       kind,
       requests: jobs.map((j) => ({ id: j.id, headers: j.headers, inputs: j.inputs })),
     });
@@ -230,12 +269,28 @@ export class WorkerProcess extends EventEmitter implements JobRunner {
   cancelJob(job: InferenceJob, reason: string): void {
     if (!this.inFlight.has(job.id)) return;
     this.send({ type: 'cancel', requestId: job.id, reason });
-    // The job is already answered; the worker keeps it until its batch ends. A handler that ignores
-    // the abort past the grace period has hung the worker, which is then replaced.
+    // A job waiting behind the running batch gets its grace period once its own batch starts.
+    let running: SentBatch | undefined;
+    for (const b of this.batches.values()) if (!b.ended) (running ??= b);
+    if (running && !running.jobs.includes(job)) this.deferredCancels.add(job.id);
+    else this.armCancelTimer(job.id);
+  }
+
+  /** The batch that waited now runs: its cancelled jobs' grace periods start. */
+  private armDeferredCancels(): void {
+    for (const id of this.deferredCancels) if (this.inFlight.has(id)) this.armCancelTimer(id);
+    this.deferredCancels.clear();
+  }
+
+  /**
+   * The job is already answered; the worker keeps it until its batch ends. A handler that ignores
+   * the abort past the grace period has hung the worker, which is then replaced.
+   */
+  private armCancelTimer(id: string): void {
     this.cancelTimers.set(
-      job.id,
+      id,
       setTimeout(() => {
-        if (this.inFlight.has(job.id)) this.kill(`request ${job.id} ignored its cancellation for ${this.spec.cancelGraceMs} ms`);
+        if (this.inFlight.has(id)) this.kill(`request ${id} ignored its cancellation for ${this.spec.cancelGraceMs} ms`);
       }, this.spec.cancelGraceMs),
     );
   }
@@ -275,6 +330,9 @@ export class WorkerProcess extends EventEmitter implements JobRunner {
     this.state = was === 'stopping' ? 'stopped' : 'failed';
     clearTimeout(this.closeTimer);
     for (const t of this.cancelTimers.values()) clearTimeout(t);
+    this.batches.clear();
+    this.deferredCancels.clear();
+    this.outstanding = 0;
     this.socket?.destroy();
     this.server?.close();
     const reason = this.exitReason ?? (signal ? `killed by ${signal}` : `exit code ${code}`);
