@@ -29,6 +29,7 @@ import { ModelRegistry } from './registry/model-registry.js';
 import { ModelVersion } from './registry/model-version.js';
 import { buildModelSnapshot, parseModelSnapshot } from './snapshot/model-snapshot.js';
 import { SnapshotStore, type SnapshotKind } from './snapshot/snapshot-store.js';
+import { workerLaunch, type WorkerLaunch } from './config/vm-args.js';
 
 export const SERVER_VERSION = '0.1.0';
 
@@ -78,6 +79,7 @@ export class Gateway implements GatewayContext, ManagementContext {
   private workerNumber = 9000;
   private readonly workDir: string;
   private readonly cancelGraceMs: number;
+  private readonly workerLaunch: WorkerLaunch;
 
   private constructor(
     readonly config: ServerConfig,
@@ -86,6 +88,7 @@ export class Gateway implements GatewayContext, ManagementContext {
     this.logger = options.logger ?? createLogger();
     this.workDir = config.model_work_dir ?? join(tmpdir(), 'model-server', 'models');
     this.cancelGraceMs = options.cancelGraceMs ?? config.cancel_grace_period * 1000;
+    this.workerLaunch = workerLaunch(config);
     this.metrics = new GatewayMetrics(config.metrics_mode, this.logger);
     this.snapshots = options.snapshotDir === undefined ? undefined : new SnapshotStore(options.snapshotDir);
   }
@@ -289,6 +292,7 @@ export class Gateway implements GatewayContext, ManagementContext {
       maxRequestBytes: this.config.max_request_size,
       maxResponseBytes: this.config.max_response_size,
       cancelGraceMs: this.cancelGraceMs,
+      workerLaunch: this.workerLaunch,
       nextWorkerNumber: () => this.workerNumber++,
     });
     this.registry.add(modelVersion);
