@@ -9,8 +9,12 @@ import { isBuiltinHandler } from './builtin/builtin-names.js';
 
 let hooksInstalled = false;
 
-/** Lets handler bundles import the SDK and runtime packages from the worker's installation. */
-export function installResolveHooks(): void {
+/**
+ * Lets handler bundles import the SDK and runtime packages from the worker's installation. Node 20
+ * runs `module.register` hooks on a thread of their own with its own V8 isolate, 11 MB of resident
+ * memory for the life of the worker, so only a handler loaded from a file gets them.
+ */
+function installResolveHooks(): void {
   if (hooksInstalled) return;
   hooksInstalled = true;
   register('./resolve-hooks.js', {
@@ -34,6 +38,7 @@ function isClass(value: unknown): value is new () => Handler {
  */
 export async function loadHandler(modelDir: string, spec: string): Promise<Handler> {
   if (isBuiltinHandler(spec)) return BUILTIN_HANDLERS[spec]();
+  installResolveHooks();
   const [file, exportName] = spec.split(':', 2) as [string, string | undefined];
   const path = safeEntryPath(modelDir, file, modelDir);
   let mod: Record<string, unknown>;
