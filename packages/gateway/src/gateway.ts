@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { Express } from 'express';
 import type { WebSocketServer } from 'ws';
 import { ModelServerError } from '@model-server/protocol';
-import { openArchive } from '@model-server/worker';
+import { openArchive, runtimeWorkDir } from '@model-server/worker';
 import { createInferenceApp } from './apps/inference-app.js';
 import { TokenGuard, type GuardedApi } from './auth/token-guard.js';
 import { TokenStore } from './auth/token-store.js';
@@ -77,7 +77,7 @@ export class Gateway implements GatewayContext, ManagementContext {
   private readonly servers: Server[] = [];
   private webSockets: WebSocketServer | undefined;
   private workerNumber = 9000;
-  private readonly workDir: string;
+  private workDir: string;
   private readonly cancelGraceMs: number;
   private readonly workerLaunch: WorkerLaunch;
 
@@ -96,6 +96,7 @@ export class Gateway implements GatewayContext, ManagementContext {
   static async start(options: GatewayOptions): Promise<Gateway> {
     const gateway = new Gateway(options.config, options);
     try {
+      gateway.workDir = await runtimeWorkDir(gateway.workDir);
       if (!options.config.disable_token_authorization) {
         gateway.tokens = await TokenStore.create({
           keyFile: options.config.token_key_file,
