@@ -1,8 +1,9 @@
-import { execFile } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { execFile, spawn } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { gatewayNodeArgs, loadServerConfig } from '@model-server/gateway';
 import { ROOT, buildModel, tempDir } from './helpers/models.js';
 
 const run = promisify(execFile);
@@ -20,6 +21,11 @@ async function cli(...args: string[]): Promise<{ code: number; stdout: string; s
     const e = err as { code: number; stdout: string; stderr: string };
     return { code: e.code, stdout: e.stdout, stderr: e.stderr };
   }
+}
+
+/** A live process's command line; rejects once the process is gone. */
+async function cmdline(pid: number): Promise<string[]> {
+  return (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0').filter((s) => s !== '');
 }
 
 beforeAll(async () => {
@@ -45,6 +51,9 @@ describe('model-server CLI', () => {
     expect(inference).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     const res = await fetch(`${inference}/ping`);
     expect(await res.json()).toEqual({ status: 'Healthy' });
+    // The detached server is started with the default vmargs; it needs no relaunch of its own.
+    const pid = Number(/started \(pid (\d+)\)/.exec(started.stdout)?.[1]);
+    expect(await cmdline(pid)).toEqual(expect.arrayContaining([...gatewayNodeArgs(loadServerConfig({}))]));
     const predicted = await fetch(`${inference}/predictions/probe`, { method: 'POST', body: '{"op":"echo","value":7}', headers: { 'content-type': 'application/json' } });
     expect(((await predicted.json()) as { value: number }).value).toBe(7);
 
@@ -69,6 +78,41 @@ describe('model-server CLI', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('bad.properties');
     expect(r.stderr).toContain('job_queue_size');
+  });
+
+  it('relaunches node with the configured vmargs when started in the foreground, and passes SIGTERM on', async () => {
+    const file = join(stateDir, 'vmargs.properties');
+    await writeFile(file, `${await readFile(join(stateDir, 'config.properties'), 'utf8')}vmargs=--max-semi-space-size=3 --stack-size=900\n`);
+    const launcher = spawn(process.execPath, [CLI, 'start', '--foreground', '--ncs', '--ts-config', file, '--model-store', store, '--models', 'probe=probe.mar', '--disable-token-auth'], {
+      env,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const exited = new Promise<number | null>((resolve) => launcher.once('exit', (code) => resolve(code)));
+    let stdout = '';
+    const serverPid = await new Promise<number>((resolve, reject) => {
+      launcher.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString();
+        const match = /started \(pid (\d+)\)/.exec(stdout);
+        if (match) resolve(Number(match[1]));
+      });
+      void exited.then((code) => reject(new Error(`launcher exited (${code}) before the server started: ${stdout}`)));
+    });
+    expect(serverPid).not.toBe(launcher.pid);
+    const argv = await cmdline(serverPid);
+    expect(argv.slice(1, 3)).toEqual(['--max-semi-space-size=3', '--stack-size=900']);
+    expect(argv.slice(3, 5)).toEqual([CLI, 'start']);
+    launcher.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    await expect(cmdline(serverPid)).rejects.toThrow();
+  });
+
+  it('refuses vmargs that are not node flags before starting anything', async () => {
+    const file = join(stateDir, 'bad-vmargs.properties');
+    await writeFile(file, 'vmargs=-Xmx128m\n');
+    const r = await cli('start', '--ts-config', file);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('bad-vmargs.properties');
+    expect(r.stderr).toMatch(/vmargs: must be node flags/);
   });
 
   it('refuses an unknown command with usage', async () => {

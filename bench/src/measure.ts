@@ -14,8 +14,13 @@ export interface Server {
 }
 
 /** Forks a target script (`targets/...`) and waits until it listens. */
-export async function startServer(name: string, file: string, config: unknown, env?: NodeJS.ProcessEnv): Promise<Server> {
-  const child = Child.fork(name, script(file), env ? { env } : {});
+export async function startServer(
+  name: string,
+  file: string,
+  config: unknown,
+  options: { env?: NodeJS.ProcessEnv; execArgv?: string[] } = {},
+): Promise<Server> {
+  const child = Child.fork(name, script(file), options);
   try {
     const ready = await child.request<ReadyMessage>({ type: 'start', config } as never, 'ready', START_TIMEOUT_MS);
     return { child, url: ready.url };

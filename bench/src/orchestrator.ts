@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { buildArchives, ensureHeavyModel, HEAVY_ONNX, MNIST_ONNX, modelBytes } from './fixtures.js';
+import { startGateway } from './gateway-launch.js';
 import type { LoadConfig } from './loads/load-config.js';
 import { currentLoad, describeMachine } from './machine.js';
 import { measure, startServer, type Server } from './measure.js';
@@ -12,7 +13,7 @@ import { limitConfig, loadPayloads, requestsFor } from './requests.js';
 import type { LimitResult, MemoryResult, PointResult, SuiteResult } from './results.js';
 import { RssSampler } from './rss.js';
 import type { Suite } from './suite.js';
-import type { ExpressTargetConfig, GatewayTargetConfig, PidsMessage, StatsMessage } from './targets/target-messages.js';
+import type { ExpressTargetConfig, PidsMessage, StatsMessage } from './targets/target-messages.js';
 import type { Measurement } from './windows.js';
 
 const MB = 1024 * 1024;
@@ -23,8 +24,11 @@ const GATEWAY_LIMIT_BYTES = 150 * MB;
 export interface RunOptions {
   /** Write CPU profiles of the gateway and its workers here. */
   profileDir?: string;
-  /** NODE_OPTIONS for the gateway process, which its workers inherit (e.g. V8 heap flags). */
+  /** NODE_OPTIONS for the gateway process, which its workers inherit (e.g. `--import` a preload). */
   gatewayNodeOptions?: string;
+  /** config.properties `vmargs` / `worker_vmargs` instead of the product's defaults. */
+  vmargs?: string;
+  workerVmargs?: string;
   logLevel: string;
   log: (line: string) => void;
 }
@@ -57,6 +61,7 @@ export async function runSuite(suite: Suite, options: RunOptions): Promise<Omit<
   const points: PointResult[] = [];
   const limits: LimitResult[] = [];
   const memory: MemoryResult[] = [];
+  let flags: { vmargs?: string[]; workerVmargs?: string[] } = {};
   try {
     if (suite.workloads.some((w) => w.id === 'heavy')) ensureHeavyModel();
     log(`building ${suite.workloads.length} model archives in ${store}`);
@@ -72,9 +77,11 @@ export async function runSuite(suite: Suite, options: RunOptions): Promise<Omit<
       nodeOptions.length > 0 || options.profileDir
         ? { ...process.env, NODE_OPTIONS: nodeOptions.join(' '), ...(options.profileDir ? { BENCH_CPU_PROF_DIR: options.profileDir } : {}) }
         : undefined;
-    const gatewayConfig: GatewayTargetConfig = { store, models: specs, logLevel: options.logLevel };
     const starting: Promise<void>[] = [
-      startServer('gateway', 'targets/gateway-target', gatewayConfig, env).then((s) => void servers.set('ours', s)),
+      startGateway({ store, models: specs, logLevel: options.logLevel, vmargs: options.vmargs, workerVmargs: options.workerVmargs, env }).then((g) => {
+        servers.set('ours', g.server);
+        flags = { vmargs: g.vmargs, workerVmargs: g.workerVmargs };
+      }),
     ];
     if (suite.workloads.some((w) => w.servers.includes('bare-http'))) {
       starting.push(startServer('bare-http', 'targets/bare-http-target', { streamChunks: suite.streamChunks }).then((s) => void servers.set('bare-http', s)));
@@ -169,6 +176,7 @@ export async function runSuite(suite: Suite, options: RunOptions): Promise<Omit<
     models: suite.models,
     streamChunks: suite.streamChunks,
     gatewayNodeOptions: options.gatewayNodeOptions ?? '',
+    ...flags,
     points,
     limits,
     memory,

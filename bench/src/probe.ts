@@ -5,13 +5,15 @@
  * mean batch size. For checking a hot-path change before and after without the whole suite:
  *
  *   node bench/dist/src/probe.js noop 32 [--seconds 6] [--perf] [--workers N] [--batch-size N] [--max-batch-delay MS]
+ *                                         [--vmargs=FLAGS] [--worker-vmargs=FLAGS]
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildArchives, ensureHeavyModel } from './fixtures.js';
-import { measure, startServer } from './measure.js';
+import { startGateway } from './gateway-launch.js';
+import { measure } from './measure.js';
 import { PerfCounter, type Counters } from './perf-counters.js';
 import { loadPayloads, requestsFor } from './requests.js';
 import { buildSuite, WORKLOAD_IDS, type WorkloadId } from './suite.js';
@@ -25,6 +27,8 @@ const { values, positionals } = parseArgs({
     workers: { type: 'string' },
     'batch-size': { type: 'string' },
     'max-batch-delay': { type: 'string' },
+    vmargs: { type: 'string' },
+    'worker-vmargs': { type: 'string' },
   },
 });
 const workload = positionals[0] as WorkloadId;
@@ -47,7 +51,7 @@ const store = await mkdtemp(join(tmpdir(), 'ms-probe-'));
 if (workload === 'heavy') ensureHeavyModel();
 const specs = await buildArchives(suite, store);
 const payloads = await loadPayloads(suite.payloadCount);
-const gateway = await startServer('gateway', 'targets/gateway-target', { store, models: specs, logLevel: 'warn' });
+const { server: gateway } = await startGateway({ store, models: specs, logLevel: 'warn', vmargs: values.vmargs, workerVmargs: values['worker-vmargs'] });
 try {
   const { workers } = await gateway.child.request<PidsMessage>({ type: 'pids' }, 'pids', 10_000);
   const workerPids = workers.map((w) => w.pid);

@@ -62,6 +62,9 @@ export interface SuiteResult {
   streamChunks: number;
   /** NODE_OPTIONS the gateway (and so its workers) ran with; empty for Node's defaults. */
   gatewayNodeOptions: string;
+  /** Node flags of the gateway process and of each worker (config `vmargs` / `worker_vmargs`); absent before 2026-11-27. */
+  vmargs?: string[];
+  workerVmargs?: string[];
   points: PointResult[];
   limits: LimitResult[];
   memory: MemoryResult[];

@@ -23,7 +23,7 @@ import type { SuiteResult } from './results.js';
 import { buildSuite, WORKLOAD_IDS, type Mode, type WorkloadId } from './suite.js';
 
 const USAGE = `usage: npm run bench [-- --quick | --tiny] [--only ${WORKLOAD_IDS.join(',')}] [--out DIR] [--profile] [--docs]
-                 [--gateway-node-options=--max-semi-space-size=4] [--repeat N]
+                 [--vmargs=FLAGS] [--worker-vmargs=FLAGS] [--gateway-node-options=FLAGS] [--repeat N]
        npm run bench -- --report a.json[,b.json…] [--docs]`;
 
 const { values } = parseArgs({
@@ -37,6 +37,8 @@ const { values } = parseArgs({
     docs: { type: 'boolean', default: false },
     'log-level': { type: 'string', default: 'warn' },
     'gateway-node-options': { type: 'string' },
+    vmargs: { type: 'string' },
+    'worker-vmargs': { type: 'string' },
     report: { type: 'string' },
     repeat: { type: 'string', default: '1' },
   },
@@ -97,6 +99,8 @@ if (values.report) {
       log,
       ...(profileDir ? { profileDir } : {}),
       ...(values['gateway-node-options'] ? { gatewayNodeOptions: values['gateway-node-options'] } : {}),
+      ...(values.vmargs !== undefined ? { vmargs: values.vmargs } : {}),
+      ...(values['worker-vmargs'] !== undefined ? { workerVmargs: values['worker-vmargs'] } : {}),
     });
     const result: SuiteResult = { ...partial, checks: evaluateTargets(partial) };
     const runStamp = new Date(result.startedAt).toISOString().replace(/[-:]/g, '').replace(/\..*/, '');

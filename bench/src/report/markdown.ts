@@ -104,7 +104,10 @@ function settingsLine(r: SuiteResult): string {
     .filter(([id]) => r.points.some((p) => p.workload === id))
     .map(([id, s]) => `${id} ${s.workers} worker${s.workers === 1 ? '' : 's'}, batchSize ${s.batchSize}, maxBatchDelay ${s.maxBatchDelay} ms`)
     .join('; ');
-  const flags = r.gatewayNodeOptions ? `Gateway and workers ran with NODE_OPTIONS="${r.gatewayNodeOptions}".` : 'Gateway and workers ran with Node\'s default flags.';
+  const list = (args: string[] | undefined): string => (args === undefined ? 'Node\'s defaults' : args.length > 0 ? `\`${args.join(' ')}\`` : 'no flags');
+  const flags =
+    `Gateway flags: ${list(r.vmargs)}; worker flags: ${list(r.workerVmargs)}` +
+    (r.gatewayNodeOptions ? `; NODE_OPTIONS="${r.gatewayNodeOptions}" (inherited by the workers).` : '.');
   const p = r.plan;
   return (
     `Closed loop (N requests in flight). Warm-up ${p.warmupMs} ms, windows of ${p.windowMs} ms until the last ${p.stableWindows} ` +

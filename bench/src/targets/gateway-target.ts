@@ -9,15 +9,7 @@ import type { GatewayTargetConfig, WorkerPid } from './target-messages.js';
 let gateway: Gateway | undefined;
 
 async function start(config: GatewayTargetConfig): Promise<void> {
-  const serverConfig = loadServerConfig({
-    overrides: {
-      inference_address: 'http://127.0.0.1:0',
-      management_address: 'http://127.0.0.1:0',
-      metrics_address: 'http://127.0.0.1:0',
-      model_store: config.store,
-      disable_token_authorization: true,
-    },
-  });
+  const serverConfig = loadServerConfig({ overrides: config.overrides });
   gateway = await Gateway.start({ config: serverConfig, models: config.models, logger: createLogger(config.logLevel) });
   const missing = config.models.map((m) => m.split('=')[0]!).filter((name) => !gateway!.registry.find(name)?.pool.liveCount);
   if (missing.length > 0) throw new Error(`models without a live worker: ${missing.join(', ')}`);

@@ -28,7 +28,8 @@ export interface StatsMessage extends Message {
 
 /** Our gateway, started from code as test/helpers/server.ts does, on loopback port 0. */
 export interface GatewayTargetConfig {
-  store: string;
+  /** config.properties keys (addresses, model_store, vmargs …), as CLI flags would give them. */
+  overrides: Record<string, unknown>;
   /** `--models` specs, e.g. `noop=noop.mar`. */
   models: string[];
   logLevel: string;

@@ -3,7 +3,8 @@ import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Gateway, loadServerConfig, createLogger, defaultSnapshotDir, latestSnapshot, type ServerConfig } from '@model-server/gateway';
+import { defaultSnapshotDir, gatewayNodeArgs, latestSnapshot, loadServerConfig, type ServerConfig } from '@model-server/gateway/launch';
+import { needsRelaunch, relaunch } from './relaunch.js';
 import { clearState, isAlive, readState, writeState } from './state-file.js';
 
 const USAGE = `usage: model-server start [--model-store DIR] [--models name=path|path|all ...] [--ts-config FILE]
@@ -66,6 +67,10 @@ async function runForeground(values: Record<string, unknown>): Promise<number> {
   if (existing && existing.pid !== process.pid && isAlive(existing.pid)) {
     return fail(`model-server is already running (pid ${existing.pid}); stop it first with "model-server stop"`);
   }
+  const nodeArgs = gatewayNodeArgs(config);
+  if (needsRelaunch(nodeArgs)) return relaunch(nodeArgs);
+  // Loaded only here: a process that relaunched itself just waits, and should not hold the gateway's code.
+  const { Gateway, createLogger } = await import('@model-server/gateway');
   const gateway = await Gateway.start({ config, logger: createLogger(), models: values['models'] as string[] | undefined, snapshotDir });
   await writeState({ pid: process.pid, addresses: gateway.addresses, startedAt: new Date().toISOString() });
   process.stdout.write(
@@ -103,12 +108,19 @@ async function ping(address: string): Promise<number | undefined> {
 async function runDetached(argv: string[], values: Record<string, unknown>): Promise<number> {
   const existing = await readState();
   if (existing && isAlive(existing.pid)) return fail(`model-server is already running (pid ${existing.pid})`);
+  // The server's node flags come from its config; given here, the server needs no relaunch of its own.
+  let nodeArgs: readonly string[];
+  try {
+    nodeArgs = gatewayNodeArgs(configFrom(values, await configFile(values, values['ncs'] ? undefined : defaultSnapshotDir())));
+  } catch (err) {
+    return fail((err as Error).message, 2);
+  }
   // The server outlives this command, so its output goes to a log file (TorchServe's LOG_LOCATION).
   const logDir = resolve(process.env['LOG_LOCATION'] ?? 'logs');
   mkdirSync(logDir, { recursive: true });
   const logFile = join(logDir, 'model_server.log');
   const log = openSync(logFile, 'a');
-  const child = spawn(process.execPath, [process.argv[1]!, 'start', ...argv, '--foreground'], {
+  const child = spawn(process.execPath, [...nodeArgs, process.argv[1]!, 'start', ...argv, '--foreground'], {
     detached: true,
     stdio: ['ignore', log, log],
   });

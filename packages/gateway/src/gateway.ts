@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { Express } from 'express';
 import type { WebSocketServer } from 'ws';
 import { ModelServerError } from '@model-server/protocol';
-import { openArchive } from '@model-server/worker';
+import { openArchive, runtimeWorkDir } from '@model-server/worker';
 import { createInferenceApp } from './apps/inference-app.js';
 import { TokenGuard, type GuardedApi } from './auth/token-guard.js';
 import { TokenStore } from './auth/token-store.js';
@@ -29,6 +29,7 @@ import { ModelRegistry } from './registry/model-registry.js';
 import { ModelVersion } from './registry/model-version.js';
 import { buildModelSnapshot, parseModelSnapshot } from './snapshot/model-snapshot.js';
 import { SnapshotStore, type SnapshotKind } from './snapshot/snapshot-store.js';
+import { workerLaunch, type WorkerLaunch } from './config/vm-args.js';
 
 export const SERVER_VERSION = '0.1.0';
 
@@ -76,8 +77,9 @@ export class Gateway implements GatewayContext, ManagementContext {
   private readonly servers: Server[] = [];
   private webSockets: WebSocketServer | undefined;
   private workerNumber = 9000;
-  private readonly workDir: string;
+  private workDir: string;
   private readonly cancelGraceMs: number;
+  private readonly workerLaunch: WorkerLaunch;
 
   private constructor(
     readonly config: ServerConfig,
@@ -86,6 +88,7 @@ export class Gateway implements GatewayContext, ManagementContext {
     this.logger = options.logger ?? createLogger();
     this.workDir = config.model_work_dir ?? join(tmpdir(), 'model-server', 'models');
     this.cancelGraceMs = options.cancelGraceMs ?? config.cancel_grace_period * 1000;
+    this.workerLaunch = workerLaunch(config);
     this.metrics = new GatewayMetrics(config.metrics_mode, this.logger);
     this.snapshots = options.snapshotDir === undefined ? undefined : new SnapshotStore(options.snapshotDir);
   }
@@ -93,6 +96,7 @@ export class Gateway implements GatewayContext, ManagementContext {
   static async start(options: GatewayOptions): Promise<Gateway> {
     const gateway = new Gateway(options.config, options);
     try {
+      gateway.workDir = await runtimeWorkDir(gateway.workDir);
       if (!options.config.disable_token_authorization) {
         gateway.tokens = await TokenStore.create({
           keyFile: options.config.token_key_file,
@@ -289,6 +293,7 @@ export class Gateway implements GatewayContext, ManagementContext {
       maxRequestBytes: this.config.max_request_size,
       maxResponseBytes: this.config.max_response_size,
       cancelGraceMs: this.cancelGraceMs,
+      workerLaunch: this.workerLaunch,
       nextWorkerNumber: () => this.workerNumber++,
     });
     this.registry.add(modelVersion);

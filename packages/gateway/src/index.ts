@@ -1,6 +1,7 @@
 export { Gateway, SERVER_VERSION, type GatewayOptions, type RegisterOptions, type Addresses } from './gateway.js';
 export { loadServerConfig, parseAddress, serverConfigSchema, type ServerConfig, type LoadConfigOptions } from './config/server-config.js';
 export { parseProperties } from './config/properties.js';
+export { DEFAULT_GATEWAY_VMARGS, DEFAULT_WORKER_VMARGS, gatewayNodeArgs, runsWith, workerLaunch, type WorkerLaunch } from './config/vm-args.js';
 export { resolveModelSettings, type ModelSettings } from './config/model-config.js';
 export { createLogger, formatLogLine, type Logger } from './logger.js';
 export { TIMEOUT_HEADER, PRIORITY_HEADER } from './http/predictions.js';

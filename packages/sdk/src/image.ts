@@ -1,6 +1,11 @@
-import jpeg from 'jpeg-js';
-import { PNG } from 'pngjs';
+import { createRequire } from 'node:module';
 import { PredictionError } from './errors.js';
+
+// Each decoder is required on first use, synchronously (both are CommonJS): a worker whose handler
+// never decodes that format does not keep its code resident.
+const require = createRequire(import.meta.url);
+let jpegDecoder: typeof import('jpeg-js') | undefined;
+let pngDecoder: typeof import('pngjs').PNG | undefined;
 
 /** Decoded pixels, interleaved RGBA (4 bytes per pixel). */
 export interface RgbaImage {
@@ -60,10 +65,12 @@ export function decodeImage(bytes: Uint8Array): RgbaImage {
   const { format } = imageSize(bytes);
   try {
     if (format === 'png') {
-      const png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+      pngDecoder ??= (require('pngjs') as typeof import('pngjs')).PNG;
+      const png = pngDecoder.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
       return { width: png.width, height: png.height, data: new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.length) };
     }
-    const img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxMemoryUsageInMB: 512 });
+    jpegDecoder ??= require('jpeg-js') as typeof import('jpeg-js');
+    const img = jpegDecoder.decode(bytes, { useTArray: true, formatAsRGBA: true, maxMemoryUsageInMB: 512 });
     return { width: img.width, height: img.height, data: img.data };
   } catch (cause) {
     throw new PredictionError(`Cannot decode ${format.toUpperCase()} image: ${(cause as Error).message}`, 400);

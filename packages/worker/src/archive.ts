@@ -3,8 +3,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import * as tar from 'tar';
-import yauzl from 'yauzl';
+import type yauzl from 'yauzl';
 import { parse as parseYaml } from 'yaml';
 import { ModelServerError } from '@model-server/protocol';
 import type { Manifest } from '@model-server/sdk';
@@ -91,7 +90,10 @@ const ZIP_HOST_UNIX = 3;
 /** More entries than any model needs; bounds the work a crafted central directory can cause. */
 export const MAX_ARCHIVE_ENTRIES = 100_000;
 
-function openZip(file: string): Promise<yauzl.ZipFile> {
+// tar and yauzl are loaded only to unpack: a worker opens an already unpacked folder and never needs
+// them, and their code would stay resident in every worker (docs/benchmarks.md, memory).
+async function openZip(file: string): Promise<yauzl.ZipFile> {
+  const { default: yauzl } = await import('yauzl');
   return new Promise((resolve, reject) => {
     // validateEntrySizes makes a stream fail when an entry inflates to more than its declared size,
     // so the declared sizes that the cap is checked against cannot lie.
@@ -177,6 +179,7 @@ async function unpackZip(file: string, target: string, maxBytes: number): Promis
 
 async function unpackTgz(file: string, target: string, maxBytes: number): Promise<void> {
   // First pass lists and validates every entry; nothing is written unless all of them are safe.
+  const tar = await import('tar');
   let total = 0;
   const problems: string[] = [];
   await tar.t({

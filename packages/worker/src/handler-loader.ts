@@ -6,11 +6,17 @@ import type { Context, Handler, HandlerRequest } from '@model-server/sdk';
 import { safeEntryPath } from './archive.js';
 import { BUILTIN_HANDLERS } from './builtin/builtin-handlers.js';
 import { isBuiltinHandler } from './builtin/builtin-names.js';
+import { resolvesToRuntime } from './runtime-modules.js';
 
 let hooksInstalled = false;
 
-/** Lets handler bundles import the SDK and runtime packages from the worker's installation. */
-export function installResolveHooks(): void {
+/**
+ * Lets handler bundles import the SDK and runtime packages from the worker's installation. Node 20
+ * runs `module.register` hooks on a thread of their own with its own V8 isolate, 11 MB of resident
+ * memory for the life of the worker, so they are installed only for a handler file whose folder does
+ * not already resolve to this installation (the gateway links its unpack folder, runtime-modules.ts).
+ */
+function installResolveHooks(): void {
   if (hooksInstalled) return;
   hooksInstalled = true;
   register('./resolve-hooks.js', {
@@ -34,6 +40,7 @@ function isClass(value: unknown): value is new () => Handler {
  */
 export async function loadHandler(modelDir: string, spec: string): Promise<Handler> {
   if (isBuiltinHandler(spec)) return BUILTIN_HANDLERS[spec]();
+  if (!resolvesToRuntime(modelDir)) installResolveHooks();
   const [file, exportName] = spec.split(':', 2) as [string, string | undefined];
   const path = safeEntryPath(modelDir, file, modelDir);
   let mod: Record<string, unknown>;

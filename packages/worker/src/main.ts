@@ -22,7 +22,7 @@ import type { Handler } from '@model-server/sdk';
 import { openArchive } from './archive.js';
 import { BatchRunner } from './batch-runner.js';
 import { WorkerContext } from './context.js';
-import { installResolveHooks, loadHandler } from './handler-loader.js';
+import { loadHandler } from './handler-loader.js';
 
 const FRAME_OVERHEAD_BYTES = 64 * 1024;
 
@@ -94,7 +94,6 @@ async function load(msg: LoadMessage): Promise<void> {
       modelConfig: msg.modelConfig,
       batchSize: msg.batchSize,
     });
-    installResolveHooks();
     handler = await loadHandler(archive.modelDir, archive.manifest.model.handler);
     await handler.initialize?.(context);
     runner = new BatchRunner(handler, context, send, maxResponseBytes);

@@ -2,12 +2,18 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ModelServerError } from '@model-server/protocol';
 import { parseProperties } from './properties.js';
+import { DEFAULT_GATEWAY_VMARGS, DEFAULT_WORKER_VMARGS, NODE_FLAG, splitVmArgs } from './vm-args.js';
 
 const int = (min: number) => z.coerce.number().int().min(min);
 const bool = z.union([z.boolean(), z.enum(['true', 'false', 'TRUE', 'FALSE', 'True', 'False'])]).transform((v) => String(v).toLowerCase() === 'true');
 const address = z
   .string()
   .regex(/^https?:\/\/[^/\s]+$/, 'must look like http://host:port');
+// Kept as one space-separated string, as written in config.properties and in config snapshots.
+const vmArgs = z
+  .string()
+  .refine((value) => splitVmArgs(value).every((arg) => NODE_FLAG.test(arg)), 'must be node flags separated by spaces, such as --max-semi-space-size=4')
+  .transform((value) => splitVmArgs(value).join(' '));
 
 /**
  * Server-wide settings, TorchServe's config.properties key names. Timeouts are in seconds as there.
@@ -52,6 +58,10 @@ export const serverConfigSchema = z.object({
   cancel_grace_period: z.coerce.number().min(0).default(5),
   /** Where .mar archives are unpacked; defaults to a folder under the OS temp dir. */
   model_work_dir: z.string().optional(),
+  /** Node and V8 flags of the gateway process (TorchServe's JVM `vmargs`); `model-server start` applies them. */
+  vmargs: vmArgs.prefault(DEFAULT_GATEWAY_VMARGS),
+  /** Node and V8 flags of every worker process. */
+  worker_vmargs: vmArgs.prefault(DEFAULT_WORKER_VMARGS),
 });
 
 export type ServerConfig = Readonly<z.infer<typeof serverConfigSchema>>;

@@ -1,6 +1,7 @@
 import { ModelServerError } from '@model-server/protocol';
 import type { OpenedArchive } from '@model-server/worker';
 import type { ModelSettings } from '../config/model-config.js';
+import type { WorkerLaunch } from '../config/vm-args.js';
 import type { Logger } from '../logger.js';
 import { JobQueue } from '../scheduling/job-queue.js';
 import type { InferenceJob } from '../scheduling/job.js';
@@ -18,6 +19,7 @@ export interface ModelVersionInit {
   maxRequestBytes: number;
   maxResponseBytes: number;
   cancelGraceMs: number;
+  workerLaunch: WorkerLaunch;
   nextWorkerNumber: () => number;
 }
 
@@ -80,6 +82,7 @@ export class ModelVersion {
         maxRequestBytes: init.maxRequestBytes,
         maxResponseBytes: init.maxResponseBytes,
         cancelGraceMs: init.cancelGraceMs,
+        launch: init.workerLaunch,
       },
     });
     this.pool.on('idle', () => this.dispatch());

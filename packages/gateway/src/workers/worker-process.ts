@@ -14,6 +14,7 @@ import {
   type ModelMetadata,
 } from '@model-server/protocol';
 import { WORKER_ENTRY } from '@model-server/worker';
+import type { WorkerLaunch } from '../config/vm-args.js';
 import type { Logger } from '../logger.js';
 import type { InferenceJob, JobRunner } from '../scheduling/job.js';
 import { workerSocketPath } from './socket-path.js';
@@ -28,6 +29,7 @@ export interface WorkerSpec {
   maxResponseBytes: number;
   /** A running job whose cancel is ignored this long is taken as a hung worker, which is then killed. */
   cancelGraceMs: number;
+  launch: WorkerLaunch;
   logger: Logger;
 }
 
@@ -97,6 +99,7 @@ export class WorkerProcess extends EventEmitter implements JobRunner {
     this.child = execa(
       process.execPath,
       [
+        ...this.spec.launch.nodeArgs,
         WORKER_ENTRY,
         '--socket',
         this.socketPath,
@@ -105,7 +108,7 @@ export class WorkerProcess extends EventEmitter implements JobRunner {
         '--max-response-bytes',
         String(this.spec.maxResponseBytes),
       ],
-      { stdin: 'ignore', stdout: 'pipe', stderr: 'pipe', reject: false, buffer: false, cleanup: true, env: { MODEL_SERVER_WORKER_ID: this.id } },
+      { stdin: 'ignore', stdout: 'pipe', stderr: 'pipe', reject: false, buffer: false, cleanup: true, env: { ...this.spec.launch.env, MODEL_SERVER_WORKER_ID: this.id } },
     );
     this.pid = this.child.pid;
     const prefix = `[${this.id}]`;
