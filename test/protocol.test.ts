@@ -8,6 +8,7 @@ import {
   encodeMessage,
   parseFromWorker,
   parseToWorker,
+  PROTOCOL_VERSION,
   type ToWorker,
 } from '@model-server/protocol';
 
@@ -170,6 +171,30 @@ describe('frame decoding', () => {
       ...response,
       contentType: 'text/plain',
     });
+  });
+
+  it('checks gateway -> worker messages without zod, naming the offending field', () => {
+    const reason = (value: unknown): string => {
+      try {
+        parseToWorker(value);
+      } catch (err) {
+        expect((err as ModelServerError).code).toBe('MESSAGE_INVALID');
+        return (err as Error).message;
+      }
+      throw new Error('accepted');
+    };
+    const load = { type: 'load', protocolVersion: PROTOCOL_VERSION, workerId: 'w', modelName: 'm', modelVersion: '1', modelDir: '/x', manifest: { runtime: 'node' }, batchSize: 4, modelConfig: {} };
+    expect(parseToWorker({ ...load, extra: true })).toEqual(load);
+    expect(reason({ ...load, manifest: undefined })).toContain('manifest: expected object');
+    expect(reason({ ...load, batchSize: 0 })).toContain('batchSize: expected integer >= 1');
+    const request = { id: 'r', headers: { a: 'b' }, inputs: [{ name: 'body', contentType: 'x', data: new Uint8Array([1]) }] };
+    expect(reason({ type: 'predict', batchId: 1, kind: 'predict', requests: [request, { ...request, inputs: [{ name: 'body', contentType: 'x', data: 'text' }] }] })).toContain(
+      'requests.1.inputs.0.data: expected bytes',
+    );
+    expect(reason({ type: 'predict', batchId: 1, kind: 'predict', requests: [{ ...request, headers: { a: 1 } }] })).toContain('requests.0.headers.a: expected string');
+    expect(reason({ type: 'cancel', requestId: 'r' })).toContain('reason: expected string');
+    expect(reason({ type: 'reload' })).toContain('unknown message type "reload"');
+    expect(parseToWorker({ type: 'stop', extra: 1 })).toEqual({ type: 'stop' });
   });
 
   it('carries binary inputs as msgpack bin, not base64 text', () => {

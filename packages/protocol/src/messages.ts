@@ -1,51 +1,13 @@
 import { z } from 'zod';
 import { ModelServerError } from './errors.js';
 import { modelMetadataSchema } from './model-metadata.js';
-
-/** Bumped on any incompatible change; the worker refuses a `load` with another version. */
-export const PROTOCOL_VERSION = 1;
+import { isObj, type Obj } from './shape-checks.js';
 
 const bytes = z.custom<Uint8Array>((v) => v instanceof Uint8Array, { message: "expected bytes" });
 const headers = z.record(z.string(), z.string());
 const wireError = z.object({ code: z.string(), message: z.string(), status: z.number().int() });
 
-/** One named input of a request: a multipart field, the raw body (`body`), or a decoded tensor. */
-export const inputSchema = z.object({ name: z.string(), contentType: z.string(), data: bytes });
-
-export const inferenceRequestSchema = z.object({
-  id: z.string(),
-  headers,
-  inputs: z.array(inputSchema),
-});
-
-// ---------------------------------------------------------------------------------------------------
-// gateway -> worker
-// ---------------------------------------------------------------------------------------------------
-export const loadMessage = z.object({
-  type: z.literal('load'),
-  protocolVersion: z.number().int(),
-  workerId: z.string(),
-  modelName: z.string(),
-  modelVersion: z.string(),
-  /** Folder holding the unpacked archive (MAR-INF/MANIFEST.json and the model files). */
-  modelDir: z.string(),
-  batchSize: z.number().int().positive(),
-  /** The parsed model-config.yaml, so the worker and the gateway read one and the same document. */
-  modelConfig: z.record(z.string(), z.unknown()),
-});
-
-export const predictMessage = z.object({
-  type: z.literal('predict'),
-  batchId: z.number().int(),
-  /** `explain` runs the handler's explanation path instead of prediction. */
-  kind: z.enum(['predict', 'explain']),
-  requests: z.array(inferenceRequestSchema).min(1),
-});
-
-export const cancelMessage = z.object({ type: z.literal('cancel'), requestId: z.string(), reason: z.string() });
-export const stopMessage = z.object({ type: z.literal('stop') });
-
-export const toWorkerSchema = z.discriminatedUnion('type', [loadMessage, predictMessage, cancelMessage, stopMessage]);
+// Gateway -> worker messages are in to-worker.ts, checked without zod (a worker loads that module only).
 
 // ---------------------------------------------------------------------------------------------------
 // worker -> gateway
@@ -117,12 +79,6 @@ export const fromWorkerSchema = z.discriminatedUnion('type', [
   metricsMessage,
 ]);
 
-export type InferenceInput = z.infer<typeof inputSchema>;
-export type InferenceRequest = z.infer<typeof inferenceRequestSchema>;
-export type LoadMessage = z.infer<typeof loadMessage>;
-export type PredictMessage = z.infer<typeof predictMessage>;
-export type CancelMessage = z.infer<typeof cancelMessage>;
-export type ToWorker = z.infer<typeof toWorkerSchema>;
 export type ReadyMessage = z.infer<typeof readyMessage>;
 export type ChunkMessage = z.infer<typeof chunkMessage>;
 export type ResponseMessage = z.infer<typeof responseMessage>;
@@ -143,17 +99,11 @@ function check<T>(schema: z.ZodType<T>, value: unknown): T {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Hand-written guards for the frequent messages (`predict`, `response`, `chunk`, `batch_end`): zod
+// Hand-written guards for the frequent messages (`response`, `chunk`, `batch_end`): zod
 // costs a few percent of each process's CPU on these. A guard only ever accepts what the schema
 // accepts and returns the same shape (unknown keys dropped); anything it does not accept goes to zod,
 // which decides and names the offending field, so refusals and their messages are unchanged.
 // ---------------------------------------------------------------------------------------------------
-type Obj = Record<string, unknown>;
-
-function isObj(v: unknown): v is Obj {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
-}
-
 function isInt(v: unknown): v is number {
   return Number.isSafeInteger(v);
 }
@@ -163,37 +113,6 @@ function isStringRecord(v: unknown): v is Record<string, string> {
   if (!isObj(v) || Object.getPrototypeOf(v) !== Object.prototype) return false;
   for (const k in v) if (typeof v[k] !== 'string') return false;
   return true;
-}
-
-function fastInputs(v: unknown): InferenceInput[] | undefined {
-  if (!Array.isArray(v)) return undefined;
-  const out: InferenceInput[] = new Array<InferenceInput>(v.length);
-  for (let i = 0; i < v.length; i++) {
-    const x: unknown = v[i];
-    if (!isObj(x)) return undefined;
-    const { name, contentType, data } = x;
-    if (typeof name !== 'string' || typeof contentType !== 'string' || !(data instanceof Uint8Array)) return undefined;
-    out[i] = { name, contentType, data };
-  }
-  return out;
-}
-
-function fastPredict(v: Obj): PredictMessage | undefined {
-  const { batchId, kind, requests } = v;
-  if (!isInt(batchId) || (kind !== 'predict' && kind !== 'explain') || !Array.isArray(requests) || requests.length < 1) {
-    return undefined;
-  }
-  const out: InferenceRequest[] = new Array<InferenceRequest>(requests.length);
-  for (let i = 0; i < requests.length; i++) {
-    const r: unknown = requests[i];
-    if (!isObj(r)) return undefined;
-    const { id, headers: h } = r;
-    if (typeof id !== 'string' || !isStringRecord(h)) return undefined;
-    const inputs = fastInputs(r.inputs);
-    if (!inputs) return undefined;
-    out[i] = { id, headers: h, inputs };
-  }
-  return { type: 'predict', batchId, kind, requests: out };
 }
 
 function fastResponse(v: Obj, type: 'response' | 'chunk'): ResponseMessage | ChunkMessage | undefined {
@@ -214,15 +133,6 @@ function fastBatchEnd(v: Obj): BatchEndMessage | undefined {
   const { batchId, handlerMs, rssBytes } = v;
   if (!isInt(batchId) || !Number.isFinite(handlerMs) || !Number.isFinite(rssBytes)) return undefined;
   return { type: 'batch_end', batchId, handlerMs: handlerMs as number, rssBytes: rssBytes as number };
-}
-
-/** Validates a decoded value as a gateway -> worker message (MESSAGE_INVALID otherwise). */
-export function parseToWorker(value: unknown): ToWorker {
-  if (isObj(value) && value.type === 'predict') {
-    const fast = fastPredict(value);
-    if (fast) return fast;
-  }
-  return check(toWorkerSchema, value);
 }
 
 /** Validates a decoded value as a worker -> gateway message (MESSAGE_INVALID otherwise). */

@@ -1,6 +1,6 @@
-import { z } from 'zod';
 import { decodeBody, encodeBody } from './codec.js';
 import { ModelServerError } from './errors.js';
+import { arr, bytes, int, invalidAt, obj, str } from './shape-checks.js';
 
 /**
  * Tensors between the gateway and the worker. They always travel as raw little-endian bytes, never as
@@ -154,28 +154,24 @@ export function checkTensorData(name: string, header: TensorHeader, data: Uint8A
   }
 }
 
-const bundleSchema = z.object({
-  tensors: z.array(
-    z.object({
-      name: z.string(),
-      datatype: z.string().refine(isTensorDatatype, 'unknown datatype'),
-      shape: z.array(z.number().int().min(0)),
-      data: z.custom<Uint8Array>((v) => v instanceof Uint8Array, { message: 'expected bytes' }),
-    }),
-  ),
-});
-
 /** Encodes named tensors as one msgpack value; the data travels as msgpack `bin`. */
 export function encodeTensorBundle(tensors: readonly WireTensor[]): Uint8Array {
   return encodeBody({ tensors: tensors.map((t) => ({ name: t.name, datatype: t.datatype, shape: t.shape, data: t.data })) });
 }
 
-/** Decodes and validates a tensor bundle (MESSAGE_INVALID when it is not one). */
-export function decodeTensorBundle(bytes: Uint8Array): WireTensor[] {
-  const parsed = bundleSchema.safeParse(decodeBody(bytes));
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new ModelServerError('MESSAGE_INVALID', { reason: `tensor bundle ${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}` });
-  }
-  return parsed.data.tensors as WireTensor[];
+/** Decodes and validates a tensor bundle (MESSAGE_INVALID naming the field when it is not one). */
+export function decodeTensorBundle(bytesIn: Uint8Array): WireTensor[] {
+  const root = obj(decodeBody(bytesIn), 'tensor bundle');
+  return arr(root.tensors, 'tensor bundle tensors').map((raw, i): WireTensor => {
+    const at = `tensor bundle tensors.${i}`;
+    const t = obj(raw, at);
+    const datatype = str(t.datatype, `${at}.datatype`);
+    if (!isTensorDatatype(datatype)) throw invalidAt(`${at}.datatype`, 'unknown datatype');
+    return {
+      name: str(t.name, `${at}.name`),
+      datatype,
+      shape: arr(t.shape, `${at}.shape`).map((d, j) => int(d, `${at}.shape.${j}`, 0)),
+      data: bytes(t.data, `${at}.data`),
+    };
+  });
 }

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import { encodeTensorBundle, TENSOR_BUNDLE_CONTENT_TYPE, type ModelMetadata } from '@model-server/protocol';
+import type { ModelMetadata } from '@model-server/protocol';
+import { encodeTensorBundle, TENSOR_BUNDLE_CONTENT_TYPE } from '@model-server/protocol/wire';
 import { Tensor, type InferenceSession } from 'onnxruntime-node';
 import type { Context } from './context.js';
 import { PredictionError } from './errors.js';

@@ -7,7 +7,7 @@ import {
   splitBytesElements,
   type TensorDatatype,
   type WireTensor,
-} from '@model-server/protocol';
+} from '@model-server/protocol/wire';
 import { Tensor } from 'onnxruntime-node';
 import { PredictionError } from './errors.js';
 import type { HandlerRequest, RequestInput } from './request.js';

@@ -1,13 +1,14 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
-import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type yauzl from 'yauzl';
 import { parse as parseYaml } from 'yaml';
-import { ModelServerError } from '@model-server/protocol';
+import { ModelServerError } from '@model-server/protocol/wire';
 import type { Manifest } from '@model-server/sdk';
 import { parseManifest } from './manifest.js';
+import { safeEntryPath } from './safe-entry-path.js';
 
 export const MANIFEST_PATH = 'MAR-INF/MANIFEST.json';
 /** Default cap on the unpacked size of one archive. */
@@ -27,20 +28,6 @@ export interface OpenArchiveOptions {
   /** Where .mar / .tar.gz archives are unpacked; one sub-folder per archive content hash. */
   workDir: string;
   maxUnpackedBytes?: number;
-}
-
-/** Rejects entry names that could land outside the target folder (zip-slip) or are otherwise odd. */
-export function safeEntryPath(root: string, name: string, archive: string): string {
-  const bad = (reason: string): never => {
-    throw new ModelServerError('INVALID_MODEL_ARCHIVE', { archive, reason: `entry "${name}" ${reason}` });
-  };
-  if (name.includes('\0')) bad('contains a NUL byte');
-  if (isAbsolute(name) || /^[A-Za-z]:/.test(name) || name.startsWith('\\')) bad('is an absolute path');
-  const parts = name.split(/[\\/]+/);
-  if (parts.includes('..')) bad('escapes the archive folder');
-  const target = resolve(root, name);
-  if (target !== root && !target.startsWith(root + sep)) bad('escapes the archive folder');
-  return target;
 }
 
 async function readManifestAndConfig(dir: string, archive: string): Promise<Omit<OpenedArchive, 'unpacked'>> {

@@ -1,4 +1,4 @@
-import { ModelServerError, toWireError, type PredictMessage, type WireError } from '@model-server/protocol';
+import { ModelServerError, toWireError, type PredictMessage, type WireError } from '@model-server/protocol/wire';
 import { HandlerRequest, PredictionError, type Handler } from '@model-server/sdk';
 import { BatchSignals } from './batch-signals.js';
 import type { WorkerContext } from './context.js';

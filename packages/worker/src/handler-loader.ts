@@ -1,9 +1,9 @@
 import { register } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ModelServerError } from '@model-server/protocol';
+import { ModelServerError } from '@model-server/protocol/wire';
 import type { Context, Handler, HandlerRequest } from '@model-server/sdk';
-import { safeEntryPath } from './archive.js';
+import { safeEntryPath } from './safe-entry-path.js';
 import { BUILTIN_HANDLERS } from './builtin/builtin-handlers.js';
 import { isBuiltinHandler } from './builtin/builtin-names.js';
 import { resolvesToRuntime } from './runtime-modules.js';

@@ -17,9 +17,8 @@ import {
   toWireError,
   type LoadMessage,
   type ToWorker,
-} from '@model-server/protocol';
-import type { Handler } from '@model-server/sdk';
-import { openArchive } from './archive.js';
+} from '@model-server/protocol/wire';
+import type { Handler, Manifest } from '@model-server/sdk';
 import { BatchRunner } from './batch-runner.js';
 import { WorkerContext } from './context.js';
 import { loadHandler } from './handler-loader.js';
@@ -85,7 +84,9 @@ async function load(msg: LoadMessage): Promise<void> {
     }
     // The batch frame may carry batchSize requests, each up to max_request_size.
     reader = new MessageReader(msg.batchSize * maxRequestBytes + FRAME_OVERHEAD_BYTES, parseToWorker);
-    const archive = await openArchive(msg.modelDir, { workDir: msg.modelDir });
+    // The gateway opened and validated the archive; re-reading it here would load zod and yaml into
+    // every worker for nothing.
+    const archive = { modelDir: msg.modelDir, manifest: msg.manifest as unknown as Manifest };
     const context = new WorkerContext({
       modelName: msg.modelName,
       modelVersion: msg.modelVersion,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ModelServerError } from '@model-server/protocol';
+import { ModelServerError } from '@model-server/protocol/wire';
 import type { Manifest } from '@model-server/sdk';
 
 /** TorchServe's model-name pattern, kept so that names valid there are valid here. */

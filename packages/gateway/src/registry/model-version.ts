@@ -76,6 +76,7 @@ export class ModelVersion {
           modelVersion: init.version,
           modelDir: init.archive.modelDir,
           batchSize: init.settings.batchSize,
+          manifest: { ...init.archive.manifest },
           modelConfig: init.archive.modelConfig,
         },
         startupTimeoutMs: init.settings.startupTimeoutMs,
