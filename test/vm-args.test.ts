@@ -24,10 +24,11 @@ describe('vmargs and worker_vmargs', () => {
     expect(() => loadServerConfig({ overrides: { worker_vmargs: '--max-semi-space-size=1 -e' } })).toThrow(/worker_vmargs: must be node flags/);
   });
 
-  it('give a worker MALLOC_ARENA_MAX=2 unless the gateway environment sets it', () => {
+  it('give a worker MALLOC_ARENA_MAX=2 and a fixed 1 MB mmap threshold unless the gateway environment sets them', () => {
     const config = loadServerConfig({});
-    expect(workerLaunch(config, {}).env).toEqual({ MALLOC_ARENA_MAX: '2' });
-    expect(workerLaunch(config, { MALLOC_ARENA_MAX: '4' }).env).toEqual({});
+    expect(workerLaunch(config, {}).env).toEqual({ MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '1048576' });
+    expect(workerLaunch(config, { MALLOC_ARENA_MAX: '4' }).env).toEqual({ MALLOC_MMAP_THRESHOLD_: '1048576' });
+    expect(workerLaunch(config, { MALLOC_ARENA_MAX: '4', MALLOC_MMAP_THRESHOLD_: '131072' }).env).toEqual({});
   });
 });
 
@@ -48,5 +49,6 @@ describe('a worker spawned by the gateway', () => {
     expect(argv.slice(1, 3)).toEqual(['--max-semi-space-size=3', '--stack-size=900']);
     expect(argv[3]).toMatch(/worker[/\\]dist[/\\]main\.js$/);
     expect(env).toContain(`MALLOC_ARENA_MAX=${process.env['MALLOC_ARENA_MAX'] ?? '2'}`);
+    expect(env).toContain(`MALLOC_MMAP_THRESHOLD_=${process.env['MALLOC_MMAP_THRESHOLD_'] ?? '1048576'}`);
   });
 });
