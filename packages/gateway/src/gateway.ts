@@ -130,7 +130,8 @@ export class Gateway implements GatewayContext, ManagementContext {
       maxBufferedChunks: this.config.stream_max_buffered_chunks,
     };
     const metrics = this.metrics;
-    // Shared listeners (no closure per request) that count every response for Requests2XX/4XX/5XX.
+    // Shared listeners (no closure per request) that count every response for Requests2XX/4XX/5XX;
+    // 'finish' fires once per response, so `on` spares `once`'s wrapper.
     const countInference = function (this: ServerResponse): void {
       metrics.countResponse('inference', this.statusCode);
     };
@@ -138,7 +139,7 @@ export class Gateway implements GatewayContext, ManagementContext {
       metrics.countResponse('management', this.statusCode);
     };
     const inference = (req: IncomingMessage, res: ServerResponse): void => {
-      res.once('finish', countInference);
+      res.on('finish', countInference);
       const denied = this.guard.check(req, 'inference');
       if (denied) {
         // KServe v1 and OIP clients expect their own error body, `{"error": ...}`.
@@ -166,7 +167,7 @@ export class Gateway implements GatewayContext, ManagementContext {
     };
     const managementApp = createManagementApp(this);
     const management = (req: IncomingMessage, res: ServerResponse): void => {
-      res.once('finish', countManagement);
+      res.on('finish', countManagement);
       const denied = this.guard.check(req, 'management');
       if (denied) {
         sendError(res, denied);
