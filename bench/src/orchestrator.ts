@@ -13,7 +13,7 @@ import { limitConfig, loadPayloads, requestsFor } from './requests.js';
 import type { LimitResult, MemoryResult, PointResult, SuiteResult } from './results.js';
 import { RssSampler } from './rss.js';
 import type { Suite } from './suite.js';
-import type { ExpressTargetConfig, PidsMessage, StatsMessage } from './targets/target-messages.js';
+import type { ExpressTargetConfig, NodeBatchedTargetConfig, PidsMessage, StatsMessage } from './targets/target-messages.js';
 import type { Measurement } from './windows.js';
 
 const MB = 1024 * 1024;
@@ -94,6 +94,11 @@ export async function runSuite(suite: Suite, options: RunOptions): Promise<Omit<
       };
       starting.push(startServer(`express-${w.id}`, 'targets/express-target', config).then((s) => void servers.set(`express-${w.id}`, s)));
     }
+    for (const w of suite.workloads.filter((w) => w.servers.includes('node-batched'))) {
+      if (w.id !== 'heavy') throw new Error(`node-batched serves the heavy model only, not ${w.id}`);
+      const config: NodeBatchedTargetConfig = { modelPath: HEAVY_ONNX, intraOpNumThreads: suite.models.heavy.intraOpNumThreads, batchSize: suite.models.heavy.batchSize };
+      starting.push(startServer(`node-batched-${w.id}`, 'targets/node-batched-target', config).then((s) => void servers.set(`node-batched-${w.id}`, s)));
+    }
     const settled = await Promise.allSettled(starting);
     const failed = settled.find((s) => s.status === 'rejected');
     if (failed) throw (failed as PromiseRejectedResult).reason;
@@ -123,7 +128,8 @@ export async function runSuite(suite: Suite, options: RunOptions): Promise<Omit<
         // Alternating the order level by level keeps a slow drift of the machine's load from favouring one server.
         const order = i % 2 === 0 ? workload.servers : [...workload.servers].reverse();
         for (const server of order) {
-          const target = servers.get(server === 'express' ? `express-${workload.id}` : server)!;
+          // Model baselines run one process per workload; the others serve every workload.
+          const target = servers.get(server === 'express' || server === 'node-batched' ? `${server}-${workload.id}` : server)!;
           const config: LoadConfig =
             workload.id === 'stream'
               ? { kind: 'stream', url: target.url, connections: concurrency, request: requestsFor('stream', server, payloads)[0]!, plan: suite.plan }

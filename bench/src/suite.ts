@@ -3,7 +3,7 @@ import type { WindowPlan } from './windows.js';
 export type Mode = 'full' | 'quick' | 'tiny';
 export type WorkloadId = 'noop' | 'mnist' | 'heavy' | 'stream';
 /** Servers a load generator can be pointed at. */
-export type ServerId = 'ours' | 'bare-http' | 'express';
+export type ServerId = 'ours' | 'bare-http' | 'express' | 'node-batched';
 
 export const WORKLOAD_IDS: readonly WorkloadId[] = ['noop', 'mnist', 'heavy', 'stream'];
 
@@ -86,7 +86,7 @@ function workloads(mode: Mode): WorkloadPlan[] {
         servers: ['ours', 'express', 'bare-http'],
         limits: [{ batchSize: mnistBatch, variant: 'decode+model' }],
       },
-      { id: 'heavy', title: '(c) heavy MLP, batched', concurrency: [64], servers: ['ours', 'bare-http'], limits: [{ batchSize: heavyBatch, variant: 'model' }] },
+      { id: 'heavy', title: '(c) heavy MLP, batched', concurrency: [64], servers: ['ours', 'bare-http', 'node-batched'], limits: [{ batchSize: heavyBatch, variant: 'model' }] },
       { id: 'stream', title: '(d) streaming', concurrency: [1, 8], servers: ['ours', 'bare-http'], limits: [] },
     ];
   }
@@ -96,7 +96,7 @@ function workloads(mode: Mode): WorkloadPlan[] {
       id: 'mnist',
       title: '(b) mnist, one PNG per request',
       concurrency: [1, 8, 32, 64],
-      servers: ['ours', 'express', 'bare-http'],
+      servers: ['ours', 'express', 'node-batched', 'bare-http'],
       limits: [
         { batchSize: 1, variant: 'model' },
         { batchSize: mnistBatch, variant: 'model' },
@@ -108,7 +108,7 @@ function workloads(mode: Mode): WorkloadPlan[] {
       id: 'heavy',
       title: '(c) heavy MLP, batched',
       concurrency: [1, 8, 32, 64],
-      servers: ['ours', 'express', 'bare-http'],
+      servers: ['ours', 'express', 'node-batched', 'bare-http'],
       limits: [1, 8, heavyBatch, 64].filter((b, i, all) => all.indexOf(b) === i).map((batchSize) => ({ batchSize, variant: 'model' as const })),
     },
     { id: 'stream', title: '(d) streaming', concurrency: [1, 8, 32], servers: ['ours', 'bare-http'], limits: [] },

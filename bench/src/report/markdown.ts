@@ -2,7 +2,12 @@ import type { SuiteResult } from '../results.js';
 import type { ServerId, WorkloadId } from '../suite.js';
 import { findLimit, findPoint, floorBound, limitVariant, mb, ms, rate, ratio } from './lookup.js';
 
-const SERVER_NAMES: Record<ServerId, string> = { ours: 'ours', 'bare-http': 'bare node:http', express: 'express + ORT' };
+const SERVER_NAMES: Record<ServerId, string> = {
+  ours: 'ours',
+  'bare-http': 'bare node:http',
+  express: 'express + ORT',
+  'node-batched': 'one node:http process + ORT, batched',
+};
 
 function table(head: string[], rows: string[][]): string {
   const line = (cells: string[]): string => `| ${cells.join(' | ')} |`;
@@ -32,7 +37,7 @@ export function ratiosTable(r: SuiteResult): string {
       const ours = findPoint(r, w, 'ours', c);
       if (!ours) continue;
       const o = ours.measurement;
-      for (const server of ['bare-http', 'express'] as const) {
+      for (const server of ['bare-http', 'express', 'node-batched'] as const) {
         const base = findPoint(r, w, server, c);
         if (!base) continue;
         const b = base.measurement;

@@ -105,11 +105,15 @@ export function evaluateTargets(r: Result): TargetCheck[] {
         bound !== undefined
           ? `; any server on ${r.machine.cpus} cores: at most ${rate(bound)} inf/s = ${ratio(bound / limit.measurement.unitsPerSec)} (model + HTTP floor CPU), ours = ${ratio(ours.measurement.throughput / bound)} of that`
           : '';
+      const single = findPoint(r, 'heavy', 'node-batched', 64);
+      const singleNote = single
+        ? `; the best single Node process (node:http, in-process batching, no IPC): ${rate(single.measurement.throughput)} inf/s = ${ratio(single.measurement.throughput / limit.measurement.unitsPerSec)}`
+        : '';
       checks.push({
         id,
         target,
         goal,
-        measured: `ours ${rate(ours.measurement.throughput)} inf/s, limit ${rate(limit.measurement.unitsPerSec)} inf/s: ${ratio(value)}${boundNote}`,
+        measured: `ours ${rate(ours.measurement.throughput)} inf/s, limit ${rate(limit.measurement.unitsPerSec)} inf/s: ${ratio(value)}${boundNote}${singleNote}`,
         value,
         pass: value >= 0.8,
         stable: ours.measurement.stable && limit.measurement.stable,

@@ -42,6 +42,13 @@ export interface ExpressTargetConfig {
   intraOpNumThreads: number;
 }
 
+/** The best single Node process: node:http, one session, in-process dynamic batching (heavy model). */
+export interface NodeBatchedTargetConfig {
+  modelPath: string;
+  intraOpNumThreads: number;
+  batchSize: number;
+}
+
 /** The floor HTTP parsing sets: node:http answering a constant (and a paced stream of lines). */
 export interface BareTargetConfig {
   streamChunks: number;
