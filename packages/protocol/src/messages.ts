@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ModelServerError } from './errors.js';
 import { modelMetadataSchema } from './model-metadata.js';
-import { isObj, type Obj } from './shape-checks.js';
+import { isObj, isStringRecord, type Obj } from './shape-checks.js';
 
 const bytes = z.custom<Uint8Array>((v) => v instanceof Uint8Array, { message: "expected bytes" });
 const headers = z.record(z.string(), z.string());
@@ -106,13 +106,6 @@ function check<T>(schema: z.ZodType<T>, value: unknown): T {
 // ---------------------------------------------------------------------------------------------------
 function isInt(v: unknown): v is number {
   return Number.isSafeInteger(v);
-}
-
-/** A plain object of strings; returned as is (msgpack decoding made it, nobody else holds it). */
-function isStringRecord(v: unknown): v is Record<string, string> {
-  if (!isObj(v) || Object.getPrototypeOf(v) !== Object.prototype) return false;
-  for (const k in v) if (typeof v[k] !== 'string') return false;
-  return true;
 }
 
 function fastResponse(v: Obj, type: 'response' | 'chunk'): ResponseMessage | ChunkMessage | undefined {

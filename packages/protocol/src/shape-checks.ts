@@ -15,6 +15,13 @@ export function invalidAt(path: string, message: string): ModelServerError {
   return new ModelServerError('MESSAGE_INVALID', { reason: path === '' ? message : `${path}: ${message}` });
 }
 
+/** A plain object of strings, for the guards that build no field paths. */
+export function isStringRecord(v: unknown): v is Record<string, string> {
+  if (!isObj(v) || Object.getPrototypeOf(v) !== Object.prototype) return false;
+  for (const k in v) if (typeof v[k] !== 'string') return false;
+  return true;
+}
+
 /** A plain data object (as msgpack decoding makes them). */
 
 export function obj(v: unknown, path: string): Obj {

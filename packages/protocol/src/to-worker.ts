@@ -1,5 +1,5 @@
 import { ModelServerError } from './errors.js';
-import { arr, bytes, int, invalidAt, isObj, obj, str, stringRecord, type Obj } from './shape-checks.js';
+import { arr, bytes, int, invalidAt, isObj, isStringRecord, obj, str, stringRecord, type Obj } from './shape-checks.js';
 
 /**
  * Gateway -> worker messages, validated without zod: this module is all a worker loads of the
@@ -70,12 +70,6 @@ function fastInputs(v: unknown): InferenceInput[] | undefined {
     out[i] = { name, contentType, data };
   }
   return out;
-}
-
-function isStringRecord(v: unknown): v is Record<string, string> {
-  if (!isObj(v) || Object.getPrototypeOf(v) !== Object.prototype) return false;
-  for (const k in v) if (typeof v[k] !== 'string') return false;
-  return true;
 }
 
 function fastPredict(v: Obj): PredictMessage | undefined {
