@@ -112,6 +112,23 @@ describe('client disconnects', () => {
   });
 });
 
+describe('batches in flight together', () => {
+  it('a batch that fails as a whole fails only its own requests, not the batch sent on its batch_end', async () => {
+    const blocker = postJson(url(), { op: 'sleep', ms: 300 });
+    await busy();
+    const failing = postJson(url(), { op: 'throw', message: 'only this batch' });
+    await waitFor(() => version().queueSize === 1, 5000, 'the failing request to queue');
+    const next = postJson(url(), { op: 'echo' });
+    await waitFor(() => version().queueSize === 2, 5000, 'the next request to queue');
+    expect((await blocker).status).toBe(200);
+    const failed = await failing;
+    expect(failed.status).toBe(500);
+    expect(failed.json['message']).toContain('only this batch');
+    // Dispatched as soon as the failing batch's batch_end was read, before its error was routed.
+    expect((await next).status).toBe(200);
+  });
+});
+
 describe('a full batch waiting inside a busy worker', () => {
   it('is handed over at once, and when its clients leave it never runs and does not cost the worker', async () => {
     const pair = version('pair');

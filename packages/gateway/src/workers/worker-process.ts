@@ -194,7 +194,7 @@ export class WorkerProcess extends EventEmitter implements JobRunner {
         return;
       case 'error':
         if (msg.requestId !== undefined) this.settle(msg.requestId)?.fail(fromWireError(msg.error));
-        else for (const id of [...this.inFlight.keys()]) this.settle(id)?.fail(fromWireError(msg.error));
+        else this.failBatch(msg.batchId, fromWireError(msg.error));
         return;
       case 'metrics':
         this.emit('metrics', msg.entries);
@@ -203,17 +203,23 @@ export class WorkerProcess extends EventEmitter implements JobRunner {
         const batch = this.batches.get(msg.batchId);
         if (!batch) return;
         this.release(msg.batchId);
-        this.batches.delete(msg.batchId);
         this.rssBytes = msg.rssBytes;
         this.emit('batch_end', msg.handlerMs, performance.now() - batch.sentAt);
         // A handler that answered nobody for some request still ends that request, exactly once.
-        for (const job of batch.jobs) {
-          if (this.inFlight.get(job.id) === job) {
-            this.settle(job.id)?.fail(new ModelServerError('INTERNAL', { message: 'handler produced no result for this request' }));
-          }
-        }
+        this.failBatch(msg.batchId, new ModelServerError('INTERNAL', { message: 'handler produced no result for this request' }));
+        this.batches.delete(msg.batchId);
         return;
       }
+    }
+  }
+
+  /**
+   * Fails the jobs of one batch that are still unanswered; another batch may be in flight on this
+   * worker at the same time (the one sent on its `batch_end`, or one waiting behind it).
+   */
+  private failBatch(batchId: number, error: ModelServerError): void {
+    for (const job of this.batches.get(batchId)?.jobs ?? []) {
+      if (this.inFlight.get(job.id) === job) this.settle(job.id)?.fail(error);
     }
   }
 
