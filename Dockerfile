@@ -20,4 +20,6 @@ USER node
 EXPOSE 8080 8081 8082
 HEALTHCHECK --interval=10s --timeout=3s --start-period=60s \
   CMD node -e "fetch('http://127.0.0.1:8080/ping').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"
-CMD ["node", "packages/cli/dist/main.js", "start", "--foreground", "--ts-config", "/app/deploy/config.properties"]
+# The flags are the default `vmargs`; given here, `start --foreground` needs no second node process
+# to apply them (keep them in step if deploy/config.properties sets `vmargs`).
+CMD ["node", "--max-semi-space-size=4", "--heap-growing-percent=50", "packages/cli/dist/main.js", "start", "--foreground", "--ts-config", "/app/deploy/config.properties"]

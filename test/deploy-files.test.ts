@@ -3,6 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
+import { gatewayNodeArgs, loadServerConfig } from '@model-server/gateway';
 import { buildModel, ROOT, tempDir } from './helpers/models.js';
 import { parseSamples, prometheusTool } from './helpers/prom-text.js';
 import { postJson, startServer } from './helpers/server.js';
@@ -20,6 +21,15 @@ const dashboardFile = join(ROOT, 'deploy', 'grafana', 'dashboards', 'model-serve
 const expressions = async () => ((JSON.parse(await readFile(dashboardFile, 'utf8')) as Dashboard).panels.flatMap((p) => p.targets.map((t) => t.expr)));
 
 describe('deployment files', () => {
+  it("the image's command starts node with the gateway's vmargs, so start --foreground needs no relaunch", async () => {
+    const dockerfile = await readFile(join(ROOT, 'Dockerfile'), 'utf8');
+    const cmd = JSON.parse(/^CMD (\[.*\])$/m.exec(dockerfile)![1]!) as string[];
+    const script = cmd.indexOf('packages/cli/dist/main.js');
+    const config = loadServerConfig({ file: join(ROOT, 'deploy', 'config.properties'), env: {} });
+    expect(cmd.slice(1, script)).toEqual(gatewayNodeArgs(config));
+    expect(cmd.slice(script + 1, script + 3)).toEqual(['start', '--foreground']);
+  });
+
   it('docker-compose.yml validates with docker-compose config', async () => {
     const r = await execa(dockerCompose(), ['-f', join(ROOT, 'docker-compose.yml'), 'config', '-q'], { reject: false, cwd: ROOT });
     expect(r.stderr).toBe('');
