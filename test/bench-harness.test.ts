@@ -5,6 +5,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import type { SuiteResult } from '../bench/src/results.js';
 import { percentile, spread } from '../bench/src/stats.js';
+import { buildSuite } from '../bench/src/suite.js';
 import { WindowRecorder } from '../bench/src/windows.js';
 import { ROOT, tempDir } from './helpers/models.js';
 
@@ -13,6 +14,10 @@ const run = promisify(execFile);
 // The suite's own figures are not checked here (this machine is shared and noisy); only that the
 // harness still runs end to end and writes every output with the expected shape.
 describe('bench harness', () => {
+  it('builds every mode of the suite with each baseline on a workload it can serve', () => {
+    for (const mode of ['tiny', 'quick', 'full'] as const) expect(buildSuite(mode).workloads.length).toBe(4);
+  });
+
   it('runs the tiny suite end to end and writes JSON, Markdown and SVG', { timeout: 180_000 }, async () => {
     const out = await tempDir('ms-bench-test-');
     const { stdout } = await run(process.execPath, [join(ROOT, 'bench', 'dist', 'src', 'run.js'), '--tiny', '--out', out], {
@@ -24,7 +29,7 @@ describe('bench harness', () => {
     const result = JSON.parse(await readFile(join(out, 'latest.json'), 'utf8')) as SuiteResult;
     expect(result.mode).toBe('tiny');
     const seen = new Set(result.points.map((p) => `${p.workload}/${p.server}`));
-    expect([...seen].sort()).toEqual(['heavy/ours', 'mnist/express', 'mnist/ours', 'noop/bare-http', 'noop/ours', 'stream/bare-http', 'stream/ours']);
+    expect([...seen].sort()).toEqual(['heavy/node-batched', 'heavy/ours', 'mnist/express', 'mnist/ours', 'noop/bare-http', 'noop/ours', 'stream/bare-http', 'stream/ours']);
     for (const p of result.points) {
       expect(p.measurement.windows.length).toBeGreaterThan(0);
       expect(p.measurement.errors).toBe(0);

@@ -95,7 +95,6 @@ export async function runSuite(suite: Suite, options: RunOptions): Promise<Omit<
       starting.push(startServer(`express-${w.id}`, 'targets/express-target', config).then((s) => void servers.set(`express-${w.id}`, s)));
     }
     for (const w of suite.workloads.filter((w) => w.servers.includes('node-batched'))) {
-      if (w.id !== 'heavy') throw new Error(`node-batched serves the heavy model only, not ${w.id}`);
       const config: NodeBatchedTargetConfig = { modelPath: HEAVY_ONNX, intraOpNumThreads: suite.models.heavy.intraOpNumThreads, batchSize: suite.models.heavy.batchSize };
       starting.push(startServer(`node-batched-${w.id}`, 'targets/node-batched-target', config).then((s) => void servers.set(`node-batched-${w.id}`, s)));
     }

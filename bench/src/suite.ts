@@ -71,7 +71,7 @@ function workloads(mode: Mode): WorkloadPlan[] {
     return [
       { id: 'noop', title: '(a) no-op handler', concurrency: [2], servers: ['ours', 'bare-http'], limits: [] },
       { id: 'mnist', title: '(b) mnist, one PNG per request', concurrency: [2], servers: ['ours', 'express'], limits: [{ batchSize: 2, variant: 'decode+model' }] },
-      { id: 'heavy', title: '(c) heavy MLP', concurrency: [2], servers: ['ours'], limits: [{ batchSize: 2, variant: 'model' }] },
+      { id: 'heavy', title: '(c) heavy MLP', concurrency: [2], servers: ['ours', 'node-batched'], limits: [{ batchSize: 2, variant: 'model' }] },
       { id: 'stream', title: '(d) streaming', concurrency: [2], servers: ['ours', 'bare-http'], limits: [] },
     ];
   }
@@ -96,7 +96,7 @@ function workloads(mode: Mode): WorkloadPlan[] {
       id: 'mnist',
       title: '(b) mnist, one PNG per request',
       concurrency: [1, 8, 32, 64],
-      servers: ['ours', 'express', 'node-batched', 'bare-http'],
+      servers: ['ours', 'express', 'bare-http'],
       limits: [
         { batchSize: 1, variant: 'model' },
         { batchSize: mnistBatch, variant: 'model' },
@@ -115,7 +115,16 @@ function workloads(mode: Mode): WorkloadPlan[] {
   ];
 }
 
+/** Baselines that serve one workload only (they hold that workload's model). */
+const SINGLE_WORKLOAD_SERVERS: Partial<Record<ServerId, WorkloadId>> = { 'node-batched': 'heavy' };
+
 export function buildSuite(mode: Mode, only?: readonly WorkloadId[]): Suite {
+  for (const w of workloads(mode)) {
+    for (const server of w.servers) {
+      const served = SINGLE_WORKLOAD_SERVERS[server];
+      if (served !== undefined && served !== w.id) throw new Error(`${mode} suite: ${server} serves ${served} only, not ${w.id}`);
+    }
+  }
   return {
     mode,
     plan: PLANS[mode],
