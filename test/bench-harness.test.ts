@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import type { SuiteResult } from '../bench/src/results.js';
 import { percentile, spread } from '../bench/src/stats.js';
 import { buildSuite } from '../bench/src/suite.js';
@@ -16,6 +17,12 @@ const run = promisify(execFile);
 describe('bench harness', () => {
   it('builds every mode of the suite with each baseline on a workload it can serve', () => {
     for (const mode of ['tiny', 'quick', 'full'] as const) expect(buildSuite(mode).workloads.length).toBe(4);
+  });
+
+  it('serves mnist with the batching settings the example ships with', async () => {
+    const shipped = parseYaml(await readFile(join(ROOT, 'examples', 'mnist', 'model-config.yaml'), 'utf8')) as Record<string, unknown>;
+    const { batchSize, maxBatchDelay } = buildSuite('full').models.mnist;
+    expect({ batchSize, maxBatchDelay }).toEqual({ batchSize: shipped['batchSize'], maxBatchDelay: shipped['maxBatchDelay'] });
   });
 
   it('runs the tiny suite end to end and writes JSON, Markdown and SVG', { timeout: 180_000 }, async () => {

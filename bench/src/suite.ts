@@ -53,7 +53,7 @@ export interface Suite {
  */
 const MODELS: Record<WorkloadId, ModelSettings> = {
   noop: { workers: 1, batchSize: 32, maxBatchDelay: 0, intraOpNumThreads: 1 },
-  mnist: { workers: 1, batchSize: 8, maxBatchDelay: 5, intraOpNumThreads: 1 },
+  mnist: { workers: 1, batchSize: 8, maxBatchDelay: 0, intraOpNumThreads: 1 },
   heavy: { workers: 1, batchSize: 32, maxBatchDelay: 0, intraOpNumThreads: 1 },
   stream: { workers: 1, batchSize: 8, maxBatchDelay: 0, intraOpNumThreads: 1 },
 };
