@@ -86,16 +86,16 @@ async function load(msg: LoadMessage): Promise<void> {
     reader = new MessageReader(msg.batchSize * maxRequestBytes + FRAME_OVERHEAD_BYTES, parseToWorker);
     // The gateway opened and validated the archive; re-reading it here would load zod and yaml into
     // every worker for nothing.
-    const archive = { modelDir: msg.modelDir, manifest: msg.manifest as unknown as Manifest };
+    const manifest = msg.manifest as unknown as Manifest;
     const context = new WorkerContext({
       modelName: msg.modelName,
       modelVersion: msg.modelVersion,
-      modelDir: archive.modelDir,
-      manifest: archive.manifest,
+      modelDir: msg.modelDir,
+      manifest,
       modelConfig: msg.modelConfig,
       batchSize: msg.batchSize,
     });
-    handler = await loadHandler(archive.modelDir, archive.manifest.model.handler);
+    handler = await loadHandler(msg.modelDir, manifest.model.handler);
     await handler.initialize?.(context);
     runner = new BatchRunner(handler, context, send, maxResponseBytes);
     const metadata = handler.metadata?.();

@@ -35,15 +35,16 @@ export interface WorkerSpec {
 
 const FRAME_OVERHEAD_BYTES = 64 * 1024;
 
+const STOP_TIMEOUT_MS = 5_000;
+const SIGKILL_TIMEOUT_MS = 1_000;
+const CONNECTION_LOST_GRACE_MS = 200;
+
 interface SentBatch {
   jobs: InferenceJob[];
   sentAt: number;
   /** The worker said batch_end (possibly before its answers were routed). */
   ended: boolean;
 }
-const STOP_TIMEOUT_MS = 5_000;
-const SIGKILL_TIMEOUT_MS = 1_000;
-const CONNECTION_LOST_GRACE_MS = 200;
 
 /**
  * The gateway's handle on one worker process: spawns it, owns its Unix socket, sends it batches and
@@ -279,10 +280,15 @@ export class WorkerProcess extends EventEmitter implements JobRunner {
     if (!this.inFlight.has(job.id)) return;
     this.send({ type: 'cancel', requestId: job.id, reason });
     // A job waiting behind the running batch gets its grace period once its own batch starts.
-    let running: SentBatch | undefined;
-    for (const b of this.batches.values()) if (!b.ended) (running ??= b);
+    const running = this.runningBatch();
     if (running && !running.jobs.includes(job)) this.deferredCancels.add(job.id);
     else this.armCancelTimer(job.id);
+  }
+
+  /** The first batch sent that the worker has not ended (batches run in the order they were sent). */
+  private runningBatch(): SentBatch | undefined {
+    for (const b of this.batches.values()) if (!b.ended) return b;
+    return undefined;
   }
 
   /** The batch that waited now runs: its cancelled jobs' grace periods start. */
