@@ -12,7 +12,7 @@ import {
   MessageReader,
   ModelServerError,
   PROTOCOL_VERSION,
-  encodeMessage,
+  encodeMessages,
   parseToWorker,
   toWireError,
   type LoadMessage,
@@ -43,15 +43,16 @@ const socket: Socket = connect(values.socket);
 socket.setNoDelay(true);
 
 /**
- * Writes messages, several in one go: corked, so a batch's answers leave in one writev instead of one
- * syscall each. Resolves at once unless the socket's buffer is full (then on `drain`).
+ * Writes messages, several in one go: a batch's answers leave in one syscall, not one each. Resolves at
+ * once unless the socket's buffer is full (then on `drain`).
  */
 function send(...messages: Record<string, unknown>[]): Promise<void> {
   if (socket.destroyed) return Promise.reject(new Error('gateway connection closed'));
-  const corked = messages.length > 1;
+  const frames = encodeMessages(messages);
+  const corked = frames.length > 1;
   if (corked) socket.cork();
   let ok = true;
-  for (const message of messages) ok = socket.write(encodeMessage(message));
+  for (const frame of frames) ok = socket.write(frame);
   if (corked) socket.uncork();
   if (ok) return Promise.resolve();
   return new Promise((resolve, reject) => {

@@ -206,8 +206,11 @@ export class WorkerProcess extends EventEmitter implements JobRunner {
         this.release(msg.batchId);
         this.rssBytes = msg.rssBytes;
         this.emit('batch_end', msg.handlerMs, performance.now() - batch.sentAt);
-        // A handler that answered nobody for some request still ends that request, exactly once.
-        this.failBatch(msg.batchId, new ModelServerError('INTERNAL', { message: 'handler produced no result for this request' }));
+        // A handler that answered nobody for some request still ends that request, exactly once. The
+        // error is made only then: building one (its stack) on every batch_end was 4 % of the gateway.
+        if (batch.jobs.some((job) => this.inFlight.get(job.id) === job)) {
+          this.failBatch(msg.batchId, new ModelServerError('INTERNAL', { message: 'handler produced no result for this request' }));
+        }
         this.batches.delete(msg.batchId);
         return;
       }
