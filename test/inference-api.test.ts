@@ -20,6 +20,11 @@ describe('inference API', () => {
     const r = await postJson(`${server.url}/predictions/probe`, { op: 'echo', value: 42 });
     expect(r.status).toBe(200);
     expect(r.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    // TorchServe's no-cache headers, which clients and caches rely on.
+    expect(r.headers.get('cache-control')).toBe('no-cache; no-store, must-revalidate, private');
+    expect(r.headers.get('pragma')).toBe('no-cache');
+    expect(r.headers.get('expires')).toBe('Thu, 01 Jan 1970 00:00:00 UTC');
+    expect(r.headers.get('content-type')).toBe('application/json');
     expect(r.json['value']).toBe(42);
     expect((r.json['inputs'] as { name: string }[]).map((i) => i.name)).toEqual(['body']);
     expect((r.json['headers'] as Record<string, unknown>)['explain']).toBe('False');
@@ -51,6 +56,10 @@ describe('inference API', () => {
     expect(r.status).toBe(201);
     expect(r.headers.get('content-type')).toBe('text/x-probe');
     expect(r.headers.get('x-probe')).toBe('yes');
+    expect(r.headers.get('cache-control')).toBe('max-age=60');
+    expect(r.headers.get('pragma')).toBe('no-cache');
+    expect(r.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    expect(r.headers.get('content-length')).toBe('6');
     expect(r.text).toBe('custom');
   });
 

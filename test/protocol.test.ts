@@ -6,6 +6,7 @@ import {
   encodeBody,
   encodeFrame,
   encodeMessage,
+  encodeMessages,
   parseFromWorker,
   parseToWorker,
   PROTOCOL_VERSION,
@@ -81,6 +82,21 @@ describe('frame decoding', () => {
     const reader = new MessageReader(1 << 20, parseToWorker);
     const chunk = concat([encodeMessage({ type: 'stop' }), encodeMessage({ type: 'cancel', requestId: 'a', reason: 'x' }), encodeMessage({ type: 'stop' })]);
     expect(reader.push(chunk).map((m) => m.type)).toEqual(['stop', 'cancel', 'stop']);
+  });
+
+  it('frames a batch of messages for one write: small ones joined in one buffer, large ones left alone', () => {
+    const small = [predict(1, 10), { type: 'stop' }, predict(2, 300)];
+    const joined = encodeMessages(small);
+    expect(joined).toHaveLength(1);
+    expect(new MessageReader(1 << 20, parseToWorker).push(joined[0]!).map((m) => m.type)).toEqual(['predict', 'stop', 'predict']);
+
+    // Past the coalescing size each frame is written as it is, so a large payload is never copied.
+    const large = [predict(3, 40_000), predict(4, 40_000)];
+    const frames = encodeMessages(large);
+    expect(frames).toHaveLength(2);
+    const got = new MessageReader(1 << 20, parseToWorker).push(concat(frames)) as Extract<ToWorker, { type: 'predict' }>[];
+    expect(got.map((m) => m.batchId)).toEqual([3, 4]);
+    expect(got[1]!.requests[0]!.inputs[0]!.data.byteLength).toBe(40_000);
   });
 
   it('keeps a partial frame until its last byte arrives', () => {

@@ -151,7 +151,7 @@ export class Gateway implements GatewayContext, ManagementContext {
       const segments = pathSegments(req.url);
       const kind = segments && segments.length >= 1 ? HOT_ROUTES[segments[0]!] : undefined;
       if (kind && req.method !== 'OPTIONS') {
-        void handlePrediction(hotDeps, req, res, kind, segments!);
+        handlePrediction(hotDeps, req, res, kind, segments!);
         return;
       }
       const infer = segments && req.method === 'POST' ? matchInferPath(segments) : undefined;

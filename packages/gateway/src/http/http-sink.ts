@@ -20,15 +20,23 @@ export class HttpSink implements ResponseSink {
     private readonly maxBufferedChunks: number,
   ) {}
 
+  /**
+   * Headers as a flat [name, value, ...] list: node takes it as it is, where an object would be
+   * built here and walked again there (a per-response cost on the hot path).
+   */
   private head(part: ResponsePart, streaming: boolean): void {
-    const headers: Record<string, string | number> = {};
-    for (const k in NO_CACHE_HEADERS) headers[k] = NO_CACHE_HEADERS[k]!;
-    // A handler's own headers may replace TorchServe's no-cache ones, never the request id.
     const own = part.headers;
-    for (const k in own) headers[k] = own[k]!;
-    headers['x-request-id'] = this.requestId;
-    if (part.contentType) headers['content-type'] = part.contentType;
-    if (!streaming) headers['content-length'] = part.body.byteLength;
+    const headers: (string | number)[] = [];
+    // A handler's own headers may replace TorchServe's no-cache ones, never the request id; the content
+    // type and length come from the part when it has them.
+    for (const k in NO_CACHE_HEADERS) if (!(k in own)) headers.push(k, NO_CACHE_HEADERS[k]!);
+    for (const k in own) {
+      if (k === 'x-request-id' || (k === 'content-type' && part.contentType) || (k === 'content-length' && !streaming)) continue;
+      headers.push(k, own[k]!);
+    }
+    headers.push('x-request-id', this.requestId);
+    if (part.contentType) headers.push('content-type', part.contentType);
+    if (!streaming) headers.push('content-length', part.body.byteLength);
     this.res.writeHead(part.status, headers);
   }
 

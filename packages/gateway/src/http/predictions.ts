@@ -99,32 +99,39 @@ export function cancelOnClientClose(res: ServerResponse, job: InferenceJob): voi
  * on plain node:http: no framework runs per request. The model is resolved before the body is read,
  * so an unknown model costs no upload. `segments` is the whole path, route segment first.
  */
-export async function handlePrediction(
+export function handlePrediction(
   deps: PredictionDeps,
   req: IncomingMessage,
   res: ServerResponse,
   kind: 'predict' | 'explain',
   segments: readonly string[],
-): Promise<void> {
+): void {
   const requestId = randomUUID();
+  // segments[0] is the route (`predictions`); the cached array is frozen, and slicing a frozen array
+  // takes V8's slow path (3 % of the gateway), so it is indexed instead.
+  const model = segments[1];
+  const version = segments[2];
   try {
-    // segments[0] is the route (`predictions`); the cached array is frozen, and slicing a frozen array
-    // takes V8's slow path (3 % of the gateway), so it is indexed instead.
-    const model = segments[1];
-    const version = segments[2];
     if (!model) throw new ModelServerError('RESOURCE_NOT_FOUND');
     if (req.method !== 'POST' && req.method !== 'PUT') throw new ModelServerError('METHOD_NOT_ALLOWED');
     deps.registry.resolve(model, version);
-    const inputs = await readInputs(req, deps.maxRequestBytes);
-    const headers = flattenHeaders(req);
-    headers['explain'] = kind === 'explain' ? 'True' : 'False';
-    if (segments.length > 3) headers['url_path'] = segments.slice(3).join('/');
-    const sink = wantsEventStream(req)
-      ? new SseSink(res, requestId, deps.maxBufferedChunks)
-      : new HttpSink(res, requestId, deps.maxBufferedChunks);
-    const job = submitJob(deps.registry, { kind, model, version, headers, inputs, sink, requestId });
-    cancelOnClientClose(res, job);
   } catch (err) {
     sendError(res, err, { ...NO_CACHE_HEADERS, 'x-request-id': requestId });
+    return;
   }
+  readInputs(req, deps.maxRequestBytes, (readError, inputs) => {
+    try {
+      if (readError !== undefined) throw readError;
+      const headers = flattenHeaders(req);
+      headers['explain'] = kind === 'explain' ? 'True' : 'False';
+      if (segments.length > 3) headers['url_path'] = segments.slice(3).join('/');
+      const sink = wantsEventStream(req)
+        ? new SseSink(res, requestId, deps.maxBufferedChunks)
+        : new HttpSink(res, requestId, deps.maxBufferedChunks);
+      const job = submitJob(deps.registry, { kind, model: model!, version, headers, inputs: inputs!, sink, requestId });
+      cancelOnClientClose(res, job);
+    } catch (err) {
+      sendError(res, err, { ...NO_CACHE_HEADERS, 'x-request-id': requestId });
+    }
+  });
 }

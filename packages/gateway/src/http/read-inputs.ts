@@ -13,24 +13,31 @@ function discardRest(req: IncomingMessage): void {
   req.resume();
 }
 
-function readRaw(req: IncomingMessage, maxBytes: number, contentType: string): Promise<InferenceInput[]> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.byteLength;
-      if (size > maxBytes) {
-        discardRest(req);
-        reject(new ModelServerError('REQUEST_TOO_LARGE', { limit: maxBytes }));
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => {
-      const data = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
-      resolve([{ name: 'body', contentType: contentType || 'application/octet-stream', data }]);
-    });
-    req.on('error', reject);
+/** Callback style: the hot path spares a promise and an async step per request. */
+function readRaw(req: IncomingMessage, maxBytes: number, contentType: string, done: InputsCallback): void {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let settled = false;
+  req.on('data', (chunk: Buffer) => {
+    size += chunk.byteLength;
+    if (size > maxBytes) {
+      discardRest(req);
+      settled = true;
+      done(new ModelServerError('REQUEST_TOO_LARGE', { limit: maxBytes }));
+      return;
+    }
+    chunks.push(chunk);
+  });
+  req.on('end', () => {
+    if (settled) return;
+    settled = true;
+    const data = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+    done(undefined, [{ name: 'body', contentType: contentType || 'application/octet-stream', data }]);
+  });
+  req.on('error', (err) => {
+    if (settled) return;
+    settled = true;
+    done(err);
   });
 }
 
@@ -94,17 +101,31 @@ function readForm(req: IncomingMessage, maxBytes: number): Promise<InferenceInpu
   });
 }
 
+export type InputsCallback = (err: unknown, inputs?: InferenceInput[]) => void;
+
 /**
  * The request body as named inputs: form fields and files by field name (in order, duplicates kept),
  * or the raw body as the single input `body`. Bodies over `maxBytes` are refused with 413 as soon
- * as the excess is seen (at once when Content-Length says so).
+ * as the excess is seen (at once when Content-Length says so). `done` is called exactly once.
  */
-export function readInputs(req: IncomingMessage, maxBytes: number): Promise<InferenceInput[]> {
+export function readInputs(req: IncomingMessage, maxBytes: number, done: InputsCallback): void {
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > maxBytes) {
     discardRest(req);
-    return Promise.reject(new ModelServerError('REQUEST_TOO_LARGE', { limit: maxBytes }));
+    done(new ModelServerError('REQUEST_TOO_LARGE', { limit: maxBytes }));
+    return;
   }
   const contentType = req.headers['content-type'] ?? '';
-  return isForm(contentType) ? readForm(req, maxBytes) : readRaw(req, maxBytes, contentType);
+  if (!isForm(contentType)) {
+    readRaw(req, maxBytes, contentType, done);
+    return;
+  }
+  readForm(req, maxBytes).then((inputs) => done(undefined, inputs), done);
+}
+
+/** `readInputs` as a promise, for routes off the hot path. */
+export function readInputsAsync(req: IncomingMessage, maxBytes: number): Promise<InferenceInput[]> {
+  return new Promise((resolve, reject) => {
+    readInputs(req, maxBytes, (err, inputs) => (err === undefined ? resolve(inputs!) : reject(err)));
+  });
 }

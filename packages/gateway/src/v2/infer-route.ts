@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ModelServerError, TENSOR_OUTPUTS_HEADER } from '@model-server/protocol';
 import { PRIORITY_HEADER, TIMEOUT_HEADER, cancelOnClientClose, flattenHeaders, submitJob, type PredictionDeps } from '../http/predictions.js';
-import { readInputs } from '../http/read-inputs.js';
+import { readInputsAsync } from '../http/read-inputs.js';
 import { NO_CACHE_HEADERS } from '../http/send-error.js';
 import { sendOipError } from '../http/send-oip-error.js';
 import { HEADER_LENGTH_HEADER, headerLength } from './binary-data.js';
@@ -64,7 +64,7 @@ export async function handleV2Infer(deps: PredictionDeps, req: IncomingMessage, 
     if (/^multipart\/|^application\/x-www-form-urlencoded/i.test(req.headers['content-type'] ?? '')) {
       throw new ModelServerError('UNSUPPORTED_MEDIA_TYPE', { contentType: req.headers['content-type'] });
     }
-    const [body] = await readInputs(req, deps.maxRequestBytes);
+    const [body] = await readInputsAsync(req, deps.maxRequestBytes);
     const data = body?.data ?? new Uint8Array(0);
     const decoded = decodeInferRequest(data, headerLength(req.headers[HEADER_LENGTH_HEADER], data.byteLength), metadataOf(version));
     const headers = flattenHeaders(req);
