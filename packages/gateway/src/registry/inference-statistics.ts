@@ -48,22 +48,25 @@ export class InferenceStatistics {
 
   /** Follows a queued job to its end. Call once, when the job is accepted. */
   trackJob(job: InferenceJob): void {
-    job.whenEnded((j) => {
-      const now = performance.now();
-      const queuedUntil = j.startedAt > 0 ? j.startedAt : now;
-      if (j.state === 'done') {
-        add(this.success, now - j.createdAt);
-        add(this.queue, queuedUntil - j.enqueuedAt);
-        add(this.computeInput, 0);
-        add(this.computeInfer, now - queuedUntil);
-        add(this.computeOutput, 0);
-        this.inferenceCount++;
-        this.lastInferenceMs = Date.now();
-      } else if (j.state === 'failed' || j.state === 'expired') {
-        add(this.fail, now - j.createdAt);
-      }
-    });
+    job.whenEnded(this.onJobEnded);
   }
+
+  /** Shared by every job (no closure per request). */
+  private readonly onJobEnded = (j: InferenceJob): void => {
+    const now = performance.now();
+    const queuedUntil = j.startedAt > 0 ? j.startedAt : now;
+    if (j.state === 'done') {
+      add(this.success, now - j.createdAt);
+      add(this.queue, queuedUntil - j.enqueuedAt);
+      add(this.computeInput, 0);
+      add(this.computeInfer, now - queuedUntil);
+      add(this.computeOutput, 0);
+      this.inferenceCount++;
+      this.lastInferenceMs = Date.now();
+    } else if (j.state === 'failed' || j.state === 'expired') {
+      add(this.fail, now - j.createdAt);
+    }
+  };
 
   /** Times one batch from dispatch until its last request has ended. */
   trackBatch(jobs: readonly InferenceJob[]): void {
@@ -71,19 +74,19 @@ export class InferenceStatistics {
     const started = performance.now();
     let pending = jobs.length;
     const size = jobs.length;
-    for (const job of jobs) {
-      job.whenEnded(() => {
-        if (--pending > 0) return;
-        let stat = this.batches.get(size);
-        if (!stat) {
-          stat = { batchSize: size, computeInput: zero(), computeInfer: zero(), computeOutput: zero() };
-          this.batches.set(size, stat);
-        }
-        add(stat.computeInput, 0);
-        add(stat.computeInfer, performance.now() - started);
-        add(stat.computeOutput, 0);
-      });
-    }
+    // One callback for the whole batch, not one closure per job.
+    const onJobEnded = (): void => {
+      if (--pending > 0) return;
+      let stat = this.batches.get(size);
+      if (!stat) {
+        stat = { batchSize: size, computeInput: zero(), computeInfer: zero(), computeOutput: zero() };
+        this.batches.set(size, stat);
+      }
+      add(stat.computeInput, 0);
+      add(stat.computeInfer, performance.now() - started);
+      add(stat.computeOutput, 0);
+    };
+    for (const job of jobs) job.whenEnded(onJobEnded);
   }
 
   /** Batch statistics by ascending batch size. */

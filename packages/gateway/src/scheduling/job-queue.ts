@@ -29,11 +29,13 @@ export class JobQueue {
     }
     level.items.push(job);
     this.live++;
-    job.whenEnded(() => {
-      // Leaving while still queued (cancel, expiry): free the slot now, skip the entry later.
-      if (job.startedAt === 0) this.live--;
-    });
+    job.whenEnded(this.onJobEnded);
   }
+
+  /** Leaving while still queued (cancel, expiry) frees the slot now; the entry is skipped later. */
+  private readonly onJobEnded = (job: InferenceJob): void => {
+    if (job.startedAt === 0) this.live--;
+  };
 
   /** The job that would be taken next, without taking it. */
   peek(): InferenceJob | undefined {
