@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ModelServerError } from './errors.js';
 import { modelMetadataSchema } from './model-metadata.js';
-import { isObj, isStringRecord, type Obj } from './shape-checks.js';
+import { isInt, isObj, isStringRecord, type Obj } from './shape-checks.js';
 
 const bytes = z.custom<Uint8Array>((v) => v instanceof Uint8Array, { message: "expected bytes" });
 const headers = z.record(z.string(), z.string());
@@ -104,10 +104,6 @@ function check<T>(schema: z.ZodType<T>, value: unknown): T {
 // accepts and returns the same shape (unknown keys dropped); anything it does not accept goes to zod,
 // which decides and names the offending field, so refusals and their messages are unchanged.
 // ---------------------------------------------------------------------------------------------------
-function isInt(v: unknown): v is number {
-  return Number.isSafeInteger(v);
-}
-
 function fastResponse(v: Obj, type: 'response' | 'chunk'): ResponseMessage | ChunkMessage | undefined {
   const { batchId, requestId, status, contentType, headers: h, body } = v;
   if (!isInt(batchId) || typeof requestId !== 'string' || !isInt(status) || !isStringRecord(h) || !(body instanceof Uint8Array)) {

@@ -22,8 +22,12 @@ export function isStringRecord(v: unknown): v is Record<string, string> {
   return true;
 }
 
-/** A plain data object (as msgpack decoding makes them). */
+/** A safe integer, for the guards that build no field paths. */
+export function isInt(v: unknown): v is number {
+  return Number.isSafeInteger(v);
+}
 
+/** A plain data object (as msgpack decoding makes them). */
 export function obj(v: unknown, path: string): Obj {
   if (!isObj(v)) throw invalidAt(path, 'expected object');
   return v;

@@ -1,5 +1,5 @@
 import { ModelServerError } from './errors.js';
-import { arr, bytes, int, invalidAt, isObj, isStringRecord, obj, str, stringRecord, type Obj } from './shape-checks.js';
+import { arr, bytes, int, invalidAt, isInt, isObj, isStringRecord, obj, str, stringRecord, type Obj } from './shape-checks.js';
 
 /**
  * Gateway -> worker messages, validated without zod: this module is all a worker loads of the
@@ -74,7 +74,7 @@ function fastInputs(v: unknown): InferenceInput[] | undefined {
 
 function fastPredict(v: Obj): PredictMessage | undefined {
   const { batchId, kind, requests } = v;
-  if (!Number.isSafeInteger(batchId) || (kind !== 'predict' && kind !== 'explain') || !Array.isArray(requests) || requests.length < 1) {
+  if (!isInt(batchId) || (kind !== 'predict' && kind !== 'explain') || !Array.isArray(requests) || requests.length < 1) {
     return undefined;
   }
   const out: InferenceRequest[] = new Array<InferenceRequest>(requests.length);
@@ -87,7 +87,7 @@ function fastPredict(v: Obj): PredictMessage | undefined {
     if (!inputs) return undefined;
     out[i] = { id, headers, inputs };
   }
-  return { type: 'predict', batchId: batchId as number, kind, requests: out };
+  return { type: 'predict', batchId, kind, requests: out };
 }
 
 function checkPredict(v: Obj): PredictMessage {
