@@ -20,6 +20,7 @@ import { sendError } from './http/send-error.js';
 import { sendOipError } from './http/send-oip-error.js';
 import { pathSegments } from './http/url.js';
 import { attachWebSocket } from './http/websocket.js';
+import { guardConnections } from './http/connection-guard.js';
 import { createLogger, type Logger } from './logger.js';
 import type { ManagementContext } from './management/management-context.js';
 import { GatewayMetrics } from './metrics/gateway-metrics.js';
@@ -56,6 +57,9 @@ export interface Addresses {
   management: string;
   metrics: string;
 }
+
+/** How often node checks connections against the header and request read timeouts. */
+const CONNECTION_CHECK_MS = 1_000;
 
 /** Hot routes: answered on plain node:http without express. */
 const HOT_ROUTES: Record<string, 'predict' | 'explain'> = { predictions: 'predict', explanations: 'explain' };
@@ -191,7 +195,9 @@ export class Gateway implements GatewayContext, ManagementContext {
 
   private listenOn(address: string, handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<string> {
     const { host, port } = parseAddress(address);
-    const server = createServer({ keepAliveTimeout: 65_000 }, handler);
+    const server = createServer({ keepAliveTimeout: 65_000, connectionsCheckingInterval: CONNECTION_CHECK_MS }, handler);
+    const readTimeoutMs = this.config.request_read_timeout * 1000;
+    guardConnections(server, this.logger, { requestTimeoutMs: readTimeoutMs, headersTimeoutMs: readTimeoutMs });
     this.servers.push(server);
     return new Promise((resolve, reject) => {
       server.once('error', reject);

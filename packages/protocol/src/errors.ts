@@ -52,6 +52,12 @@ export const ERROR_CATALOG = {
     type: 'RequestEntityTooLargeException',
     message: 'Request body exceeds max_request_size ({limit} bytes)',
   },
+  REQUEST_READ_TIMEOUT: {
+    status: 408,
+    type: 'RequestTimeoutException',
+    message: 'The request was not received in time (request_read_timeout)',
+  },
+  HEADERS_TOO_LARGE: { status: 431, type: 'BadRequestException', message: 'Request header fields too large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, type: 'BadRequestException', message: 'Unsupported content type: {contentType}' },
   // --- capacity, deadlines, cancellation ----------------------------------------------------------
   QUEUE_FULL: {

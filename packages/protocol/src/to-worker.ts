@@ -90,6 +90,23 @@ function fastPredict(v: Obj): PredictMessage | undefined {
   return { type: 'predict', batchId, kind, requests: out };
 }
 
+/**
+ * Why a request would be refused by the worker's checks of a `predict` message, or undefined when it
+ * passes them. The gateway runs it on every request before queueing it, so that no client input can
+ * make the gateway send a message the worker refuses (which would end the worker and fail the batch).
+ */
+export function requestProblem(request: { id: unknown; headers: unknown; inputs: unknown }): string | undefined {
+  if (typeof request.id !== 'string') return 'request id must be a string';
+  if (!isStringRecord(request.headers)) return 'every header value must be a string';
+  if (fastInputs(request.inputs)) return undefined;
+  try {
+    checkPredict({ kind: 'predict', batchId: 0, requests: [request] });
+  } catch (err) {
+    return (err as Error).message.replace(/^Invalid protocol message: requests\.0\./, '');
+  }
+  return undefined;
+}
+
 function checkPredict(v: Obj): PredictMessage {
   const kind = v.kind;
   if (kind !== 'predict' && kind !== 'explain') throw invalidAt('kind', 'expected "predict" or "explain"');

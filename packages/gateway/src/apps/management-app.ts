@@ -1,6 +1,7 @@
 import express, { type Express, type Request, type Response } from 'express';
 import { ModelServerError } from '@model-server/protocol';
 import { AllowedUrls } from '../management/allowed-urls.js';
+import { jsonBody } from '../http/json-body.js';
 import { describeModel } from '../management/describe-model.js';
 import type { ManagementContext } from '../management/management-context.js';
 import { Params } from '../management/params.js';
@@ -9,6 +10,9 @@ import { scaleWorkers } from '../management/scale-workers.js';
 import { unregisterModel } from '../management/unregister-model.js';
 import { buildManagementOpenApi } from '../openapi/management-api.js';
 import { errorMiddleware, notFoundOrMethod } from './express-errors.js';
+
+/** Registration parameters as a JSON body are a few hundred bytes; this is generous. */
+const MAX_PARAMS_BODY_BYTES = 1024 * 1024;
 
 /** TorchServe's page size bounds for `GET /models`. */
 const MAX_PAGE_SIZE = 100;
@@ -47,7 +51,7 @@ export function createManagementApp(ctx: ManagementContext): Express {
     res.json(body);
   });
 
-  app.post('/models', express.json({ limit: '1mb' }), async (req, res) => {
+  app.post('/models', jsonBody({ maxBytes: MAX_PARAMS_BODY_BYTES, onlyJsonContentType: true }), async (req, res) => {
     reply(res, await registerModel(ctx, new Params(req), allowed));
   });
 

@@ -33,6 +33,11 @@ export const serverConfigSchema = z.object({
   default_response_timeout: int(1).default(120),
   default_startup_timeout: int(1).default(120),
   unregister_model_timeout: int(1).default(120),
+  /**
+   * Seconds within which a client must send a whole request, headers and body; past it the answer is
+   * 408 and the connection is closed, so a client that trickles bytes cannot hold a connection.
+   */
+  request_read_timeout: int(1).default(60),
   enable_model_api: bool.default(false),
   disable_token_authorization: bool.default(false),
   token_expiration_min: z.coerce.number().min(0).default(60),

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ModelServerError } from '@model-server/protocol';
+import { ModelServerError, requestProblem } from '@model-server/protocol';
 import type { ModelRegistry } from '../registry/model-registry.js';
 import { InferenceJob, type ResponseSink } from '../scheduling/job.js';
 import { HttpSink } from './http-sink.js';
@@ -37,7 +37,7 @@ export function flattenHeaders(req: IncomingMessage): Record<string, string> {
 function intHeader(value: string | undefined, name: string, min: number): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < min) {
+  if (!Number.isSafeInteger(n) || n < min) {
     throw new ModelServerError('BAD_REQUEST', { reason: `Header ${name} must be an integer >= ${min} (got "${value}")` });
   }
   return n;
@@ -58,6 +58,9 @@ export function submitJob(registry: ModelRegistry, opts: SubmitOptions): Inferen
   const target = registry.resolve(opts.model, opts.version);
   const timeoutMs = intHeader(opts.headers[TIMEOUT_HEADER], TIMEOUT_HEADER, 1) ?? target.settings.responseTimeoutMs;
   const priority = intHeader(opts.headers[PRIORITY_HEADER], PRIORITY_HEADER, Number.MIN_SAFE_INTEGER) ?? 0;
+  // What the worker would refuse is the client's error, answered here: it must never reach a worker.
+  const problem = requestProblem({ id: opts.requestId, headers: opts.headers, inputs: opts.inputs });
+  if (problem !== undefined) throw new ModelServerError('BAD_REQUEST', { reason: `Invalid request: ${problem}` });
   const job = new InferenceJob({
     id: opts.requestId,
     kind: opts.kind,

@@ -6,6 +6,7 @@ import { ModelServerError, type InferenceInput } from '@model-server/protocol';
 import type { Logger } from '../logger.js';
 import type { ModelRegistry } from '../registry/model-registry.js';
 import type { InferenceJob, ResponsePart, ResponseSink } from '../scheduling/job.js';
+import { assertJsonDepth } from './json-depth.js';
 import { submitJob } from './predictions.js';
 import { asModelServerError, errorHeaders } from './send-error.js';
 import { isTextual } from './sse-sink.js';
@@ -140,6 +141,7 @@ function serve(ws: WebSocket, model: string, version: string | undefined, deps: 
         if (!msg || typeof msg !== 'object' || Array.isArray(msg)) {
           throw new ModelServerError('BAD_REQUEST', { reason: 'WebSocket text messages must be JSON objects' });
         }
+        assertJsonDepth(msg, 'the WebSocket message');
         if (typeof msg.id === 'string' && msg.id !== '') id = msg.id;
         headers = Object.fromEntries(Object.entries(msg.headers ?? {}).map(([k, v]) => [k.toLowerCase(), String(v)]));
         inputs = msg.inputs

@@ -3,6 +3,7 @@ import express, { type Request, type Response, type Router } from 'express';
 import { ModelServerError } from '@model-server/protocol';
 import type { GatewayContext } from '../gateway-context.js';
 import { CollectSink } from '../http/collect-sink.js';
+import { jsonBody } from '../http/json-body.js';
 import { flattenHeaders, submitJob } from '../http/predictions.js';
 import { NO_CACHE_HEADERS } from '../http/send-error.js';
 import { oipErrorMiddleware, sendOipError } from '../http/send-oip-error.js';
@@ -20,7 +21,7 @@ const VERB_PATH = /^\/models\/([^/:]+)(?:\/versions\/([^/:]+))?:(predict|explain
  */
 export function createV1Router(ctx: GatewayContext): Router {
   const router = express.Router();
-  const parseJson = express.json({ limit: ctx.config.max_request_size, type: () => true, strict: false });
+  const parseJson = jsonBody({ maxBytes: ctx.config.max_request_size });
 
   router.get('/models', (_req, res) => {
     res.json({ models: ctx.registry.names() });

@@ -1,4 +1,5 @@
 import { ModelServerError } from '@model-server/protocol';
+import { clearTimer, setTimer, type Timer } from '../scheduling/timers.js';
 import type { ManagementContext } from './management-context.js';
 import type { StatusReply } from './register-model.js';
 
@@ -16,9 +17,9 @@ export async function unregisterModel(ctx: ManagementContext, name: string, vers
     throw new ModelServerError('FORBIDDEN', { reason: `Cannot remove default version for model ${name}` });
   }
   const graceMs = ctx.config.unregister_model_timeout * MS_PER_S;
-  let timer: NodeJS.Timeout | undefined;
+  let timer: Timer | undefined;
   const timedOut = new Promise<'timeout'>((resolve) => {
-    timer = setTimeout(() => resolve('timeout'), graceMs);
+    timer = setTimer(() => resolve('timeout'), graceMs);
   });
   const draining = ctx.unregister(name, target.version, graceMs);
   ctx.modelsChanged();
@@ -27,7 +28,7 @@ export async function unregisterModel(ctx: ManagementContext, name: string, vers
       throw new ModelServerError('UNREGISTER_TIMEOUT', { model: name });
     }
   } finally {
-    clearTimeout(timer);
+    clearTimer(timer);
   }
   return { status: 200, message: `Model "${name}" unregistered` };
 }

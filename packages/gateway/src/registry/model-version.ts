@@ -5,6 +5,7 @@ import type { WorkerLaunch } from '../config/vm-args.js';
 import type { Logger } from '../logger.js';
 import { JobQueue } from '../scheduling/job-queue.js';
 import type { InferenceJob } from '../scheduling/job.js';
+import { clearTimer, setTimer, type Timer } from '../scheduling/timers.js';
 import { InferenceStatistics } from './inference-statistics.js';
 import { WorkerPool } from '../workers/worker-pool.js';
 import type { WorkerProcess } from '../workers/worker-process.js';
@@ -48,7 +49,7 @@ export class ModelVersion {
   /** Queue and compute timings in Triton's statistics shape (`GET /v2/models/{m}/stats`). */
   readonly statistics = new InferenceStatistics();
   private readonly queues: Record<'predict' | 'explain', JobQueue>;
-  private batchTimer: NodeJS.Timeout | undefined;
+  private batchTimer: Timer | undefined;
   private batchTimerAt = 0;
   private dispatchScheduled = false;
   private readonly logger: Logger;
@@ -192,9 +193,9 @@ export class ModelVersion {
 
   private armBatchTimer(at: number): void {
     if (this.batchTimer && this.batchTimerAt <= at) return;
-    if (this.batchTimer) clearTimeout(this.batchTimer);
+    if (this.batchTimer) clearTimer(this.batchTimer);
     this.batchTimerAt = at;
-    this.batchTimer = setTimeout(() => {
+    this.batchTimer = setTimer(() => {
       this.batchTimer = undefined;
       this.dispatch();
     }, Math.max(0, at - performance.now()));
@@ -206,7 +207,7 @@ export class ModelVersion {
    */
   async drain(graceMs?: number): Promise<void> {
     this.draining = true;
-    if (this.batchTimer) clearTimeout(this.batchTimer);
+    if (this.batchTimer) clearTimer(this.batchTimer);
     for (const queue of Object.values(this.queues)) {
       for (const job of queue.drain()) job.fail(new ModelServerError('NO_WORKER', { model: this.name, version: this.version }));
     }

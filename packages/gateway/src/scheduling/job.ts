@@ -1,4 +1,5 @@
 import { ModelServerError, type InferenceInput } from '@model-server/protocol';
+import { clearTimer, setTimer, type Timer } from './timers.js';
 
 /** One part of a response: a stream chunk or the final result. */
 export interface ResponsePart {
@@ -58,7 +59,7 @@ export class InferenceJob {
   /** Set while running, so a cancellation can reach the worker. */
   runner: JobRunner | undefined;
   private readonly sink: ResponseSink;
-  private deadlineTimer: NodeJS.Timeout | undefined;
+  private deadlineTimer: Timer | undefined;
   private readonly onEnd: ((job: InferenceJob) => void)[] = [];
 
   constructor(init: JobInit) {
@@ -70,7 +71,7 @@ export class InferenceJob {
     this.priority = init.priority ?? 0;
     this.timeoutMs = init.timeoutMs;
     if (Number.isFinite(init.timeoutMs) && init.timeoutMs > 0) {
-      this.deadlineTimer = setTimeout(() => this.expire(), init.timeoutMs);
+      this.deadlineTimer = setTimer(() => this.expire(), init.timeoutMs);
     }
   }
 
@@ -142,7 +143,7 @@ export class InferenceJob {
 
   private end(state: JobState): void {
     this.state = state;
-    if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
+    if (this.deadlineTimer) clearTimer(this.deadlineTimer);
     for (const fn of this.onEnd.splice(0)) fn(this);
   }
 }

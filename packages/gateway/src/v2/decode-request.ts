@@ -156,7 +156,8 @@ export function decodeInferRequest(body: Uint8Array, jsonLength: number | undefi
   });
   cursor.finish();
   const binaryByDefault = request.parameters?.['binary_data_output'] === true;
-  const outputs = request.outputs?.map((o) => {
+  // An empty list asks for nothing in particular, as an absent one: every output (as Triton does).
+  const outputs = request.outputs?.length === 0 ? undefined : request.outputs?.map((o) => {
     const flag = o.parameters?.['binary_data'];
     return { name: o.name, binary: typeof flag === 'boolean' ? flag : undefined };
   });

@@ -1,4 +1,5 @@
 import { Float16Array } from '@petamoriken/float16';
+import { MAX_JSON_DEPTH } from '../http/json-depth.js';
 import { ModelServerError, elementCount, joinBytesElements, splitBytesElements, type TensorDatatype } from '@model-server/protocol';
 
 /**
@@ -33,16 +34,26 @@ function bad(name: string, reason: string): ModelServerError {
   return new ModelServerError('INVALID_INPUT', { reason: `input '${name}': ${reason}` });
 }
 
-/** Flattens nested arrays depth-first (row-major), as the protocol allows `[[1,2],[3,4]]` for `[1,2,3,4]`. */
+/**
+ * Flattens nested arrays depth-first (row-major), as the protocol allows `[[1,2],[3,4]]` for
+ * `[1,2,3,4]`. Iterative with a depth bound, so a hostile nesting is a 400, never a stack overflow.
+ */
 function flatten(data: unknown, name: string): unknown[] {
   if (!Array.isArray(data)) throw bad(name, '"data" must be an array');
   if (!data.some(Array.isArray)) return data;
   const out: unknown[] = [];
-  const walk = (v: unknown): void => {
-    if (Array.isArray(v)) for (const x of v) walk(x);
-    else out.push(v);
-  };
-  walk(data);
+  const stack: { items: unknown[]; at: number }[] = [{ items: data, at: 0 }];
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1]!;
+    if (top.at === top.items.length) {
+      stack.pop();
+      continue;
+    }
+    const v = top.items[top.at++];
+    if (!Array.isArray(v)) out.push(v);
+    else if (stack.length >= MAX_JSON_DEPTH) throw bad(name, `"data" nests deeper than ${MAX_JSON_DEPTH} levels`);
+    else stack.push({ items: v, at: 0 });
+  }
   return out;
 }
 

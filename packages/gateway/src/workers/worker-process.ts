@@ -18,6 +18,7 @@ import type { WorkerLaunch } from '../config/vm-args.js';
 import type { Logger } from '../logger.js';
 import type { InferenceJob, JobRunner } from '../scheduling/job.js';
 import { workerSocketPath } from './socket-path.js';
+import { clearTimer, setTimer, type Timer } from '../scheduling/timers.js';
 
 export type WorkerState = 'starting' | 'ready' | 'busy' | 'stopping' | 'stopped' | 'failed';
 
@@ -122,9 +123,9 @@ export class WorkerProcess extends EventEmitter implements JobRunner {
       this.once('load_failed', reject);
       this.once('exit', (reason: string) => reject(new ModelServerError('MODEL_LOAD_FAILED', { model: this.spec.load.modelName, reason })));
     });
-    let timer: NodeJS.Timeout | undefined;
+    let timer: Timer | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
+      timer = setTimer(
         () => reject(new ModelServerError('MODEL_LOAD_FAILED', { model: this.spec.load.modelName, reason: `no ready within ${this.spec.startupTimeoutMs} ms` })),
         this.spec.startupTimeoutMs,
       );
@@ -138,7 +139,7 @@ export class WorkerProcess extends EventEmitter implements JobRunner {
       this.kill('start failed');
       throw err;
     } finally {
-      clearTimeout(timer);
+      clearTimer(timer);
       void rm(this.socketPath, { force: true });
     }
   }
@@ -330,11 +331,11 @@ export class WorkerProcess extends EventEmitter implements JobRunner {
     this.state = 'stopping';
     this.send({ type: 'stop' });
     const exited = new Promise<void>((resolve) => this.once('exit', () => resolve()));
-    const t1 = setTimeout(() => this.child?.kill('SIGTERM'), graceMs);
-    const t2 = setTimeout(() => this.child?.kill('SIGKILL'), graceMs + SIGKILL_TIMEOUT_MS);
+    const t1 = setTimer(() => this.child?.kill('SIGTERM'), graceMs);
+    const t2 = setTimer(() => this.child?.kill('SIGKILL'), graceMs + SIGKILL_TIMEOUT_MS);
     await exited;
-    clearTimeout(t1);
-    clearTimeout(t2);
+    clearTimer(t1);
+    clearTimer(t2);
   }
 
   /** Ends the process now; in-flight jobs fail with WORKER_DIED. */

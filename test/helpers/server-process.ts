@@ -1,0 +1,89 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { gatewayNodeArgs, loadServerConfig } from '@model-server/gateway/launch';
+import { ROOT, tempDir } from './models.js';
+
+export const CLI = join(ROOT, 'packages/cli/dist/main.js');
+
+export interface ServerProcess {
+  child: ChildProcess;
+  pid: number;
+  url: string;
+  management: string;
+  metrics: string;
+  /** Everything the server wrote to stdout and stderr so far. */
+  output(): string;
+  /** Resolves with the exit code and signal once the process is gone. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  readonly alive: boolean;
+  /** SIGTERM, then waits for the exit. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `model-server start --foreground` as a real process (so a crash shows as an exit, not as an
+ * error inside the test runner), on loopback ports chosen by the OS, and resolves once its start
+ * banner names the addresses. `properties` are extra config.properties lines.
+ */
+export async function startServerProcess(options: {
+  store: string;
+  models: string[];
+  properties?: Record<string, string | number | boolean>;
+  args?: string[];
+  env?: NodeJS.ProcessEnv;
+}): Promise<ServerProcess> {
+  const dir = await tempDir('ms-proc-');
+  const props: Record<string, unknown> = {
+    inference_address: 'http://127.0.0.1:0',
+    management_address: 'http://127.0.0.1:0',
+    metrics_address: 'http://127.0.0.1:0',
+    disable_token_authorization: true,
+    ...options.properties,
+  };
+  const configFile = join(dir, 'config.properties');
+  await writeFile(configFile, Object.entries(props).map(([k, v]) => `${k}=${String(v)}`).join('\n') + '\n');
+  const nodeArgs = gatewayNodeArgs(loadServerConfig({ file: configFile }));
+  const child = spawn(
+    process.execPath,
+    [...nodeArgs, CLI, 'start', '--foreground', '--ncs', '--ts-config', configFile, '--model-store', options.store, '--models', options.models.join(','), ...(options.args ?? [])],
+    { env: { ...process.env, MODEL_SERVER_STATE_DIR: dir, LOG_LOCATION: dir, LOG_FORMAT: 'json', ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let text = '';
+  let alive = true;
+  child.stdout!.on('data', (d: Buffer) => (text += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (text += d.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => {
+      alive = false;
+      resolve({ code, signal });
+    }),
+  );
+  const banner = await new Promise<string>((resolve, reject) => {
+    const onData = (): void => {
+      if (/metrics:\s+http\S+/.test(text)) {
+        child.stdout!.off('data', onData);
+        resolve(text);
+      }
+    };
+    child.stdout!.on('data', onData);
+    void exited.then(({ code, signal }) => reject(new Error(`server exited during start-up (${code ?? signal}):\n${text}`)));
+  });
+  const address = (name: string): string => new RegExp(`${name}:\\s+(http\\S+)`).exec(banner)![1]!;
+  return {
+    child,
+    pid: child.pid!,
+    url: address('inference'),
+    management: address('management'),
+    metrics: address('metrics'),
+    output: () => text,
+    exited,
+    get alive() {
+      return alive;
+    },
+    async stop() {
+      if (alive) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
