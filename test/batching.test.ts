@@ -42,7 +42,7 @@ describe('dynamic batching', () => {
     expect(new Set(results.map((r) => r.requestId)).size).toBe(N);
     const version = server.gateway.registry.resolve('batched');
     // Every request went out in exactly one batch.
-    expect(version.stats.batchedRequests).toBeGreaterThanOrEqual(N);
+    expect(version.statistics.batchedRequests).toBeGreaterThanOrEqual(N);
   });
 
   it('sends a lone request after at most maxBatchDelay plus the handler time', async () => {

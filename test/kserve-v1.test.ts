@@ -45,13 +45,13 @@ describe('KServe v1', () => {
 
   it('predicts the digits of base64 PNG instances, batched through the model queue', async () => {
     const version = server.gateway.registry.resolve('mnist');
-    const before = { batches: version.stats.batches, requests: version.stats.batchedRequests };
+    const before = { batches: version.statistics.executionCount, requests: version.statistics.batchedRequests };
     const r = await post('/models/mnist:predict', { instances: pngs.map((p) => ({ b64: p.toString('base64') })) });
     expect(r.status).toBe(200);
     expect(r.body).toEqual({ predictions: digits.map((d) => d.label) });
     // Five instances, five jobs, one batch: they were queued together.
-    expect(version.stats.batchedRequests - before.requests).toBe(5);
-    expect(version.stats.batches - before.batches).toBe(1);
+    expect(version.statistics.batchedRequests - before.requests).toBe(5);
+    expect(version.statistics.executionCount - before.batches).toBe(1);
   });
 
   it("accepts TorchServe's {\"data\": \"<base64>\"} instances and the versioned path", async () => {

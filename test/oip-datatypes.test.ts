@@ -136,7 +136,7 @@ describe('every datatype round-trips through onnx_generic', () => {
 
   it('stacks concurrent requests along the first dimension into one run and splits the answers back', async () => {
     const version = server.gateway.registry.resolve('identity_batch');
-    const batchesBefore = version.stats.batches;
+    const batchesBefore = version.statistics.executionCount;
     const runs: { mode: string; value: number }[] = [];
     const onMetrics = (entries: { name: string; value: number; labels: Record<string, string> }[]): void => {
       for (const e of entries) if (e.name === 'onnx_tensor_runs_total') runs.push({ mode: e.labels['mode']!, value: e.value });
@@ -155,7 +155,7 @@ describe('every datatype round-trips through onnx_generic', () => {
       }),
     }));
     const answers = await Promise.all(requests.map((req) => infer(`${url}/identity_batch/infer`, req)));
-    expect(version.stats.batches - batchesBefore).toBe(1);
+    expect(version.statistics.executionCount - batchesBefore).toBe(1);
     // The worker reports its session runs right after the answers of the batch.
     await waitFor(() => runs.length > 0, 5000, 'the batch metrics');
     version.pool.off('metrics', onMetrics);

@@ -174,12 +174,12 @@ describe('Open Inference Protocol: infer', () => {
   it('runs an image request and a tensor request of one batch through their own paths', async () => {
     const { toPngBuffer } = await import('../scripts/lib/mnist-split.mjs');
     const pair = server.gateway.registry.resolve('mnist_pair');
-    const before = pair.stats.batches;
+    const before = pair.statistics.executionCount;
     const [png, tensor] = await Promise.all([
       fetch(`${server.url}/predictions/mnist_pair`, { method: 'POST', body: toPngBuffer(digits[4]!.pixels) }),
       infer(`${v2}/models/mnist_pair/infer`, { inputs: [{ name: 'input', shape: [1, 784], datatype: 'FP32', data: Array.from(digits[0]!.pixels) }] }),
     ]);
-    expect(pair.stats.batches - before).toBe(1);
+    expect(pair.statistics.executionCount - before).toBe(1);
     expect(await png.json()).toBe(digits[4]!.label);
     expect(tensor.status).toBe(200);
     const data = (tensor.json['outputs'] as { data: number[] }[])[0]!.data;

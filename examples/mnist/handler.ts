@@ -3,13 +3,14 @@
  * Images of any size are scaled to 28x28 grayscale; a dark digit on a light background is inverted
  * to match the training data (light digit on black).
  */
-import { OnnxHandler, Tensor, imageToTensorSync, type Feeds, type Fetches, type HandlerRequest } from '@model-server/sdk';
+import { OnnxHandler, Tensor, imageToTensorSync, mapRequests, type Feeds, type Fetches, type HandlerRequest } from '@model-server/sdk';
 
 const SIDE = 28;
 
 export default class MnistHandler extends OnnxHandler {
-  override preprocess(data: HandlerRequest[]): Feeds[] {
-    return data.map((request) => {
+  // mapRequests: an input that is not an image fails that request alone (400), not its batch-mates.
+  override preprocess(data: HandlerRequest[]): (Feeds | Error)[] {
+    return mapRequests(data, (request) => {
       const pixels = imageToTensorSync(request.payload, { width: SIDE, height: SIDE, channels: 1 });
       let mean = 0;
       for (const p of pixels) mean += p;

@@ -36,7 +36,7 @@ onParentMessage(async (msg: Message) => {
       return;
     case 'stats': {
       const models: Record<string, { batches: number; batchedRequests: number }> = {};
-      for (const v of gateway?.registry.defaults() ?? []) models[v.name] = { batches: v.stats.batches, batchedRequests: v.stats.batchedRequests };
+      for (const v of gateway?.registry.defaults() ?? []) models[v.name] = { batches: v.statistics.executionCount, batchedRequests: v.statistics.batchedRequests };
       toParent({ type: 'stats', models });
       return;
     }

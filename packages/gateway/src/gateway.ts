@@ -27,7 +27,7 @@ import { GatewayMetrics } from './metrics/gateway-metrics.js';
 import { handleV2Infer, matchInferPath } from './v2/infer-route.js';
 import { listModelStore, parseModelSpecs, resolveModelPath, type ModelSpec } from './model-loader.js';
 import { ModelRegistry } from './registry/model-registry.js';
-import { ModelVersion } from './registry/model-version.js';
+import { ModelVersion } from './models/model-version.js';
 import { buildModelSnapshot, parseModelSnapshot } from './snapshot/model-snapshot.js';
 import { SnapshotStore, type SnapshotKind } from './snapshot/snapshot-store.js';
 import { workerLaunch, type WorkerLaunch } from './config/vm-args.js';

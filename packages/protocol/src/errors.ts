@@ -70,7 +70,17 @@ export const ERROR_CATALOG = {
     type: 'ServiceUnavailableException',
     message: 'Model "{model}" Version {version} has no worker to serve inference request. Please use scale workers API to add workers.',
   },
+  MODEL_LOAD_FAILING: {
+    status: 503,
+    type: 'ServiceUnavailableException',
+    message: 'Model "{model}" Version {version} cannot serve: its workers fail to load ({reason}); retrying in {retryAfter} s',
+  },
   MODEL_NOT_READY: { status: 503, type: 'ServiceUnavailableException', message: 'Model "{model}" Version {version} is not ready: {reason}' },
+  SERVER_DRAINING: {
+    status: 503,
+    type: 'ServiceUnavailableException',
+    message: 'The server is shutting down and takes no new requests; retry on another replica',
+  },
   SERVER_NOT_READY: { status: 503, type: 'ServiceUnavailableException', message: 'Server is not ready: {reason}' },
   REQUEST_TIMEOUT: {
     status: 504,
@@ -94,6 +104,7 @@ export const ERROR_CATALOG = {
   MODEL_LOAD_FAILED: { status: 500, type: 'InternalServerException', message: 'Failed to load model {model}: {reason}' },
   INVALID_MODEL_ARCHIVE: { status: 400, type: 'InvalidModelException', message: 'Invalid model archive {archive}: {reason}' },
   WORKER_DIED: { status: 500, type: 'InternalServerException', message: 'Worker died. ({reason})' },
+  WORKER_OOM: { status: 507, type: 'InternalServerException', message: 'Worker ran out of memory. ({reason})' },
   RESPONSE_TOO_LARGE: {
     status: 500,
     type: 'InternalServerException',
@@ -123,6 +134,10 @@ export class ModelServerError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
   readonly type: string;
+  /** The values the message was made from, for renderers that need one (Retry-After, say). */
+  readonly params: Readonly<Record<string, unknown>>;
+  /** For an error that came from a worker: the handler's stack trace there, when it had one. */
+  workerStack: string | undefined;
 
   constructor(code: ErrorCode, params: Record<string, unknown> = {}, options?: { cause?: unknown; status?: number }) {
     const entry = ERROR_CATALOG[code];
@@ -131,6 +146,8 @@ export class ModelServerError extends Error {
     this.code = code;
     this.status = options?.status ?? entry.status;
     this.type = entry.type;
+    this.params = params;
+    this.workerStack = undefined;
   }
 
   /** TorchServe's error body shape. */
@@ -144,6 +161,8 @@ export interface WireError {
   code: string;
   message: string;
   status: number;
+  /** The stack of the handler's exception (source-mapped in the worker), for the gateway's log. */
+  stack?: string;
 }
 
 export function isErrorCode(value: string): value is ErrorCode {
@@ -155,11 +174,13 @@ export function fromWireError(wire: WireError): ModelServerError {
   const code: ErrorCode = isErrorCode(wire.code) ? wire.code : 'INTERNAL';
   const err = new ModelServerError(code, {}, { status: wire.status });
   Object.defineProperty(err, 'message', { value: wire.message });
+  err.workerStack = wire.stack;
   return err;
 }
 
-export function toWireError(err: unknown): WireError {
-  if (err instanceof ModelServerError) return { code: err.code, message: err.message, status: err.status };
+export function toWireError(err: unknown, status?: number): WireError {
+  const stack = err instanceof Error && err.stack ? { stack: err.stack } : {};
+  if (err instanceof ModelServerError) return { code: err.code, message: err.message, status: status ?? err.status, ...stack };
   const message = err instanceof Error ? err.message : String(err);
-  return { code: 'HANDLER_ERROR', message, status: 500 };
+  return { code: 'HANDLER_ERROR', message: message || 'handler failed', status: status ?? 500, ...stack };
 }

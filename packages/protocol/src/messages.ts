@@ -5,7 +5,7 @@ import { isInt, isObj, isStringRecord, type Obj } from './shape-checks.js';
 
 const bytes = z.custom<Uint8Array>((v) => v instanceof Uint8Array, { message: "expected bytes" });
 const headers = z.record(z.string(), z.string());
-const wireError = z.object({ code: z.string(), message: z.string(), status: z.number().int() });
+const wireError = z.object({ code: z.string(), message: z.string(), status: z.number().int(), stack: z.string().optional() });
 
 // Gateway -> worker messages are in to-worker.ts, checked without zod (a worker loads that module only).
 

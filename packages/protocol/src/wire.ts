@@ -10,3 +10,4 @@ export * from './codec.js';
 export * from './message-reader.js';
 export * from './to-worker.js';
 export * from './tensors.js';
+export * from './message-writer.js';

@@ -1,5 +1,6 @@
 import type { ModelMetadata } from '@model-server/protocol';
 import type { Context } from './context.js';
+import { runWithoutFailed } from './per-request.js';
 import type { HandlerRequest } from './request.js';
 
 /**
@@ -8,8 +9,8 @@ import type { HandlerRequest } from './request.js';
  * `handle(data, context)` function (optionally with an exported `initialize(context)`).
  *
  * `handle` gets one HandlerRequest per request of the batch and must return exactly one result per
- * request, in order. A result is a Uint8Array (sent as is), a string (UTF-8 text), or anything else
- * (sent as JSON).
+ * request, in order. A result is a Uint8Array (sent as is), a string (UTF-8 text), an Error (that
+ * request fails alone, with a PredictionError's status or 500), or anything else (sent as JSON).
  */
 export interface Handler {
   initialize?(context: Context): Promise<void> | void;
@@ -52,9 +53,18 @@ export abstract class BaseHandler<Pre = unknown, Out = unknown> implements Handl
   /** Releases what `initialize` opened; the worker calls it before exiting. */
   async close(): Promise<void> {}
 
+  /**
+   * Runs the stages. When `preprocess` returns one entry per request and some are Errors, those
+   * requests fail alone: inference and postprocess run on the others (with a context renumbered to
+   * them) and the errors keep their slots (see per-request.ts).
+   */
   async handle(data: HandlerRequest[], context: Context): Promise<unknown[]> {
     if (context.isExplain) return this.explain(data, context);
     const pre = await this.preprocess(data, context);
+    if (Array.isArray(pre) && pre.length === data.length) {
+      const merged = await runWithoutFailed(pre as unknown[], context, async (ok, sub) => this.postprocess(await this.inference(ok as Pre, sub), sub));
+      if (merged) return merged;
+    }
     const out = await this.inference(pre, context);
     return this.postprocess(out, context);
   }

@@ -6,6 +6,7 @@ export { OnnxHandler, TENSOR_RUNS_METRIC, Tensor, type Feeds, type Fetches } fro
 export { openSession, readOnnxOptions, type OnnxOptions } from './onnx-session.js';
 export { concatTensors, runStacked, splitTensor } from './tensor-batch.js';
 export { PredictionError } from './errors.js';
+export { asPredictionError, mapRequests, mapRequestsAsync, runWithoutFailed } from './per-request.js';
 export { MetricsRecorder, type RecordedMetric } from './metrics.js';
 export {
   decodeImage,

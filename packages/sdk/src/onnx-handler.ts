@@ -4,6 +4,7 @@ import { encodeTensorBundle, TENSOR_BUNDLE_CONTENT_TYPE } from '@model-server/pr
 import { Tensor, type InferenceSession } from 'onnxruntime-node';
 import type { Context } from './context.js';
 import { PredictionError } from './errors.js';
+import { asPredictionError } from './per-request.js';
 import { readExplainConfig, type ExplainConfig } from './explain/explain-config.js';
 import { explainFeeds } from './explain/onnx-explain.js';
 import { BaseHandler } from './handler.js';
@@ -43,7 +44,7 @@ function partition(data: readonly HandlerRequest[]): { tensors: number[]; others
  * session's signature. `explain` attributes the prediction with occlusion (see `explain:` in
  * model-config.yaml).
  */
-export abstract class OnnxHandler extends BaseHandler<Feeds[], Fetches[]> {
+export abstract class OnnxHandler extends BaseHandler<(Feeds | Error)[], Fetches[]> {
   protected session!: InferenceSession;
   /** Whether one session run may carry a whole batch (first dimension of every input is dynamic). */
   protected batchable = false;
@@ -69,9 +70,12 @@ export abstract class OnnxHandler extends BaseHandler<Feeds[], Fetches[]> {
     return this.signature;
   }
 
-  abstract override preprocess(data: HandlerRequest[], context: Context): Promise<Feeds[]> | Feeds[];
+  /** One feed map per request; an Error in a request's slot fails that request alone (see mapRequests). */
+  abstract override preprocess(data: HandlerRequest[], context: Context): Promise<(Feeds | Error)[]> | (Feeds | Error)[];
 
-  override async inference(perRequest: Feeds[], _context: Context): Promise<Fetches[]> {
+  /** Gets only requests whose preprocessing succeeded (BaseHandler.handle sets the failed ones aside). */
+  override async inference(input: (Feeds | Error)[], _context: Context): Promise<Fetches[]> {
+    const perRequest = input as Feeds[];
     if (perRequest.length > 1 && this.batchable) {
       const stacked = await runStacked(this.session, perRequest);
       if (stacked) return stacked;
@@ -122,9 +126,7 @@ export abstract class OnnxHandler extends BaseHandler<Feeds[], Fetches[]> {
     answers.forEach((answer, i) => {
       const p = tensors[i]!;
       if ('error' in answer) {
-        context.setResponseStatus(answer.error.status, p);
-        context.setResponseContentType(p, 'application/json');
-        results[p] = { code: answer.error.status, type: 'PredictionException', message: answer.error.message };
+        results[p] = answer.error;
         return;
       }
       context.setResponseContentType(p, TENSOR_BUNDLE_CONTENT_TYPE);
@@ -133,11 +135,17 @@ export abstract class OnnxHandler extends BaseHandler<Feeds[], Fetches[]> {
     return results;
   }
 
-  /** Feeds per request: tensors as sent for tensor requests, `preprocess` for the others. */
-  protected async feedsFor(data: HandlerRequest[], context: Context): Promise<Feeds[]> {
+  /** Feeds per request: tensors as sent for tensor requests, `preprocess` for the others; a bad one is its Error. */
+  protected async feedsFor(data: HandlerRequest[], context: Context): Promise<(Feeds | Error)[]> {
     const { tensors, others } = partition(data);
-    const feeds: Feeds[] = new Array(data.length);
-    for (const p of tensors) feeds[p] = tensorFeeds(data[p]!);
+    const feeds: (Feeds | Error)[] = new Array(data.length);
+    for (const p of tensors) {
+      try {
+        feeds[p] = tensorFeeds(data[p]!);
+      } catch (err) {
+        feeds[p] = asPredictionError(err, 400);
+      }
+    }
     if (others.length > 0) {
       const sub = others.length === data.length ? context : new SubsetContext(context, others);
       const pre = await this.preprocess(others.map((p) => data[p]!), sub);
@@ -148,15 +156,21 @@ export abstract class OnnxHandler extends BaseHandler<Feeds[], Fetches[]> {
 
   /**
    * Occlusion attributions for each request (see `explain:` in model-config.yaml): one
-   * {@link Explanation} per example, computed in a few batched session runs. No gradients needed.
+   * {@link Explanation} per example, computed in a few batched session runs. No gradients needed. A
+   * request whose input is bad fails alone.
    */
   override async explain(data: HandlerRequest[], context: Context): Promise<unknown[]> {
     const feeds = await this.feedsFor(data, context);
     const out: unknown[] = [];
     for (let i = 0; i < feeds.length; i++) {
+      const f = feeds[i]!;
+      if (f instanceof Error) {
+        out.push(f);
+        continue;
+      }
       const signal = context.signalFor(i);
       if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new PredictionError('cancelled', 499);
-      out.push(await explainFeeds(this.session, this.batchable, feeds[i]!, this.explainConfig, signal));
+      out.push(await explainFeeds(this.session, this.batchable, f, this.explainConfig, signal));
     }
     return out;
   }

@@ -13,10 +13,19 @@ const decoder = new TextDecoder();
  */
 export class HandlerRequest {
   constructor(
+    /** The gateway's id for this request: unique among the requests a worker holds. */
     readonly id: string,
     readonly headers: Readonly<Record<string, string>>,
     readonly inputs: readonly RequestInput[],
   ) {}
+
+  /**
+   * The request's public id, as the client sees it in `x-request-id` and the gateway's logs show it
+   * (the client's own, when it sent a safe one). Use it to correlate a handler's logs.
+   */
+  get requestId(): string {
+    return this.headers['x-request-id'] ?? this.id;
+  }
 
   /** The first input with this name. */
   get(name: string): RequestInput | undefined {

@@ -1,4 +1,5 @@
 import { ModelServerError, toWireError, type PredictMessage, type WireError } from '@model-server/protocol/wire';
+import type { ChunkMessage, FromWorker } from '@model-server/protocol';
 import { HandlerRequest, PredictionError, type Handler } from '@model-server/sdk';
 import { BatchSignals } from './batch-signals.js';
 import type { WorkerContext } from './context.js';
@@ -9,7 +10,7 @@ import { residentBytes } from './rss-gauge.js';
  * What the runner sends back: the messages of one call leave together (one write). Resolves once the
  * transport can take more (backpressure).
  */
-export type Send = (...messages: Record<string, unknown>[]) => Promise<void>;
+export type Send = (...messages: FromWorker[]) => Promise<void>;
 
 /**
  * Runs one batch at a time through the handler and answers every request of it exactly once: a
@@ -67,11 +68,11 @@ export class BatchRunner {
         throw new RangeError(`sendIntermediate got ${outputs.length} outputs for a batch of ${ids.length}`);
       }
       if (signals.allAborted()) throw signals.signal(0).reason;
-      const chunks: Record<string, unknown>[] = [];
+      const chunks: ChunkMessage[] = [];
       for (let i = 0; i < ids.length; i++) {
         if (outputs[i] === undefined || signals.aborted(i)) continue;
         const encoded = this.checkSize(encodeResult(outputs[i], this.context.getResponseSettings(i)));
-        chunks.push({ type: 'chunk', batchId, requestId: ids[i], ...encoded });
+        chunks.push({ type: 'chunk', batchId, requestId: ids[i]!, ...encoded });
       }
       if (chunks.length > 0) await this.send(...chunks);
     };
@@ -83,7 +84,7 @@ export class BatchRunner {
       sendIntermediate,
     );
     // Every answer of the batch, then batch_end, goes out in one write.
-    const out: Record<string, unknown>[] = [];
+    const out: FromWorker[] = [];
     try {
       // A batch whose every request was cancelled while it waited is not run at all.
       if (signals.allAborted()) throw signals.signal(0).reason;
@@ -95,15 +96,22 @@ export class BatchRunner {
         });
       }
       for (let i = 0; i < ids.length; i++) {
+        const requestId = ids[i]!;
+        const result = results[i];
+        // An Error in a request's slot fails that request alone; its batch-mates get their answers.
+        if (result instanceof Error) {
+          out.push({ type: 'error', batchId, requestId, error: this.handlerError(result, i) });
+          continue;
+        }
         try {
-          const encoded = this.checkSize(encodeResult(results[i], this.context.getResponseSettings(i)));
-          out.push({ type: 'response', batchId, requestId: ids[i], ...encoded });
+          const encoded = this.checkSize(encodeResult(result, this.context.getResponseSettings(i)));
+          out.push({ type: 'response', batchId, requestId, ...encoded });
         } catch (err) {
-          out.push({ type: 'error', batchId, requestId: ids[i], error: toWireError(err) });
+          out.push({ type: 'error', batchId, requestId, error: toWireError(err) });
         }
       }
     } catch (err) {
-      out.push({ type: 'error', batchId, error: this.handlerError(err) });
+      out.push({ type: 'error', batchId, error: this.handlerError(err, 0) });
     } finally {
       this.context.endBatch();
       this.running.clear();
@@ -127,16 +135,18 @@ export class BatchRunner {
     return encoded;
   }
 
-  /** The handler's own message and status (500 unless it chose one), never a generic text. */
-  private handlerError(err: unknown): WireError {
+  /**
+   * The handler's own message and status, never a generic text: a PredictionError's status, or one the
+   * handler set for request `i` (>= 400), else 500. The stack travels along for the gateway's log.
+   */
+  private handlerError(err: unknown, i: number): WireError {
     if (err instanceof ModelServerError) return toWireError(err);
-    const message = err instanceof Error ? err.message : String(err);
     let status = 500;
     if (err instanceof PredictionError) status = err.status;
-    else if (this.context.requestIds.length > 0) {
-      const chosen = this.context.getResponseSettings(0).status;
+    else if (i < this.context.requestIds.length) {
+      const chosen = this.context.getResponseSettings(i).status;
       if (chosen >= 400) status = chosen;
     }
-    return { code: 'HANDLER_ERROR', message: message || 'handler failed', status };
+    return toWireError(err, status);
   }
 }

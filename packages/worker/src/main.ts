@@ -10,14 +10,15 @@ import { connect, type Socket } from 'node:net';
 import { parseArgs } from 'node:util';
 import {
   MessageReader,
+  MessageWriter,
   ModelServerError,
   PROTOCOL_VERSION,
-  encodeMessages,
   parseToWorker,
   toWireError,
   type LoadMessage,
   type ToWorker,
 } from '@model-server/protocol/wire';
+import type { FromWorker } from '@model-server/protocol';
 import type { Handler, Manifest } from '@model-server/sdk';
 import { BatchRunner } from './batch-runner.js';
 import { WorkerContext } from './context.js';
@@ -39,34 +40,23 @@ if (!values.socket) {
 const maxRequestBytes = Number(values['max-request-bytes']);
 const maxResponseBytes = Number(values['max-response-bytes']);
 
+// A handler's stack traces point at its own .ts lines (the archiver bundles it with a source map).
+process.setSourceMapsEnabled(true);
+// Ctrl-C reaches every process of the terminal's group; the gateway decides when its workers stop
+// (it sends `stop`, or closes the connection), so a worker does not die of it first.
+process.on('SIGINT', () => undefined);
+
 const socket: Socket = connect(values.socket);
 socket.setNoDelay(true);
+const writer = new MessageWriter<FromWorker>();
+writer.attach(socket);
 
 /**
  * Writes messages, several in one go: a batch's answers leave in one syscall, not one each. Resolves at
  * once unless the socket's buffer is full (then on `drain`).
  */
-function send(...messages: Record<string, unknown>[]): Promise<void> {
-  if (socket.destroyed) return Promise.reject(new Error('gateway connection closed'));
-  const frames = encodeMessages(messages);
-  const corked = frames.length > 1;
-  if (corked) socket.cork();
-  let ok = true;
-  for (const frame of frames) ok = socket.write(frame);
-  if (corked) socket.uncork();
-  if (ok) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const onDrain = (): void => {
-      socket.off('close', onClose);
-      resolve();
-    };
-    const onClose = (): void => {
-      socket.off('drain', onDrain);
-      reject(new Error('gateway connection closed'));
-    };
-    socket.once('drain', onDrain);
-    socket.once('close', onClose);
-  });
+function send(...messages: FromWorker[]): Promise<void> {
+  return writer.send(...messages);
 }
 
 let handler: Handler | undefined;
@@ -126,6 +116,9 @@ function enqueue(step: () => Promise<void>): void {
 
 function dispatch(msg: ToWorker): void {
   switch (msg.type) {
+    default:
+      msg satisfies never;
+      return;
     case 'load':
       enqueue(() => load(msg));
       return;
@@ -170,7 +163,9 @@ socket.on('data', (chunk: Buffer) => {
   }
   for (const msg of messages) dispatch(msg);
 });
-socket.on('error', (err) => {
+socket.on('error', (err: NodeJS.ErrnoException) => {
+  // The gateway going away resets the connection; the close that follows ends the worker quietly.
+  if (stopping || err.code === 'ECONNRESET' || err.code === 'EPIPE') return;
   process.stderr.write(`worker: socket error: ${err.message}\n`);
 });
 // Without the gateway there is nobody to answer: exit rather than linger as an orphan.

@@ -1,17 +1,12 @@
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ModelServerError, requestProblem } from '@model-server/protocol';
+import { ModelServerError } from '@model-server/protocol';
 import type { ModelRegistry } from '../registry/model-registry.js';
-import { InferenceJob, type ResponseSink } from '../scheduling/job.js';
+import type { InferenceJob } from '../scheduling/job.js';
+import { publicRequestId, REQUEST_ID_HEADER, submitJob } from '../scheduling/submit-job.js';
 import { HttpSink } from './http-sink.js';
 import { readInputs } from './read-inputs.js';
 import { SseSink } from './sse-sink.js';
 import { NO_CACHE_HEADERS, sendError } from './send-error.js';
-
-/** Request header carrying a per-request deadline in milliseconds (capped by nothing but sanity). */
-export const TIMEOUT_HEADER = 'x-request-timeout-ms';
-/** Request header carrying a priority; higher is served first, FIFO within a level. */
-export const PRIORITY_HEADER = 'x-request-priority';
 
 export interface PredictionDeps {
   registry: ModelRegistry;
@@ -32,51 +27,6 @@ export function flattenHeaders(req: IncomingMessage): Record<string, string> {
     if (v !== undefined) out[k] = Array.isArray(v) ? v.join(', ') : v;
   }
   return out;
-}
-
-function intHeader(value: string | undefined, name: string, min: number): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < min) {
-    throw new ModelServerError('BAD_REQUEST', { reason: `Header ${name} must be an integer >= ${min} (got "${value}")` });
-  }
-  return n;
-}
-
-export interface SubmitOptions {
-  kind: 'predict' | 'explain';
-  model: string;
-  version?: string | undefined;
-  headers: Record<string, string>;
-  inputs: InferenceJob['inputs'];
-  sink: ResponseSink;
-  requestId: string;
-}
-
-/** Creates a job on the model version and queues it (or throws the refusal). Shared by every API. */
-export function submitJob(registry: ModelRegistry, opts: SubmitOptions): InferenceJob {
-  const target = registry.resolve(opts.model, opts.version);
-  const timeoutMs = intHeader(opts.headers[TIMEOUT_HEADER], TIMEOUT_HEADER, 1) ?? target.settings.responseTimeoutMs;
-  const priority = intHeader(opts.headers[PRIORITY_HEADER], PRIORITY_HEADER, Number.MIN_SAFE_INTEGER) ?? 0;
-  // What the worker would refuse is the client's error, answered here: it must never reach a worker.
-  const problem = requestProblem({ id: opts.requestId, headers: opts.headers, inputs: opts.inputs });
-  if (problem !== undefined) throw new ModelServerError('BAD_REQUEST', { reason: `Invalid request: ${problem}` });
-  const job = new InferenceJob({
-    id: opts.requestId,
-    kind: opts.kind,
-    headers: opts.headers,
-    inputs: opts.inputs,
-    sink: opts.sink,
-    priority,
-    timeoutMs,
-  });
-  try {
-    target.submit(job);
-  } catch (err) {
-    job.cancel('refused');
-    throw err;
-  }
-  return job;
 }
 
 const JOB = Symbol('job');
@@ -109,7 +59,7 @@ export function handlePrediction(
   kind: 'predict' | 'explain',
   segments: readonly string[],
 ): void {
-  const requestId = randomUUID();
+  const requestId = publicRequestId(req.headers[REQUEST_ID_HEADER]);
   // segments[0] is the route (`predictions`); the cached array is frozen, and slicing a frozen array
   // takes V8's slow path (3 % of the gateway), so it is indexed instead.
   const model = segments[1];

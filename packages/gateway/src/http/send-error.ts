@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { ModelServerError } from '@model-server/protocol';
+import { ModelServerError, type ErrorCode } from '@model-server/protocol';
 
 /** Headers TorchServe puts on every inference response; clients and caches rely on them. */
 export const NO_CACHE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
@@ -20,9 +20,12 @@ export function asModelServerError(err: unknown): ModelServerError {
   return new ModelServerError('INTERNAL', { message: err instanceof Error ? err.message : String(err) }, { cause: err });
 }
 
+/** Overload and unavailability: the client may retry, after Retry-After seconds. */
+const RETRY_LATER: ReadonlySet<ErrorCode> = new Set(['QUEUE_FULL', 'NO_WORKER', 'STREAM_OVERFLOW', 'MODEL_LOAD_FAILING', 'SERVER_DRAINING']);
+
 /** Extra headers an error implies: `Retry-After` on overload, `WWW-Authenticate` on 401. */
 export function errorHeaders(err: ModelServerError): Record<string, string> {
-  if (err.code === 'QUEUE_FULL' || err.code === 'NO_WORKER' || err.code === 'STREAM_OVERFLOW') return { 'retry-after': '1' };
+  if (RETRY_LATER.has(err.code)) return { 'retry-after': String(err.params['retryAfter'] ?? 1) };
   if (err.status === 401) return { 'www-authenticate': 'Bearer realm="model-server"' };
   return {};
 }

@@ -7,7 +7,7 @@ import type { Logger } from '../logger.js';
 import type { ModelRegistry } from '../registry/model-registry.js';
 import type { InferenceJob, ResponsePart, ResponseSink } from '../scheduling/job.js';
 import { assertJsonDepth } from './json-depth.js';
-import { submitJob } from './predictions.js';
+import { publicRequestId, REQUEST_ID_HEADER, submitJob } from '../scheduling/submit-job.js';
 import { asModelServerError, errorHeaders } from './send-error.js';
 import { isTextual } from './sse-sink.js';
 import { StreamBudget } from './stream-budget.js';
@@ -124,6 +124,7 @@ export function attachWebSocket(server: Server, deps: WebSocketDeps): WebSocketS
 function serve(ws: WebSocket, model: string, version: string | undefined, deps: WebSocketDeps): void {
   const jobs = new Set<InferenceJob>();
   ws.on('message', (data: RawData, isBinary: boolean) => {
+    // The client's `id` tags the replies; it is data, never the job's key (two clients may use the same).
     let id: string = randomUUID();
     try {
       let inputs: InferenceInput[];
@@ -143,6 +144,12 @@ function serve(ws: WebSocket, model: string, version: string | undefined, deps: 
         }
         assertJsonDepth(msg, 'the WebSocket message');
         if (typeof msg.id === 'string' && msg.id !== '') id = msg.id;
+        for (const field of ['headers', 'inputs'] as const) {
+          const v = msg[field];
+          if (v !== undefined && (typeof v !== 'object' || v === null || Array.isArray(v))) {
+            throw new ModelServerError('BAD_REQUEST', { reason: `"${field}" must be a JSON object` });
+          }
+        }
         headers = Object.fromEntries(Object.entries(msg.headers ?? {}).map(([k, v]) => [k.toLowerCase(), String(v)]));
         inputs = msg.inputs
           ? Object.entries(msg.inputs).map(([name, value]) => toInput(name, value))
@@ -156,7 +163,7 @@ function serve(ws: WebSocket, model: string, version: string | undefined, deps: 
         headers,
         inputs,
         sink: new WebSocketSink(ws, id, deps.maxBufferedChunks),
-        requestId: id,
+        requestId: publicRequestId(headers[REQUEST_ID_HEADER] ?? id),
       });
       jobs.add(job);
       job.whenEnded(() => jobs.delete(job));

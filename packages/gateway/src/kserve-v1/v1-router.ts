@@ -1,10 +1,11 @@
-import { randomUUID } from 'node:crypto';
 import express, { type Request, type Response, type Router } from 'express';
 import { ModelServerError } from '@model-server/protocol';
 import type { GatewayContext } from '../gateway-context.js';
 import { CollectSink } from '../http/collect-sink.js';
 import { jsonBody } from '../http/json-body.js';
-import { flattenHeaders, submitJob } from '../http/predictions.js';
+import { handlerStatusError } from '../http/handler-status.js';
+import { flattenHeaders } from '../http/predictions.js';
+import { publicRequestId, REQUEST_ID_HEADER, submitJob } from '../scheduling/submit-job.js';
 import { NO_CACHE_HEADERS } from '../http/send-error.js';
 import { oipErrorMiddleware, sendOipError } from '../http/send-oip-error.js';
 import type { InferenceJob } from '../scheduling/job.js';
@@ -63,13 +64,15 @@ export function createV1Router(ctx: GatewayContext): Router {
     const perInstance = body.instances.map(instanceInputs);
     const headers = flattenHeaders(req);
     headers['explain'] = kind === 'explain' ? 'True' : 'False';
+    const requestId = publicRequestId(req.headers[REQUEST_ID_HEADER]);
+    res.setHeader(REQUEST_ID_HEADER, requestId);
     const sinks: CollectSink[] = [];
     const jobs: InferenceJob[] = [];
     try {
       for (const inputs of perInstance) {
         const sink = new CollectSink();
-        const requestId = randomUUID();
-        jobs.push(submitJob(ctx.registry, { kind, model: target.name, version: target.version, headers, inputs, sink, requestId }));
+        // Each instance is its own job, each with a copy of the headers (submitJob writes the request id).
+        jobs.push(submitJob(ctx.registry, { kind, model: target.name, version: target.version, headers: { ...headers }, inputs, sink, requestId }));
         sinks.push(sink);
       }
     } catch (err) {
@@ -88,9 +91,8 @@ export function createV1Router(ctx: GatewayContext): Router {
         return;
       }
       if (outcome.part.status >= 400) {
-        const answer = predictionValue(outcome.part) as { message?: unknown } | string;
-        const message = typeof answer === 'string' ? answer : typeof answer?.message === 'string' ? answer.message : JSON.stringify(answer);
-        sendOipError(res, new ModelServerError('HANDLER_ERROR', { message }, { status: outcome.part.status }), { ...NO_CACHE_HEADERS });
+        for (const job of jobs) job.cancel('another instance failed');
+        sendOipError(res, handlerStatusError(outcome.part), { ...NO_CACHE_HEADERS });
         return;
       }
       values.push(predictionValue(outcome.part));

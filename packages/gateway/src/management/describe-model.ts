@@ -1,11 +1,13 @@
-import type { ModelVersion } from '../registry/model-version.js';
-import type { WorkerProcess, WorkerState } from '../workers/worker-process.js';
+import type { ModelVersion } from '../models/model-version.js';
+import type { WorkerProcess } from '../workers/worker-process.js';
+import type { WorkerState } from '../workers/worker-state.js';
 import { readProcessStats } from '../metrics/process-stats.js';
 
 const MS_PER_S = 1000;
 
 /** Worker states as describe shows them. TorchServe only knows READY and UNLOADING, and says READY for dead workers (its #2231). */
 const STATUS: Record<WorkerState, string> = {
+  created: 'STARTING',
   starting: 'STARTING',
   ready: 'READY',
   busy: 'READY',

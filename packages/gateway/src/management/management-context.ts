@@ -1,7 +1,7 @@
 import type { TokenStore } from '../auth/token-store.js';
 import type { GatewayContext } from '../gateway-context.js';
 import type { RegisterOptions } from '../gateway.js';
-import type { ModelVersion } from '../registry/model-version.js';
+import type { ModelVersion } from '../models/model-version.js';
 
 /** What the management API needs of the gateway, beyond what every app gets. */
 export interface ManagementContext extends GatewayContext {

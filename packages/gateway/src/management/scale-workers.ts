@@ -1,15 +1,7 @@
 import { ModelServerError } from '@model-server/protocol';
-import type { ModelVersion } from '../registry/model-version.js';
 import type { ManagementContext } from './management-context.js';
 import type { Params } from './params.js';
 import type { StatusReply } from './register-model.js';
-
-/** Workers that count towards a version's size: not on their way out. */
-function aliveWorkers(v: ModelVersion): number {
-  let n = 0;
-  for (const w of v.pool.workers) if (w.state === 'starting' || w.state === 'ready' || w.state === 'busy') n++;
-  return n;
-}
 
 /**
  * `PUT /models/{m}[/{v}]`: TorchServe's scale-workers semantics. There is no autoscaling: below
@@ -24,7 +16,7 @@ export async function scaleWorkers(ctx: ManagementContext, name: string, pathVer
   if (max < min) throw new ModelServerError('BAD_REQUEST', { reason: 'max_worker cannot be less than min_worker.' });
   const synchronous = params.bool('synchronous') ?? false;
 
-  const current = aliveWorkers(target);
+  const current = target.pool.activeCount;
   const desired = current < min ? min : current > max ? max : current;
   target.settings = Object.freeze({ ...target.settings, minWorkers: min, maxWorkers: max });
   const errorBefore = target.pool.lastError;

@@ -2,9 +2,11 @@ import { hostname } from 'node:os';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { MetricEntry } from '@model-server/protocol';
 import type { Logger } from '../logger.js';
-import type { ModelVersion } from '../registry/model-version.js';
+import type { ModelVersion } from '../models/model-version.js';
 import type { InferenceJob } from '../scheduling/job.js';
+import { POOL_STATES } from '../workers/worker-pool.js';
 import type { WorkerProcess } from '../workers/worker-process.js';
+import { WORKER_STATES } from '../workers/worker-state.js';
 import { FastHistogramFamily, FastValueFamily, type FastSeries } from './fast-metrics.js';
 import { HandlerMetrics } from './handler-metrics.js';
 import { readProcessStats } from './process-stats.js';
@@ -17,7 +19,6 @@ const DURATION_BUCKETS_S = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1
 const BATCH_SIZE_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512];
 /** prom-client's default gauges named `*_total`, which Prometheus' lint reserves for counters; the unsuffixed ones stay. */
 const LINT_FAILING_DEFAULTS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
-const WORKER_STATES = ['starting', 'ready', 'busy', 'stopping', 'stopped', 'failed'] as const;
 const MS_PER_S = 1000;
 const US_PER_MS = 1000;
 
@@ -53,6 +54,7 @@ export class GatewayMetrics {
   private readonly batchSize: FastHistogramFamily;
   private readonly queueDepth: Gauge<string>;
   private readonly workers: Gauge<string>;
+  private readonly modelState: Gauge<string>;
   private readonly restarts: Counter<string>;
   private readonly workerCpu: Counter<string>;
   private readonly workerRss: Gauge<string>;
@@ -83,6 +85,12 @@ export class GatewayMetrics {
     this.batchSize = new FastHistogramFamily('ts_batch_size', 'Requests per batch sent to a worker', r, BATCH_SIZE_BUCKETS);
     this.queueDepth = new Gauge({ name: 'ts_queue_depth', help: 'Requests waiting in the model queue', labelNames: model, registers });
     this.workers = new Gauge({ name: 'ts_workers', help: 'Worker processes by state', labelNames: [...model, 'state'], registers });
+    this.modelState = new Gauge({
+      name: 'ts_model_state',
+      help: 'State of a model version: 1 for its current state (loading, ready, degraded, failing, failed, idle, stopped), 0 for the others',
+      labelNames: [...model, 'state'],
+      registers,
+    });
     this.restarts = new Counter({
       name: 'ts_worker_restarts_total',
       help: 'Worker processes that exited unexpectedly and were replaced or given up on',
@@ -206,6 +214,7 @@ export class GatewayMetrics {
     const { model_name: n, model_version: v } = bound.labels;
     for (const m of [this.requestDuration, this.queueDuration, this.handlerDuration, this.batchSize]) m.remove(bound.labels);
     this.queueDepth.remove(bound.labels);
+    for (const state of POOL_STATES) this.modelState.remove({ ...bound.labels, state });
     this.restarts.remove(bound.labels);
     const withHost = { ...bound.labels, hostname: this.host };
     this.requests.remove(withHost);
@@ -262,6 +271,8 @@ export class GatewayMetrics {
         );
       }
       for (const [state, count] of Object.entries(counts)) this.workers.labels(n, v, state).set(count);
+      const current = version.pool.state;
+      for (const state of POOL_STATES) this.modelState.labels(n, v, state).set(state === current ? 1 : 0);
     }
     await Promise.all(reads);
   }

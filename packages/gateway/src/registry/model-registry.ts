@@ -1,5 +1,5 @@
 import { ModelServerError } from '@model-server/protocol';
-import type { ModelVersion } from './model-version.js';
+import type { ModelVersion } from '../models/model-version.js';
 
 interface ModelEntry {
   versions: Map<string, ModelVersion>;

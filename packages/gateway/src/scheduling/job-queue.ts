@@ -34,7 +34,7 @@ export class JobQueue {
 
   /** Leaving while still queued (cancel, expiry) frees the slot now; the entry is skipped later. */
   private readonly onJobEnded = (job: InferenceJob): void => {
-    if (job.startedAt === 0) this.live--;
+    if (job.endedQueued) this.live--;
   };
 
   /** The job that would be taken next, without taking it. */

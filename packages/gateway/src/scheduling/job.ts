@@ -25,9 +25,27 @@ export type JobState = 'queued' | 'running' | 'streaming' | 'done' | 'failed' | 
 
 const TERMINAL: ReadonlySet<JobState> = new Set(['done', 'failed', 'cancelled', 'expired']);
 
+export type JobKind = 'predict' | 'explain';
+
+let lastJobNumber = 0;
+
+/**
+ * Job ids are the gateway's own, never a client's: they key the worker's ledger, so two clients that
+ * send the same id can never receive each other's answers. Unique within this gateway process.
+ */
+function nextJobId(): string {
+  return `j${(++lastJobNumber).toString(36)}`;
+}
+
 export interface JobInit {
-  id: string;
-  kind: 'predict' | 'explain';
+  kind: JobKind;
+  model: string;
+  version: string;
+  /**
+   * The request's public id: in logs and echoed in `x-request-id` (a client's own, when it sent a safe
+   * one). Data only: never a key.
+   */
+  requestId: string;
   headers: Record<string, string>;
   inputs: InferenceInput[];
   sink: ResponseSink;
@@ -46,8 +64,12 @@ export interface JobRunner {
  * Every exit answers the sink exactly once (or not at all for a client that left), whatever fails.
  */
 export class InferenceJob {
-  readonly id: string;
-  readonly kind: 'predict' | 'explain';
+  /** Issued here; what the worker keys the request by. */
+  readonly id = nextJobId();
+  readonly kind: JobKind;
+  readonly model: string;
+  readonly version: string;
+  readonly requestId: string;
   readonly headers: Record<string, string>;
   readonly inputs: InferenceInput[];
   readonly priority: number;
@@ -56,6 +78,10 @@ export class InferenceJob {
   enqueuedAt = 0;
   startedAt = 0;
   state: JobState = 'queued';
+  /** Whether the job ended while still in its queue (never sent to a worker). */
+  endedQueued = false;
+  /** The error it failed or expired with. */
+  error: ModelServerError | undefined;
   /** Set while running, so a cancellation can reach the worker. */
   runner: JobRunner | undefined;
   private readonly sink: ResponseSink;
@@ -63,8 +89,10 @@ export class InferenceJob {
   private readonly onEnd: ((job: InferenceJob) => void)[] = [];
 
   constructor(init: JobInit) {
-    this.id = init.id;
     this.kind = init.kind;
+    this.model = init.model;
+    this.version = init.version;
+    this.requestId = init.requestId;
     this.headers = init.headers;
     this.inputs = init.inputs;
     this.sink = init.sink;
@@ -110,6 +138,7 @@ export class InferenceJob {
 
   fail(error: ModelServerError): void {
     if (this.terminal) return;
+    this.error = error;
     this.end('failed');
     this.sink.fail(error);
   }
@@ -118,6 +147,7 @@ export class InferenceJob {
   abort(error: ModelServerError, reason: string): void {
     if (this.terminal) return;
     const runner = this.state === 'queued' ? undefined : this.runner;
+    this.error = error;
     this.end('failed');
     this.sink.fail(error);
     runner?.cancelJob(this, reason);
@@ -136,12 +166,14 @@ export class InferenceJob {
     if (this.terminal) return;
     const phase = this.state === 'queued' ? 'queued' : 'running';
     const runner = this.state === 'queued' ? undefined : this.runner;
+    this.error = new ModelServerError('REQUEST_TIMEOUT', { requestId: this.requestId, timeoutMs: this.timeoutMs, phase });
     this.end('expired');
-    this.sink.fail(new ModelServerError('REQUEST_TIMEOUT', { requestId: this.id, timeoutMs: this.timeoutMs, phase }));
+    this.sink.fail(this.error);
     runner?.cancelJob(this, 'deadline exceeded');
   }
 
   private end(state: JobState): void {
+    this.endedQueued = this.state === 'queued';
     this.state = state;
     if (this.deadlineTimer) clearTimer(this.deadlineTimer);
     for (const fn of this.onEnd.splice(0)) fn(this);

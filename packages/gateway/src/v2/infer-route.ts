@@ -1,7 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ModelServerError, TENSOR_OUTPUTS_HEADER } from '@model-server/protocol';
-import { PRIORITY_HEADER, TIMEOUT_HEADER, cancelOnClientClose, flattenHeaders, submitJob, type PredictionDeps } from '../http/predictions.js';
+import { cancelOnClientClose, flattenHeaders, type PredictionDeps } from '../http/predictions.js';
+import { PRIORITY_HEADER, REQUEST_ID_HEADER, TIMEOUT_HEADER, publicRequestId, submitJob } from '../scheduling/submit-job.js';
 import { readInputsAsync } from '../http/read-inputs.js';
 import { NO_CACHE_HEADERS } from '../http/send-error.js';
 import { sendOipError } from '../http/send-oip-error.js';
@@ -56,7 +56,7 @@ function priorityLevel(parameters: Record<string, unknown>): string | undefined 
  * resolved and its readiness checked before the body is read.
  */
 export async function handleV2Infer(deps: PredictionDeps, req: IncomingMessage, res: ServerResponse, target: InferTarget): Promise<void> {
-  const requestId = randomUUID();
+  const requestId = publicRequestId(req.headers[REQUEST_ID_HEADER]);
   const common = { ...NO_CACHE_HEADERS, 'x-request-id': requestId };
   try {
     const version = deps.registry.resolve(target.model, target.version);

@@ -4,25 +4,12 @@ import type { ResponsePart, ResponseSink } from '../scheduling/job.js';
 import { NO_CACHE_HEADERS } from '../http/send-error.js';
 import { sendOipError } from '../http/send-oip-error.js';
 import { encodeInferResponse, type InferResponseOptions } from './encode-response.js';
+import { handlerStatusError } from '../http/handler-status.js';
 
-const decoder = new TextDecoder();
-
-/** The message of a handler's error answer: `message` of a JSON error body, else the body as text. */
-function errorMessage(part: ResponsePart): string {
-  const text = decoder.decode(part.body);
-  try {
-    const json = JSON.parse(text) as { message?: unknown; error?: unknown };
-    if (typeof json.message === 'string') return json.message;
-    if (typeof json.error === 'string') return json.error;
-  } catch {
-    // not JSON: the text itself is the message
-  }
-  return text || `handler answered ${part.status}`;
-}
 
 /**
  * Answers a v2 `infer` job: the handler's tensor bundle becomes the inference response (JSON or
- * binary); an error, from the catalog or a handler status >= 400, becomes `{"error": "..."}`. A
+ * binary); an error (a request failed by its handler, or an error status it chose) becomes `{"error": "..."}`. A
  * handler's intermediate chunks have no place in this protocol and are dropped.
  */
 export class InferSink implements ResponseSink {
@@ -37,9 +24,7 @@ export class InferSink implements ResponseSink {
   complete(part: ResponsePart): void {
     if (this.res.destroyed) return;
     if (part.status >= 400) {
-      const code = part.status === 400 ? 'INVALID_INPUT' : 'HANDLER_ERROR';
-      const message = errorMessage(part);
-      this.fail(new ModelServerError(code, code === 'INVALID_INPUT' ? { reason: message } : { message }, { status: part.status }));
+      this.fail(handlerStatusError(part));
       return;
     }
     let encoded;

@@ -1,5 +1,5 @@
 import { ModelServerError, type ModelMetadata } from '@model-server/protocol';
-import type { ModelVersion } from '../registry/model-version.js';
+import type { ModelVersion } from '../models/model-version.js';
 
 const lastKnown = new WeakMap<ModelVersion, ModelMetadata>();
 

@@ -1,4 +1,4 @@
-import type { ModelVersion } from '../registry/model-version.js';
+import type { ModelVersion } from '../models/model-version.js';
 import { metadataOf } from './model-state.js';
 
 /** Triton's `TYPE_*` names for the protocol's datatypes (BYTES is TYPE_STRING there). */

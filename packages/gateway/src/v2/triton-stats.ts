@@ -1,5 +1,5 @@
-import type { BatchStat, DurationStat } from '../registry/inference-statistics.js';
-import type { ModelVersion } from '../registry/model-version.js';
+import type { BatchStat, DurationStat } from '../models/inference-statistics.js';
+import type { ModelVersion } from '../models/model-version.js';
 
 const copy = (d: DurationStat): DurationStat => ({ count: d.count, ns: d.ns });
 const NONE: DurationStat = Object.freeze({ count: 0, ns: 0 });

@@ -2,7 +2,7 @@ import express, { type Request, type Response, type Router } from 'express';
 import { ModelServerError } from '@model-server/protocol';
 import type { GatewayContext } from '../gateway-context.js';
 import { oipErrorMiddleware, sendOipError } from '../http/send-oip-error.js';
-import type { ModelVersion } from '../registry/model-version.js';
+import type { ModelVersion } from '../models/model-version.js';
 import { assertReady, isReady, metadataOf } from './model-state.js';
 import { tritonModelConfig } from './triton-config.js';
 import { tritonModelStats } from './triton-stats.js';

@@ -7,11 +7,15 @@ import { OnnxHandler, PredictionError, type Feeds, type HandlerRequest } from '@
  * Anything that is not a tensor has no meaning to it and is refused with 400.
  */
 export class GenericOnnxHandler extends OnnxHandler {
-  override preprocess(data: HandlerRequest[]): Feeds[] {
+  /** Every such request fails alone; tensor requests in the same batch still run. */
+  override preprocess(data: HandlerRequest[]): (Feeds | Error)[] {
     const name = this.context?.modelName ?? 'this model';
-    throw new PredictionError(
-      `${name} takes tensors (built-in onnx_generic handler): use POST /v2/models/${name}/infer (got ${data[0]?.inputs[0]?.contentType ?? 'no input'})`,
-      400,
+    return data.map(
+      (r) =>
+        new PredictionError(
+          `${name} takes tensors (built-in onnx_generic handler): use POST /v2/models/${name}/infer (got ${r.inputs[0]?.contentType ?? 'no input'})`,
+          400,
+        ),
     );
   }
 }

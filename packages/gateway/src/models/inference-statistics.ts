@@ -40,8 +40,10 @@ export class InferenceStatistics {
   readonly computeOutput = zero();
   /** Requests answered successfully (Triton counts inferences; one request is one here). */
   inferenceCount = 0;
-  /** Batches sent to workers. */
+  /** Batches sent to workers: the one batch counter. */
   executionCount = 0;
+  /** Requests in those batches (their mean size is batchedRequests / executionCount). */
+  batchedRequests = 0;
   /** Wall-clock time of the last completed inference, ms since the epoch (0 = none yet). */
   lastInferenceMs = 0;
   private readonly batches = new Map<number, BatchStat>();
@@ -71,6 +73,7 @@ export class InferenceStatistics {
   /** Times one batch from dispatch until its last request has ended. */
   trackBatch(jobs: readonly InferenceJob[]): void {
     this.executionCount++;
+    this.batchedRequests += jobs.length;
     const started = performance.now();
     let pending = jobs.length;
     const size = jobs.length;

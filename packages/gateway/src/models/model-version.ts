@@ -1,0 +1,157 @@
+import { ModelServerError } from '@model-server/protocol';
+import type { OpenedArchive } from '@model-server/worker';
+import type { ModelSettings } from '../config/model-config.js';
+import type { WorkerLaunch } from '../config/vm-args.js';
+import type { Logger } from '../logger.js';
+import { Batcher } from '../scheduling/batcher.js';
+import { JobQueue } from '../scheduling/job-queue.js';
+import type { InferenceJob, JobKind } from '../scheduling/job.js';
+import { WorkerPool } from '../workers/worker-pool.js';
+import type { WorkerProcess } from '../workers/worker-process.js';
+import { InferenceStatistics } from './inference-statistics.js';
+import { logJobEnd } from './job-log.js';
+
+export interface ModelVersionInit {
+  name: string;
+  version: string;
+  url: string;
+  archive: OpenedArchive;
+  settings: ModelSettings;
+  logger: Logger;
+  maxRequestBytes: number;
+  maxResponseBytes: number;
+  cancelGraceMs: number;
+  workerLaunch: WorkerLaunch;
+  nextWorkerNumber: () => number;
+}
+
+export type BatchListener = (version: ModelVersion, size: number) => void;
+/** Called once per job accepted into the queue (metrics hook it; keep it cheap). */
+export type JobListener = (job: InferenceJob) => void;
+
+/** Seconds a client is told to wait before retrying a model whose workers fail to load, at least. */
+const MIN_RETRY_AFTER_S = 1;
+
+/**
+ * One registered model version: its settings, its bounded queues (one per kind, sharing one bound), its
+ * worker pool and the batcher that joins them. Every API's jobs enter through `submit`.
+ */
+export class ModelVersion {
+  readonly name: string;
+  readonly version: string;
+  readonly url: string;
+  readonly archive: OpenedArchive;
+  settings: ModelSettings;
+  readonly pool: WorkerPool;
+  /** Queue and compute timings in Triton's statistics shape (`GET /v2/models/{m}/stats`); batches counted there. */
+  readonly statistics = new InferenceStatistics();
+  private readonly queues: Record<JobKind, JobQueue>;
+  private readonly batcher: Batcher<WorkerProcess>;
+  private readonly logger: Logger;
+  private readonly batchListeners: BatchListener[] = [];
+  private readonly jobListeners: JobListener[] = [];
+  private readonly onJobEnd: (job: InferenceJob) => void;
+  draining = false;
+
+  constructor(init: ModelVersionInit) {
+    this.name = init.name;
+    this.version = init.version;
+    this.url = init.url;
+    this.archive = init.archive;
+    this.settings = init.settings;
+    this.logger = init.logger.child({ model: init.name, version: init.version });
+    const logger = this.logger;
+    this.onJobEnd = (job) => logJobEnd(logger, job);
+    this.queues = { predict: new JobQueue(init.settings.jobQueueSize), explain: new JobQueue(init.settings.jobQueueSize) };
+    this.pool = new WorkerPool({
+      name: `${init.name}_${init.version}`,
+      minWorkers: init.settings.minWorkers,
+      maxRetryTimeoutMs: init.settings.maxRetryTimeoutMs,
+      logger: this.logger,
+      nextWorkerNumber: init.nextWorkerNumber,
+      spec: {
+        load: {
+          modelName: init.name,
+          modelVersion: init.version,
+          modelDir: init.archive.modelDir,
+          batchSize: init.settings.batchSize,
+          manifest: { ...init.archive.manifest },
+          modelConfig: init.archive.modelConfig,
+        },
+        startupTimeoutMs: init.settings.startupTimeoutMs,
+        maxRequestBytes: init.maxRequestBytes,
+        maxResponseBytes: init.maxResponseBytes,
+        cancelGraceMs: init.cancelGraceMs,
+        launch: init.workerLaunch,
+      },
+    });
+    this.batcher = new Batcher(this.queues, this.pool, () => this.settings, (worker, jobs, kind) => this.runBatch(worker, jobs, kind));
+    this.pool.on('idle', () => this.batcher.dispatch());
+  }
+
+  get queueSize(): number {
+    return this.queues.predict.size + this.queues.explain.size;
+  }
+
+  get queueCapacity(): number {
+    return this.settings.jobQueueSize;
+  }
+
+  /** Healthy for /ping: at least minWorkers workers alive (TorchServe's rule). */
+  get healthy(): boolean {
+    return this.pool.liveCount >= this.pool.target;
+  }
+
+  onBatch(listener: BatchListener): void {
+    this.batchListeners.push(listener);
+  }
+
+  onJob(listener: JobListener): void {
+    this.jobListeners.push(listener);
+  }
+
+  /** Why a job would be refused now (503), or undefined when it may queue. */
+  private refusal(): ModelServerError | undefined {
+    const params = { model: this.name, version: this.version };
+    if (this.draining || this.pool.target === 0 || this.pool.failed) return new ModelServerError('NO_WORKER', params);
+    // Queueing behind workers that cannot load would only make clients wait for their deadline.
+    if (this.pool.failing) {
+      const retryAfter = Math.max(MIN_RETRY_AFTER_S, Math.ceil(this.pool.retryInMs / 1000));
+      return new ModelServerError('MODEL_LOAD_FAILING', { ...params, reason: this.pool.lastError?.message ?? 'its workers fail to load', retryAfter });
+    }
+    if (this.queueSize >= this.settings.jobQueueSize) return new ModelServerError('QUEUE_FULL', { ...params, capacity: this.settings.jobQueueSize });
+    return undefined;
+  }
+
+  /** Queues a job or refuses it at once (503) without touching any worker. */
+  submit(job: InferenceJob): void {
+    const refused = this.refusal();
+    if (refused) throw refused;
+    job.enqueuedAt = performance.now();
+    this.queues[job.kind].push(job);
+    this.statistics.trackJob(job);
+    job.whenEnded(this.onJobEnd);
+    for (const l of this.jobListeners) l(job);
+    this.batcher.schedule();
+  }
+
+  private runBatch(worker: WorkerProcess, jobs: InferenceJob[], kind: JobKind): void {
+    this.statistics.trackBatch(jobs);
+    this.logger.debug({ worker: worker.id, batchSize: jobs.length }, 'batch formed');
+    for (const l of this.batchListeners) l(this, jobs.length);
+    worker.run(jobs, kind);
+  }
+
+  /**
+   * Stops taking work, answers every queued job, and stops the workers once running batches end
+   * (a batch still running after `graceMs` has its worker terminated).
+   */
+  async drain(graceMs?: number): Promise<void> {
+    this.draining = true;
+    this.batcher.stop();
+    for (const queue of Object.values(this.queues)) {
+      for (const job of queue.drain()) job.fail(new ModelServerError('NO_WORKER', { model: this.name, version: this.version }));
+    }
+    await this.pool.stopAll(graceMs);
+  }
+}
