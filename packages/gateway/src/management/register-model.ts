@@ -59,7 +59,7 @@ export async function registerModel(ctx: ManagementContext, params: Params, allo
   }
   const runtime = params.string('runtime');
   if (runtime !== undefined && runtime !== 'node') throw new ModelServerError('BAD_REQUEST', { reason: `Invalid RuntimeType value: ${runtime}` });
-  const initialWorkers = params.int('initial_workers', 0);
+  const initialWorkers = params.workers('initial_workers', ctx.config.max_workers_per_model);
   const batchSize = params.int('batch_size', 1);
   const maxBatchDelay = params.int('max_batch_delay', 0);
   const responseTimeout = params.int('response_timeout', 1);
