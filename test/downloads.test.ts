@@ -133,6 +133,7 @@ describe('model downloads are bounded in time', () => {
     const r = await register(`${httpUrl}/slow-but-steady.mar`);
     expect(r).toMatchObject({ status: 200 });
     expect(await readFile(join(store, 'slow-but-steady.mar'))).toEqual(archive);
+    await expect.poll(() => open.size, { timeout: 2000, interval: 5 }).toBe(0);
     expect(await mgmt(server.management, 'DELETE', '/models/remote')).toMatchObject({ status: 200 });
     await rm(join(store, 'slow-but-steady.mar'));
   });

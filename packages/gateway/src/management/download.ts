@@ -106,6 +106,7 @@ export async function downloadArchive(url: NormalizedUrl, options: DownloadOptio
     }
   } finally {
     clearTimeout(deadline);
+    active?.dispose();
   }
   return name;
 }

@@ -14,6 +14,8 @@ export interface TimedGet {
   response: Promise<IncomingMessage>;
   /** Ends the exchange with `err`: the pending response rejects, or the body stream fails with it. */
   abort(err: Error): void;
+  /** Closes the connection once the exchange is over (a no-op when it is closed already). */
+  dispose(): void;
 }
 
 /**
@@ -48,5 +50,5 @@ export function timedGet(url: NormalizedUrl, limits: TimedGetLimits, timedOut: (
     socket.on('timeout', () => abort(timedOut('idle')));
   });
   req.end();
-  return { response, abort };
+  return { response, abort, dispose: () => req.destroy() };
 }
