@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { Express } from 'express';
 import type { WebSocketServer } from 'ws';
 import { ModelServerError } from '@model-server/protocol';
-import { openArchive, runtimeWorkDir } from '@model-server/worker';
+import { UnpackCache } from '@model-server/worker';
 import { createInferenceApp } from './apps/inference-app.js';
 import { TokenGuard, type GuardedApi } from './auth/token-guard.js';
 import { TokenStore } from './auth/token-store.js';
@@ -81,7 +81,9 @@ export class Gateway implements GatewayContext, ManagementContext {
   private readonly servers: Server[] = [];
   private webSockets: WebSocketServer | undefined;
   private workerNumber = 9000;
-  private workDir: string;
+  private readonly workDir: string;
+  /** This process's unpacked archives; made at start, removed at stop. */
+  private unpacked: UnpackCache | undefined;
   private readonly cancelGraceMs: number;
   private readonly workerLaunch: WorkerLaunch;
 
@@ -100,7 +102,7 @@ export class Gateway implements GatewayContext, ManagementContext {
   static async start(options: GatewayOptions): Promise<Gateway> {
     const gateway = new Gateway(options.config, options);
     try {
-      gateway.workDir = await runtimeWorkDir(gateway.workDir);
+      gateway.unpacked = await UnpackCache.create(gateway.workDir, options.config.max_unpacked_size);
       if (!options.config.disable_token_authorization) {
         gateway.tokens = await TokenStore.create({
           keyFile: options.config.token_key_file,
@@ -286,28 +288,36 @@ export class Gateway implements GatewayContext, ManagementContext {
   /** Registers a model version from an archive and starts its workers. */
   async register(options: RegisterOptions): Promise<ModelVersion> {
     const path = resolveModelPath(options.url, this.config.model_store);
-    const archive = await openArchive(path, { workDir: this.workDir });
-    const name = options.name ?? archive.manifest.model.modelName;
-    const version = archive.manifest.model.modelVersion;
-    const settings = resolveModelSettings(archive.modelConfig, this.config, `${options.url}/${archive.manifest.model.configFile ?? 'model-config.yaml'}`, options);
-    const modelVersion = new ModelVersion({
-      name,
-      version,
-      url: options.url,
-      archive,
-      settings,
-      logger: this.logger,
-      maxRequestBytes: this.config.max_request_size,
-      maxResponseBytes: this.config.max_response_size,
-      cancelGraceMs: this.cancelGraceMs,
-      workerLaunch: this.workerLaunch,
-      nextWorkerNumber: () => this.workerNumber++,
-    });
-    this.registry.add(modelVersion);
+    const unpacked = this.unpacked!;
+    const archive = await unpacked.open(path);
+    let modelVersion: ModelVersion;
+    try {
+      const name = options.name ?? archive.manifest.model.modelName;
+      const version = archive.manifest.model.modelVersion;
+      const settings = resolveModelSettings(archive.modelConfig, this.config, `${options.url}/${archive.manifest.model.configFile ?? 'model-config.yaml'}`, options);
+      modelVersion = new ModelVersion({
+        name,
+        version,
+        url: options.url,
+        archive,
+        settings,
+        logger: this.logger,
+        maxRequestBytes: this.config.max_request_size,
+        maxResponseBytes: this.config.max_response_size,
+        cancelGraceMs: this.cancelGraceMs,
+        workerLaunch: this.workerLaunch,
+        nextWorkerNumber: () => this.workerNumber++,
+      });
+      this.registry.add(modelVersion);
+    } catch (err) {
+      await unpacked.release(archive);
+      throw err;
+    }
     this.metrics.track(modelVersion);
+    const settings = modelVersion.settings;
     const starting = modelVersion.pool.scaleTo(settings.minWorkers);
     if (options.synchronous !== false) await starting;
-    this.logger.info({ model: name, version, workers: modelVersion.pool.liveCount }, 'model registered');
+    this.logger.info({ model: modelVersion.name, version: modelVersion.version, workers: modelVersion.pool.liveCount }, 'model registered');
     return modelVersion;
   }
 
@@ -319,6 +329,8 @@ export class Gateway implements GatewayContext, ManagementContext {
       await target.drain(graceMs);
     } finally {
       this.metrics.untrack(target);
+      // Its workers have stopped: the unpacked copy can go (unless another version uses it).
+      await this.unpacked?.release(target.archive);
     }
   }
 
@@ -329,6 +341,7 @@ export class Gateway implements GatewayContext, ManagementContext {
     for (const ws of this.webSockets?.clients ?? []) ws.terminate();
     this.webSockets?.close();
     await Promise.allSettled(this.registry.all().map((v) => v.drain()));
+    await this.unpacked?.dispose().catch((err: unknown) => this.logger.error(`cannot remove ${this.unpacked?.dir}: ${(err as Error).message}`));
     await Promise.allSettled(
       this.servers.map(
         (s) =>

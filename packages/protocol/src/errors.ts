@@ -40,7 +40,11 @@ export const ERROR_CATALOG = {
     message: 'Registering and unregistering models is disabled; start the server with --enable-model-api (enable_model_api=true)',
   },
   URL_NOT_ALLOWED: { status: 404, type: 'ModelNotFoundException', message: 'Given URL {url} does not match any allowed URL(s)' },
+  // 404 and ModelNotFoundException as TorchServe answers a relative path or an unmatched URL.
+  URL_UNSAFE: { status: 404, type: 'ModelNotFoundException', message: 'Model URL {url} is refused: {reason}' },
   DOWNLOAD_FAILED: { status: 400, type: 'DownloadArchiveException', message: 'Failed to download archive from: {url}: {reason}' },
+  // The peer the gateway downloads from did not answer in time: 504, as a gateway timing out upstream.
+  DOWNLOAD_TIMEOUT: { status: 504, type: 'DownloadArchiveException', message: 'Timed out downloading archive from: {url}: {reason}' },
   WORKERS_START_FAILED: {
     status: 500,
     type: 'InternalServerException',

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { mkdir, readFile, realpath, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type yauzl from 'yauzl';
 import { parse as parseYaml } from 'yaml';
@@ -27,6 +27,7 @@ export interface OpenedArchive {
 export interface OpenArchiveOptions {
   /** Where .mar / .tar.gz archives are unpacked; one sub-folder per archive content hash. */
   workDir: string;
+  /** `max_unpacked_size`; DEFAULT_MAX_UNPACKED_BYTES when absent. */
   maxUnpackedBytes?: number;
 }
 
@@ -42,6 +43,7 @@ async function readManifestAndConfig(dir: string, archive: string): Promise<Omit
     );
   }
   const manifest = parseManifest(rawManifest, archive);
+  await checkSerializedFile(dir, manifest, archive);
   let modelConfig: Record<string, unknown> = {};
   const configFile = manifest.model.configFile;
   if (configFile) {
@@ -61,6 +63,26 @@ async function readManifestAndConfig(dir: string, archive: string): Promise<Omit
     }
   }
   return { modelDir: dir, manifest, modelConfig };
+}
+
+/**
+ * The model file the manifest names must stay inside the archive, as entry and handler paths must: no
+ * absolute path, no `..`, and (in a folder archive, which may hold symbolic links) no link leading out.
+ */
+async function checkSerializedFile(dir: string, manifest: Manifest, archive: string): Promise<void> {
+  const file = manifest.model.serializedFile;
+  if (file === undefined) return;
+  const path = safeEntryPath(dir, file, archive, 'serializedFile');
+  let real: string;
+  try {
+    real = await realpath(path);
+  } catch {
+    return; // Missing: the handler that needs it says so when it loads.
+  }
+  const root = await realpath(dir);
+  if (real !== root && !real.startsWith(root + sep)) {
+    throw new ModelServerError('INVALID_MODEL_ARCHIVE', { archive, reason: `serializedFile "${file}" leads outside the archive folder` });
+  }
 }
 
 async function hashFile(path: string): Promise<string> {
@@ -144,7 +166,7 @@ async function unpackZip(file: string, target: string, maxBytes: number): Promis
       if (seen.has(path)) throw bad(`entry "${name}" appears twice`);
       seen.add(path);
       total += entry.uncompressedSize;
-      if (total > maxBytes) throw bad(`unpacked size exceeds ${maxBytes} bytes`);
+      if (total > maxBytes) throw bad(`unpacked size exceeds ${maxBytes} bytes (max_unpacked_size)`);
       planned.push({ entry, path, dir });
     }
     for (const { entry, path, dir } of planned) {
@@ -183,7 +205,7 @@ async function unpackTgz(file: string, target: string, maxBytes: number): Promis
   });
   if (problems.length > 0) throw new ModelServerError('INVALID_MODEL_ARCHIVE', { archive: file, reason: problems[0] });
   if (total > maxBytes) {
-    throw new ModelServerError('INVALID_MODEL_ARCHIVE', { archive: file, reason: `unpacked size exceeds ${maxBytes} bytes` });
+    throw new ModelServerError('INVALID_MODEL_ARCHIVE', { archive: file, reason: `unpacked size exceeds ${maxBytes} bytes (max_unpacked_size)` });
   }
   await mkdir(target, { recursive: true });
   await tar.x({ file, cwd: target, strict: true, preservePaths: false, filter: (_p, entry) => 'type' in entry && (entry.type === 'File' || entry.type === 'Directory') });

@@ -80,5 +80,15 @@ export function resolveModelSettings(
   if (settings.maxWorkers < settings.minWorkers) {
     throw new ModelServerError('CONFIG_INVALID', { file, reason: 'maxWorkers cannot be less than minWorkers' });
   }
+  // Refused rather than clamped: an archive asking for more workers than the server allows any model
+  // would otherwise run with fewer than it says, and nobody would notice.
+  for (const key of ['minWorkers', 'maxWorkers'] as const) {
+    if (settings[key] > server.max_workers_per_model) {
+      throw new ModelServerError('INVALID_MODEL_ARCHIVE', {
+        archive: file,
+        reason: `${key}: ${settings[key]} exceeds the server's max_workers_per_model (${server.max_workers_per_model})`,
+      });
+    }
+  }
   return Object.freeze(settings);
 }

@@ -5,6 +5,8 @@ import { parseProperties } from './properties.js';
 import { DEFAULT_GATEWAY_VMARGS, DEFAULT_WORKER_VMARGS, NODE_FLAG, splitVmArgs } from './vm-args.js';
 
 const int = (min: number) => z.coerce.number().int().min(min);
+/** Seconds, fractions allowed, up to what a Node timer holds (2^31 - 1 ms). */
+const seconds = z.coerce.number().positive().max(2_147_483);
 const bool = z.union([z.boolean(), z.enum(['true', 'false', 'TRUE', 'FALSE', 'True', 'False'])]).transform((v) => String(v).toLowerCase() === 'true');
 const address = z
   .string()
@@ -49,6 +51,19 @@ export const serverConfigSchema = z.object({
   management_key: z.string().default(''),
   /** Largest model archive the management API downloads from a URL. */
   max_download_size: int(1).default(4 * 1024 ** 3),
+  /** Seconds a model download may take to connect (TCP and TLS, DNS included). */
+  download_connect_timeout: seconds.default(10),
+  /** Seconds a model download may go without receiving a byte (headers or body). */
+  download_idle_timeout: seconds.default(60),
+  /** Seconds a whole model download may take, redirects included: a peer trickling bytes ends here. */
+  download_timeout: seconds.default(600),
+  /** Largest size in bytes a .mar / .tar.gz archive may unpack to. */
+  max_unpacked_size: int(1).default(4 * 1024 ** 3),
+  /**
+   * Upper bound of any model's worker count (min_worker, max_worker, initial_workers, minWorkers,
+   * maxWorkers): a single scale call cannot fork the machine to death.
+   */
+  max_workers_per_model: int(1).default(32),
   /** `native` (lint-clean names), or TorchServe's `prometheus` / `legacy` names on top (docs/metrics.md). */
   metrics_mode: z.enum(['native', 'prometheus', 'legacy', 'log']).default('native'),
   /** Models to restore, as TorchServe's config snapshots write them (JSON); wins over load_models. */
@@ -67,6 +82,10 @@ export const serverConfigSchema = z.object({
   vmargs: vmArgs.prefault(DEFAULT_GATEWAY_VMARGS),
   /** Node and V8 flags of every worker process. */
   worker_vmargs: vmArgs.prefault(DEFAULT_WORKER_VMARGS),
+}).superRefine((c, ctx) => {
+  if (c.default_workers_per_model > c.max_workers_per_model) {
+    ctx.addIssue({ code: 'custom', path: ['default_workers_per_model'], message: `must not exceed max_workers_per_model (${c.max_workers_per_model})` });
+  }
 });
 
 export type ServerConfig = Readonly<z.infer<typeof serverConfigSchema>>;

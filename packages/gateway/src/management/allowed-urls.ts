@@ -1,4 +1,5 @@
 import { ModelServerError } from '@model-server/protocol';
+import type { NormalizedUrl } from './model-url.js';
 
 /**
  * TorchServe's `allowed_urls`: comma-separated regular expressions, each matched against the whole
@@ -21,12 +22,13 @@ export class AllowedUrls {
       });
   }
 
-  allows(url: string): boolean {
+  /** Patterns are matched against the normalized URL, the one that is fetched (model-url.ts). */
+  allows(url: NormalizedUrl): boolean {
     return this.patterns.some((p) => p.test(url));
   }
 
   /** Throws URL_NOT_ALLOWED (404, TorchServe's status) unless some pattern matches. */
-  check(url: string): void {
+  check(url: NormalizedUrl): void {
     if (!this.allows(url)) throw new ModelServerError('URL_NOT_ALLOWED', { url });
   }
 }

@@ -22,14 +22,23 @@ export class Params {
     throw new ModelServerError('BAD_REQUEST', { reason: `Parameter ${name} must be a single value` });
   }
 
-  int(name: string, min: number): number | undefined {
+  /** An integer >= min; `max` bounds it too and names the setting that sets the bound. */
+  int(name: string, min: number, max?: { value: number; setting: string }): number | undefined {
     const raw = this.string(name);
     if (raw === undefined) return undefined;
     const n = Number(raw);
     if (!Number.isInteger(n) || n < min) {
       throw new ModelServerError('BAD_REQUEST', { reason: `Parameter ${name} must be an integer >= ${min} (got "${raw}")` });
     }
+    if (max && n > max.value) {
+      throw new ModelServerError('BAD_REQUEST', { reason: `Parameter ${name} must be at most ${max.value}, the server's ${max.setting} (got ${n})` });
+    }
     return n;
+  }
+
+  /** A worker count, bounded by `max_workers_per_model`. */
+  workers(name: string, maxWorkersPerModel: number): number | undefined {
+    return this.int(name, 0, { value: maxWorkersPerModel, setting: 'max_workers_per_model' });
   }
 
   bool(name: string): boolean | undefined {

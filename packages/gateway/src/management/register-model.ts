@@ -4,6 +4,7 @@ import { ModelServerError } from '@model-server/protocol';
 import { MODEL_NAME_PATTERN } from '@model-server/worker';
 import type { AllowedUrls } from './allowed-urls.js';
 import { downloadArchive } from './download.js';
+import { locateModel, type ModelLocation } from './model-url.js';
 import type { ManagementContext } from './management-context.js';
 import type { Params } from './params.js';
 
@@ -15,14 +16,14 @@ export interface StatusReply {
 }
 
 /**
- * Where a `url` parameter points, after the checks TorchServe makes: a file or folder directly in the
- * model store (returned as its name there), or an absolute path when no store is configured.
+ * The archive a model-store path or file:// URL names, after the checks TorchServe makes: a file or
+ * folder directly in the model store (returned as its name there), or an absolute path when no store
+ * is configured. A file:// URL must match `allowed_urls` too, as the path that is opened.
  */
-async function localArchive(ctx: ManagementContext, url: string, allowed: AllowedUrls): Promise<string> {
-  if (/^file:\/\//i.test(url)) allowed.check(url);
-  const path = url.replace(/^file:\/\//i, '');
+async function localArchive(ctx: ManagementContext, url: string, location: Exclude<ModelLocation, { kind: 'http' }>, allowed: AllowedUrls): Promise<string> {
+  if (location.kind === 'file') allowed.check(location.url);
+  const path = location.path;
   const store = ctx.config.model_store;
-  if (path.split(/[\\/]/).includes('..')) throw new ModelServerError('MODEL_NOT_FOUND', { model: `${url} (".." is not allowed)` });
   let full = path;
   let name = path;
   if (store) {
@@ -58,7 +59,7 @@ export async function registerModel(ctx: ManagementContext, params: Params, allo
   }
   const runtime = params.string('runtime');
   if (runtime !== undefined && runtime !== 'node') throw new ModelServerError('BAD_REQUEST', { reason: `Invalid RuntimeType value: ${runtime}` });
-  const initialWorkers = params.int('initial_workers', 0);
+  const initialWorkers = params.workers('initial_workers', ctx.config.max_workers_per_model);
   const batchSize = params.int('batch_size', 1);
   const maxBatchDelay = params.int('max_batch_delay', 0);
   const responseTimeout = params.int('response_timeout', 1);
@@ -67,15 +68,23 @@ export async function registerModel(ctx: ManagementContext, params: Params, allo
 
   let archive: string;
   let downloaded: string | undefined;
-  if (/^https?:\/\//i.test(url)) {
+  const location = locateModel(url);
+  if (location.kind === 'http') {
     const store = ctx.config.model_store;
     if (!store) throw new ModelServerError('BAD_REQUEST', { reason: 'Registering from a URL needs a model store to download into (--model-store)' });
-    allowed.check(url);
-    const file = await downloadArchive(url, { allowed, dir: store, maxBytes: ctx.config.max_download_size });
+    const c = ctx.config;
+    const file = await downloadArchive(location.url, {
+      allowed,
+      dir: store,
+      maxBytes: c.max_download_size,
+      connectTimeout: c.download_connect_timeout,
+      idleTimeout: c.download_idle_timeout,
+      timeout: c.download_timeout,
+    });
     downloaded = join(store, file);
     archive = file;
   } else {
-    archive = await localArchive(ctx, url, allowed);
+    archive = await localArchive(ctx, url, location, allowed);
   }
 
   let version;

@@ -11,8 +11,9 @@ import type { StatusReply } from './register-model.js';
 export async function scaleWorkers(ctx: ManagementContext, name: string, pathVersion: string | undefined, params: Params): Promise<StatusReply> {
   const version = pathVersion ?? params.string('model_version');
   const target = ctx.registry.resolve(name, version);
-  const min = params.int('min_worker', 0) ?? 1;
-  const max = params.int('max_worker', 0) ?? min;
+  const bound = ctx.config.max_workers_per_model;
+  const min = params.workers('min_worker', bound) ?? 1;
+  const max = params.workers('max_worker', bound) ?? min;
   if (max < min) throw new ModelServerError('BAD_REQUEST', { reason: 'max_worker cannot be less than min_worker.' });
   const synchronous = params.bool('synchronous') ?? false;
 
