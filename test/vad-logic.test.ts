@@ -10,6 +10,7 @@ import { SequenceStore } from '../examples/vad/sequence-store.js';
 import { readVadConfig } from '../examples/vad/vad-config.js';
 import { parseWav } from '../examples/vad/wav.js';
 import { chunkSizes, seededRandom } from './helpers/speech.js';
+import { wavBytes } from './helpers/wav-bytes.js';
 
 describe('FrameBuffer', () => {
   it('cuts chunks of any size into the same frames as the whole signal, keeping the remainder', () => {
@@ -156,37 +157,6 @@ describe('Segmenter', () => {
     expect(s.speaking).toBe(false);
   });
 });
-
-/** A WAV file's bytes, written by hand so that every field is the one the test means. */
-function wavBytes(opts: { format: number; channels: number; rate: number; bits: number; data: Uint8Array; dataSize?: number; extraChunk?: boolean; extensible?: number }): Uint8Array {
-  const fmtSize = opts.extensible !== undefined ? 40 : 16;
-  const extra = opts.extraChunk ? 8 + 3 + 1 : 0; // a 3-byte LIST chunk, padded to 4
-  const buf = new Uint8Array(12 + 8 + fmtSize + extra + 8 + opts.data.byteLength);
-  const v = new DataView(buf.buffer);
-  const tag = (at: number, s: string): void => [...s].forEach((c, i) => v.setUint8(at + i, c.charCodeAt(0)));
-  tag(0, 'RIFF');
-  v.setUint32(4, buf.byteLength - 8, true);
-  tag(8, 'WAVE');
-  tag(12, 'fmt ');
-  v.setUint32(16, fmtSize, true);
-  v.setUint16(20, opts.extensible !== undefined ? 0xfffe : opts.format, true);
-  v.setUint16(22, opts.channels, true);
-  v.setUint32(24, opts.rate, true);
-  v.setUint32(28, (opts.rate * opts.channels * opts.bits) / 8, true);
-  v.setUint16(32, (opts.channels * opts.bits) / 8, true);
-  v.setUint16(34, opts.bits, true);
-  if (opts.extensible !== undefined) v.setUint16(20 + 24, opts.extensible, true);
-  let at = 20 + fmtSize;
-  if (opts.extraChunk) {
-    tag(at, 'LIST');
-    v.setUint32(at + 4, 3, true);
-    at += 12;
-  }
-  tag(at, 'data');
-  v.setUint32(at + 4, opts.dataSize ?? opts.data.byteLength, true);
-  buf.set(opts.data, at + 8);
-  return buf;
-}
 
 function int16Bytes(values: number[], littleEndian = true): Uint8Array {
   const out = new Uint8Array(values.length * 2);
