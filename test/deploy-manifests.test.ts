@@ -1,12 +1,11 @@
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadServerConfig, parseAddress, serverConfigSchema, type ServerConfig } from '@model-server/gateway';
 import { ClosedSchemas, KINDS, kindKey, schemaErrors } from './helpers/k8s-schemas.js';
 import { isKServeKind, kserveErrors, MODEL_FIELDS } from './helpers/kserve-schemas.js';
-import { KSERVE_DIR, kserveManifests, KUBERNETES_DIR, KUSTOMIZATIONS, only, renderKustomization, type Manifest } from './helpers/manifests.js';
+import { adapterQuery, KSERVE_DIR, kserveManifests, KUBERNETES_DIR, KUSTOMIZATIONS, only, parseAdapterRules, renderKustomization, type Manifest } from './helpers/manifests.js';
 import { buildModel, tempDir } from './helpers/models.js';
 import { parseSamples, prometheusTool } from './helpers/prom-text.js';
 import { startCli } from './helpers/cli-server.js';
@@ -39,12 +38,6 @@ interface Container {
 interface PodSpec {
   containers: Container[];
   volumes?: { name: string; configMap?: { name: string } }[];
-}
-interface AdapterRule {
-  seriesQuery: string;
-  resources: { overrides: Record<string, { resource: string }> };
-  name: { matches: string; as: string };
-  metricsQuery: string;
 }
 
 const rendered = new Map<string, Manifest[]>();
@@ -374,14 +367,9 @@ describe('deployment files in step with the code', () => {
       }
 
       const adapter = only(rendered.get('prometheus-adapter')!, 'ConfigMap');
-      const rules = (parseYaml(adapter.data!['config.yaml']!) as { rules: AdapterRule[] }).rules;
-      // The adapter's Go templates, filled in as it does for one pod's request.
-      const queries = rules.map((r) =>
-        r.metricsQuery
-          .replaceAll('<<.Series>>', /^(\w+)/.exec(r.seriesQuery)![1]!)
-          .replaceAll('<<.LabelMatchers>>', 'namespace="model-server",pod=~"model-server-a|model-server-b"')
-          .replaceAll('<<.GroupBy>>', 'namespace, pod'),
-      );
+      const rules = parseAdapterRules(adapter.data!['config.yaml']!);
+      // The adapter's Go templates, filled in as it does for a request about two pods.
+      const queries = rules.map((r) => adapterQuery(r, 'namespace="model-server",pod=~"model-server-a|model-server-b"', 'namespace, pod'));
       for (const r of rules) {
         expect(r.resources.overrides).toEqual({ namespace: { resource: 'namespace' }, pod: { resource: 'pod' } });
         queries.push(r.seriesQuery);

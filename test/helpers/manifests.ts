@@ -1,7 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { parseAllDocuments } from 'yaml';
+import { parseAllDocuments, parse as parseYaml } from 'yaml';
 import { ROOT } from './models.js';
 import { findTool } from './tools.js';
 
@@ -52,4 +52,25 @@ export function only(manifests: readonly Manifest[], kind: string, name?: string
   const found = manifests.filter((m) => m.kind === kind && (name === undefined || m.metadata.name === name));
   if (found.length !== 1) throw new Error(`expected one ${kind}${name ? ` ${name}` : ''}, found ${found.length}`);
   return found[0]!;
+}
+
+/** One prometheus-adapter rule (deploy/kubernetes/prometheus-adapter/config.yaml). */
+export interface AdapterRule {
+  seriesQuery: string;
+  resources: { overrides: Record<string, { resource: string }> };
+  name: { matches: string; as: string };
+  metricsQuery: string;
+}
+
+/** The adapter rules from the text of its config file. */
+export function parseAdapterRules(text: string): AdapterRule[] {
+  return (parseYaml(text) as { rules: AdapterRule[] }).rules;
+}
+
+/** A rule's metricsQuery as the adapter fills in its Go template for one request. */
+export function adapterQuery(rule: AdapterRule, labelMatchers: string, groupBy: string): string {
+  return rule.metricsQuery
+    .replaceAll('<<.Series>>', /^(\w+)/.exec(rule.seriesQuery)![1]!)
+    .replaceAll('<<.LabelMatchers>>', labelMatchers)
+    .replaceAll('<<.GroupBy>>', groupBy);
 }
