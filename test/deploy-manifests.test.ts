@@ -345,9 +345,11 @@ describe('deployment files in step with the code', () => {
       });
       try {
         for (const probe of [runtime.startupProbe!, runtime.livenessProbe!, runtime.readinessProbe!]) expect((await fetch(`${server.inference}${probe.httpGet.path}`)).status).toBe(200);
-        // KServe's v1 and v2 URLs use the InferenceService's name; no token (the runtime turns it off).
+        // KServe's v1 and v2 URLs use the InferenceService's name; inference needs no token (the runtime turns it off).
         expect(await (await fetch(`${server.inference}/v2/models/mnist-isvc/ready`)).json()).toEqual({ name: 'mnist-isvc', ready: true });
         expect(await (await fetch(`${server.inference}/v1/models/mnist-isvc`)).json()).toEqual({ name: 'mnist-isvc', ready: true });
+        const predicted = await fetch(`${server.inference}/predictions/mnist-isvc`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"op":"echo","value":2}' });
+        expect(await predicted.json()).toMatchObject({ value: 2 });
       } finally {
         expect(await server.stop()).toBe(0);
       }
