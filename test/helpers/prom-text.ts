@@ -1,5 +1,4 @@
-import { existsSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { findTool } from './tools.js';
 
 export interface Sample {
   name: string;
@@ -43,7 +42,5 @@ export function families(text: string): string[] {
  * first, then /usr/bin. Throws with the install command when it is missing, so the test fails clearly.
  */
 export function prometheusTool(name: 'prometheus' | 'promtool'): string {
-  const dirs = [...(process.env['PATH'] ?? '').split(delimiter), '/usr/bin'];
-  for (const d of dirs) if (d && existsSync(join(d, name))) return join(d, name);
-  throw new Error(`${name} not found on PATH or in /usr/bin: install it with "apt-get install -y prometheus"`);
+  return findTool(name, 'install it with "apt-get install -y prometheus"');
 }
