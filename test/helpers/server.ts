@@ -1,3 +1,6 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Gateway, createLogger, loadServerConfig } from '@model-server/gateway';
 
 export interface TestServer {
@@ -28,6 +31,7 @@ export async function startServer(options: {
   });
   const gateway = await Gateway.start({
     config,
+    logDir: await mkdtemp(join(tmpdir(), 'ms-logs-')),
     models: options.models,
     logger: createLogger(process.env['TEST_LOG_LEVEL'] ?? 'silent'),
     ...(options.cancelGraceMs !== undefined ? { cancelGraceMs: options.cancelGraceMs } : {}),

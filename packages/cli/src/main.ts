@@ -81,12 +81,13 @@ async function runForeground(values: Record<string, unknown>): Promise<number> {
         ? `  token authorization is on: ${gateway.tokens.keyFileWritten ? `keys in ${gateway.tokens.keyFile}` : 'configured keys'} (Authorization: Bearer <key>; --disable-token-auth to turn off)\n`
         : '  token authorization is off\n'),
   );
-  let stopping = false;
+  // The first SIGTERM or Ctrl-C drains (see Gateway.shutdown); a second one stops at once.
+  let signals = 0;
   const stop = (): void => {
-    if (stopping) return;
-    stopping = true;
-    void gateway
-      .stop()
+    signals++;
+    const done = signals === 1 ? gateway.shutdown(config.shutdown_grace_period * 1000) : gateway.stop();
+    void done
+      .catch((err: unknown) => process.stderr.write(`model-server: ${(err as Error).message}\n`))
       .finally(() => clearState(process.pid))
       .finally(() => process.exit(0));
   };

@@ -1,6 +1,6 @@
 import type { Express } from 'express';
 import type { ServerConfig } from './config/server-config.js';
-import type { Logger } from './logger.js';
+import type { Logger } from './logging/logger.js';
 import type { ModelRegistry } from './registry/model-registry.js';
 
 /** What the HTTP apps need of the gateway; kept narrow so apps stay independent of its internals. */
@@ -11,6 +11,10 @@ export interface GatewayContext {
   readonly version: string;
   /** True once the models named at startup have been loaded (or failed to): readiness waits for it. */
   readonly startupComplete: boolean;
+  /** Models named at start that could not be registered; the server is not ready while any is. */
+  readonly startupFailures: readonly { url: string; reason: string }[];
+  /** A shutdown has begun: not ready, no new work. */
+  readonly draining: boolean;
   /** Extra express routes for the inference port (mounted before the 404/405 tail). */
   readonly extraInferenceRoutes: ((app: Express) => void)[];
 }

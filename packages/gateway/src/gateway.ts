@@ -1,6 +1,4 @@
-import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Express } from 'express';
@@ -13,22 +11,20 @@ import { TokenStore } from './auth/token-store.js';
 import { createManagementApp } from './apps/management-app.js';
 import { createMetricsApp } from './apps/metrics-app.js';
 import { resolveModelSettings, type ModelOverrides } from './config/model-config.js';
-import { parseAddress, type ServerConfig } from './config/server-config.js';
+import type { ServerConfig } from './config/server-config.js';
 import type { GatewayContext } from './gateway-context.js';
-import { handlePrediction } from './http/predictions.js';
-import { sendError } from './http/send-error.js';
-import { sendOipError } from './http/send-oip-error.js';
-import { pathSegments } from './http/url.js';
+import { listenOn, stopAccepting } from './http/listen.js';
 import { attachWebSocket } from './http/websocket.js';
-import { guardConnections } from './http/connection-guard.js';
-import { createLogger, type Logger } from './logger.js';
+import { AccessLog } from './logging/access-log.js';
+import { createLogger, type Logger } from './logging/logger.js';
 import type { ManagementContext } from './management/management-context.js';
 import { GatewayMetrics } from './metrics/gateway-metrics.js';
-import { handleV2Infer, matchInferPath } from './v2/infer-route.js';
-import { listModelStore, parseModelSpecs, resolveModelPath, type ModelSpec } from './model-loader.js';
+import { resolveModelPath } from './model-loader.js';
 import { ModelRegistry } from './registry/model-registry.js';
+import { loadStartupModels, restoreSnapshot, type StartupOutcome } from './registry/startup-models.js';
 import { ModelVersion } from './models/model-version.js';
-import { buildModelSnapshot, parseModelSnapshot } from './snapshot/model-snapshot.js';
+import { inferenceListener, managementListener, metricsListener, type ListenerDeps } from './routing/listeners.js';
+import { buildModelSnapshot } from './snapshot/model-snapshot.js';
 import { SnapshotStore, type SnapshotKind } from './snapshot/snapshot-store.js';
 import { workerLaunch, type WorkerLaunch } from './config/vm-args.js';
 
@@ -43,6 +39,8 @@ export interface GatewayOptions {
   cancelGraceMs?: number;
   /** Folder for config snapshots (TorchServe's `logs/config`); none are written when absent (`--ncs`). */
   snapshotDir?: string | undefined;
+  /** Folder of the access log (TorchServe's LOG_LOCATION; default `logs`). */
+  logDir?: string | undefined;
 }
 
 export interface RegisterOptions extends ModelOverrides {
@@ -58,12 +56,6 @@ export interface Addresses {
   metrics: string;
 }
 
-/** How often node checks connections against the header and request read timeouts. */
-const CONNECTION_CHECK_MS = 1_000;
-
-/** Hot routes: answered on plain node:http without express. */
-const HOT_ROUTES: Record<string, 'predict' | 'explain'> = { predictions: 'predict', explanations: 'explain' };
-
 /** The gateway: owns the three listeners, the model registry and every worker. */
 export class Gateway implements GatewayContext, ManagementContext {
   readonly registry = new ModelRegistry();
@@ -74,6 +66,12 @@ export class Gateway implements GatewayContext, ManagementContext {
   private guard = new TokenGuard(undefined);
   private readonly snapshots: SnapshotStore | undefined;
   private readonly startupModels = new WeakSet<ModelVersion>();
+  /** Models named at start that could not be registered: the server is not ready while any is. */
+  startupFailures: StartupOutcome['failures'] = [];
+  /** Set when a shutdown begins: readiness fails, new work is refused, connections close. */
+  draining = false;
+  private accessLog: AccessLog | undefined;
+  private readonly logDir: string;
   readonly version = SERVER_VERSION;
   readonly extraInferenceRoutes: ((app: Express) => void)[] = [];
   addresses: Addresses = { inference: '', management: '', metrics: '' };
@@ -97,6 +95,7 @@ export class Gateway implements GatewayContext, ManagementContext {
     this.workerLaunch = workerLaunch(config);
     this.metrics = new GatewayMetrics(config.metrics_mode, this.logger);
     this.snapshots = options.snapshotDir === undefined ? undefined : new SnapshotStore(options.snapshotDir);
+    this.logDir = options.logDir ?? process.env['LOG_LOCATION'] ?? 'logs';
   }
 
   static async start(options: GatewayOptions): Promise<Gateway> {
@@ -113,12 +112,11 @@ export class Gateway implements GatewayContext, ManagementContext {
         gateway.guard = new TokenGuard(gateway.tokens);
       }
       await gateway.listen();
-      if (options.config.model_snapshot) {
-        await gateway.restoreSnapshot(options.config.model_snapshot);
-      } else {
-        const specs = options.models ?? (options.config.load_models ? [options.config.load_models] : []);
-        await gateway.loadStartupModels(specs);
-      }
+      const outcome = options.config.model_snapshot
+        ? await restoreSnapshot(gateway, options.config.model_snapshot)
+        : await loadStartupModels(gateway, options.models ?? (options.config.load_models ? [options.config.load_models] : []));
+      for (const v of outcome.loaded) gateway.startupModels.add(v);
+      gateway.startupFailures = outcome.failures;
       gateway.startupComplete = true;
       await gateway.writeSnapshot('startup');
     } catch (err) {
@@ -128,87 +126,32 @@ export class Gateway implements GatewayContext, ManagementContext {
     return gateway;
   }
 
-  private async listen(): Promise<void> {
-    const inferenceApp = createInferenceApp(this);
-    const hotDeps = {
-      registry: this.registry,
-      maxRequestBytes: this.config.max_request_size,
-      maxBufferedChunks: this.config.stream_max_buffered_chunks,
-    };
-    const metrics = this.metrics;
-    // Shared listeners (no closure per request) that count every response for Requests2XX/4XX/5XX;
-    // 'finish' fires once per response, so `on` spares `once`'s wrapper.
-    const countInference = function (this: ServerResponse): void {
-      metrics.countResponse('inference', this.statusCode);
-    };
-    const countManagement = function (this: ServerResponse): void {
-      metrics.countResponse('management', this.statusCode);
-    };
-    const inference = (req: IncomingMessage, res: ServerResponse): void => {
-      res.on('finish', countInference);
-      const denied = this.guard.check(req, 'inference');
-      if (denied) {
-        // KServe v1 and OIP clients expect their own error body, `{"error": ...}`.
-        const id = { 'x-request-id': randomUUID() };
-        if (req.url?.startsWith('/v1/') || req.url?.startsWith('/v2/')) sendOipError(res, denied, id);
-        else sendError(res, denied, id);
-        return;
-      }
-      const segments = pathSegments(req.url);
-      const kind = segments && segments.length >= 1 ? HOT_ROUTES[segments[0]!] : undefined;
-      if (kind && req.method !== 'OPTIONS') {
-        handlePrediction(hotDeps, req, res, kind, segments!);
-        return;
-      }
-      const infer = segments && req.method === 'POST' ? matchInferPath(segments) : undefined;
-      if (infer) {
-        void handleV2Infer(hotDeps, req, res, infer);
-        return;
-      }
-      if (!segments) {
-        sendError(res, new ModelServerError('BAD_REQUEST', { reason: 'Invalid URL encoding' }));
-        return;
-      }
-      inferenceApp(req, res);
-    };
-    const managementApp = createManagementApp(this);
-    const management = (req: IncomingMessage, res: ServerResponse): void => {
-      res.on('finish', countManagement);
-      const denied = this.guard.check(req, 'management');
-      if (denied) {
-        sendError(res, denied);
-        return;
-      }
-      managementApp(req, res);
-    };
-    const inferenceAddress = await this.listenOn(this.config.inference_address, inference);
-    // Upgrades bypass the request handler above, so the WebSocket route runs the same token check.
-    const authorize = (req: IncomingMessage): void => {
-      const denied = this.guard.check(req, 'inference');
-      if (denied) throw denied;
-    };
-    this.webSockets = attachWebSocket(this.servers[0]!, { ...hotDeps, logger: this.logger, authorize });
-    this.addresses = {
-      inference: inferenceAddress,
-      management: await this.listenOn(this.config.management_address, management),
-      metrics: await this.listenOn(this.config.metrics_address, createMetricsApp(this)),
-    };
+  /** The model store, for start-up model lists (StartupContext). */
+  get modelStore(): string | undefined {
+    return this.config.model_store;
   }
 
-  private listenOn(address: string, handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<string> {
-    const { host, port } = parseAddress(address);
-    const server = createServer({ keepAliveTimeout: 65_000, connectionsCheckingInterval: CONNECTION_CHECK_MS }, handler);
-    const readTimeoutMs = this.config.request_read_timeout * 1000;
-    guardConnections(server, this.logger, { requestTimeoutMs: readTimeoutMs, headersTimeoutMs: readTimeoutMs });
-    this.servers.push(server);
-    return new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => {
-        const bound = server.address() as AddressInfo;
-        const shown = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address;
-        resolve(`http://${shown}:${bound.port}`);
-      });
-    });
+  private async listen(): Promise<void> {
+    const { config } = this;
+    if (config.enable_access_log) {
+      this.accessLog = new AccessLog(join(this.logDir, 'access_log.log'), { maxBytes: config.log_max_file_size, maxFiles: config.log_max_files });
+    }
+    const deps: ListenerDeps = { guard: () => this.guard, metrics: this.metrics, accessLog: this.accessLog, draining: () => this.draining };
+    const hot = { registry: this.registry, maxRequestBytes: config.max_request_size, maxBufferedChunks: config.stream_max_buffered_chunks };
+    const options = { logger: this.logger, requestReadTimeoutMs: config.request_read_timeout * 1000 };
+    const inference = await listenOn(config.inference_address, 'inference_address', inferenceListener(deps, hot, createInferenceApp(this)), options);
+    this.servers.push(inference.server);
+    // Upgrades bypass the request listener, so the WebSocket route runs the same token check.
+    const authorize = (req: IncomingMessage): void => {
+      const denied = this.draining ? new ModelServerError('SERVER_DRAINING') : this.guard.check(req, 'inference');
+      if (denied) throw denied;
+    };
+    this.webSockets = attachWebSocket(inference.server, { ...hot, logger: this.logger, authorize });
+    const management = await listenOn(config.management_address, 'management_address', managementListener(deps, createManagementApp(this)), options);
+    this.servers.push(management.server);
+    const metrics = await listenOn(config.metrics_address, 'metrics_address', metricsListener(deps, createMetricsApp(this)), options);
+    this.servers.push(metrics.server);
+    this.addresses = { inference: inference.url, management: management.url, metrics: metrics.url };
   }
 
   /**
@@ -222,53 +165,6 @@ export class Gateway implements GatewayContext, ManagementContext {
   /** The node:http servers (inference, management, metrics), for upgrades such as WebSocket. */
   get httpServers(): readonly Server[] {
     return this.servers;
-  }
-
-  private async loadStartupModels(values: readonly string[]): Promise<void> {
-    const specs: ModelSpec[] = [];
-    for (const spec of parseModelSpecs(values)) {
-      if (spec !== 'all') specs.push(spec);
-      else if (this.config.model_store) specs.push(...(await listModelStore(this.config.model_store)));
-      else throw new ModelServerError('CONFIG_INVALID', { file: '--models', reason: '"all" needs a model store (--model-store)' });
-    }
-    // Models load side by side; one failing model does not stop the others.
-    const results = await Promise.allSettled(specs.map((s) => this.register({ url: s.url, name: s.name, synchronous: true })));
-    results.forEach((r, i) => {
-      if (r.status === 'rejected') this.logger.error({ url: specs[i]!.url }, `failed to load model: ${(r.reason as Error).message}`);
-      else this.startupModels.add(r.value);
-    });
-  }
-
-  /** Registers the models of a config snapshot as they were (scale, batching, default version). */
-  private async restoreSnapshot(text: string): Promise<void> {
-    const snapshot = parseModelSnapshot(text, 'model_snapshot');
-    const entries = Object.entries(snapshot.models).flatMap(([name, versions]) => Object.entries(versions).map(([version, v]) => ({ name, version, v })));
-    this.logger.info({ models: entries.length }, 'restoring models from the config snapshot (--models and load_models are ignored)');
-    const results = await Promise.allSettled(
-      entries.map(({ name, v }) =>
-        this.register({
-          url: v.marName,
-          name,
-          synchronous: true,
-          minWorkers: v.minWorkers,
-          maxWorkers: v.maxWorkers,
-          batchSize: v.batchSize,
-          maxBatchDelayMs: v.maxBatchDelay,
-          responseTimeoutMs: v.responseTimeout === undefined ? undefined : v.responseTimeout * 1000,
-          startupTimeoutMs: v.startupTimeout === undefined ? undefined : v.startupTimeout * 1000,
-        }),
-      ),
-    );
-    results.forEach((r, i) => {
-      const { name, version, v } = entries[i]!;
-      if (r.status === 'rejected') {
-        this.logger.error({ model: name, version, url: v.marName }, `failed to restore model: ${(r.reason as Error).message}`);
-        return;
-      }
-      this.startupModels.add(r.value);
-      if (r.value.version !== version) this.logger.warn({ model: name, version }, `${v.marName} now holds version ${r.value.version}`);
-      if (v.defaultVersion) this.registry.setDefault(name, r.value.version);
-    });
   }
 
   /** Whether a version was loaded at start (describe's `loadedAtStartup`). */
@@ -287,6 +183,7 @@ export class Gateway implements GatewayContext, ManagementContext {
 
   /** Registers a model version from an archive and starts its workers. */
   async register(options: RegisterOptions): Promise<ModelVersion> {
+    if (this.draining) throw new ModelServerError('SERVER_DRAINING');
     const path = resolveModelPath(options.url, this.config.model_store);
     const unpacked = this.unpacked!;
     const archive = await unpacked.open(path);
@@ -334,7 +231,31 @@ export class Gateway implements GatewayContext, ManagementContext {
     }
   }
 
+  /**
+   * A graceful shutdown (SIGTERM, Ctrl-C): readiness fails at once and the listeners stop accepting;
+   * responses from then on close their connections; new work is refused (503 SERVER_DRAINING with
+   * Retry-After); queued and running work finishes within `graceMs`, after which what remains fails
+   * and the workers are terminated. Then everything stops.
+   */
+  async shutdown(graceMs: number): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    const started = performance.now();
+    const versions = this.registry.all();
+    const queued = versions.reduce((n, v) => n + v.queueSize, 0);
+    const running = versions.reduce((n, v) => n + v.inFlightCount, 0);
+    this.logger.info({ queued, running, graceMs }, 'shutting down: draining queued and running requests');
+    for (const server of this.servers) stopAccepting(server);
+    await Promise.allSettled(versions.map((v) => v.finish(graceMs)));
+    this.logger.info({ ms: Math.round(performance.now() - started) }, 'drained');
+    // Connections still open (a client that keeps an idle socket) end with the stop below.
+    await this.stop();
+    this.logger.info('stopped');
+  }
+
+  /** Stops now: queued requests fail, running batches get a few seconds, connections are closed. */
   async stop(): Promise<void> {
+    this.draining = true;
     // A failed start must not write a shutdown snapshot that a restart would then restore.
     if (this.startupComplete) await this.writeSnapshot('shutdown').catch((err: unknown) => this.logger.error(`cannot write config snapshot: ${(err as Error).message}`));
     await this.tokens?.dispose();
@@ -351,5 +272,6 @@ export class Gateway implements GatewayContext, ManagementContext {
           }),
       ),
     );
+    await this.accessLog?.close();
   }
 }

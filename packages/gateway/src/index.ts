@@ -3,12 +3,12 @@ export { loadServerConfig, parseAddress, serverConfigSchema, type ServerConfig, 
 export { parseProperties } from './config/properties.js';
 export { DEFAULT_GATEWAY_VMARGS, DEFAULT_WORKER_VMARGS, gatewayNodeArgs, runsWith, workerLaunch, type WorkerLaunch } from './config/vm-args.js';
 export { resolveModelSettings, type ModelSettings } from './config/model-config.js';
-export { createLogger, formatLogLine, type Logger } from './logger.js';
+export { createLogger, formatLogLine, type Logger } from './logging/logger.js';
 export { TIMEOUT_HEADER, PRIORITY_HEADER, REQUEST_ID_HEADER } from './scheduling/submit-job.js';
 export { TokenStore, type KeyKind } from './auth/token-store.js';
 export { TokenGuard, type GuardedApi } from './auth/token-guard.js';
 export { GatewayMetrics, type MetricsMode } from './metrics/gateway-metrics.js';
 export { SnapshotStore, defaultSnapshotDir, latestSnapshot } from './snapshot/snapshot-store.js';
 export { buildModelSnapshot, parseModelSnapshot, type ModelSnapshot } from './snapshot/model-snapshot.js';
-export { isProbeRequest } from './probe-paths.js';
+export { isProbeRequest } from './routing/routes.js';
 export { OIP_EXTENSIONS } from './v2/v2-router.js';

@@ -1,6 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import { ModelServerError } from '@model-server/protocol';
 import { sendError } from '../http/send-error.js';
+import { isKnownPath } from '../routing/routes.js';
 
 /**
  * The tail of every express app: an unknown path is 404 ResourceNotFoundException, a known path with
@@ -8,7 +9,7 @@ import { sendError } from '../http/send-error.js';
  */
 export function notFoundOrMethod(knownPaths: readonly RegExp[]) {
   return (req: Request, _res: Response, next: NextFunction): void => {
-    const known = knownPaths.some((p) => p.test(req.path));
+    const known = isKnownPath(knownPaths, req.path);
     next(new ModelServerError(known ? 'METHOD_NOT_ALLOWED' : 'RESOURCE_NOT_FOUND'));
   };
 }

@@ -1,9 +1,10 @@
-import { randomUUID } from 'node:crypto';
+import { publicRequestId, REQUEST_ID_HEADER } from '../scheduling/submit-job.js';
 import express, { type Express } from 'express';
 import type { GatewayContext } from '../gateway-context.js';
 import { createV1Router } from '../kserve-v1/v1-router.js';
 import { buildInferenceOpenApi } from '../openapi/inference-api.js';
 import { createV2Router } from '../v2/v2-router.js';
+import { KNOWN_PATHS } from '../routing/routes.js';
 import { errorMiddleware, notFoundOrMethod } from './express-errors.js';
 
 /**
@@ -14,13 +15,19 @@ export function createInferenceApp(ctx: GatewayContext): Express {
   const app = express();
   app.disable('x-powered-by');
   // TorchServe puts a request id on every inference-port response, errors and descriptions included.
-  app.use((_req, res, next) => {
-    res.setHeader('x-request-id', randomUUID());
+  app.use((req, res, next) => {
+    res.setHeader(REQUEST_ID_HEADER, publicRequestId(req.headers[REQUEST_ID_HEADER]));
     next();
   });
   app.set('etag', false);
 
+  // TorchServe's rule: healthy when every default version has its minWorkers live. A server that is
+  // shutting down answers 503 at once, so load balancers stop sending to it.
   app.get('/ping', (_req, res) => {
+    if (ctx.draining) {
+      res.status(503).json({ status: 'Unhealthy' });
+      return;
+    }
     const healthy = ctx.registry.defaults().every((v) => v.healthy);
     res.status(healthy ? 200 : 500).json({ status: healthy ? 'Healthy' : 'Unhealthy' });
   });
@@ -39,7 +46,7 @@ export function createInferenceApp(ctx: GatewayContext): Express {
 
   for (const fn of ctx.extraInferenceRoutes) fn(app);
 
-  app.use(notFoundOrMethod([/^\/$/, /^\/ping$/, /^\/api-description$/, /^\/(predictions|explanations)\//]));
+  app.use(notFoundOrMethod(KNOWN_PATHS.inference));
   app.use(errorMiddleware());
   return app;
 }

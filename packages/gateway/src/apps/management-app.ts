@@ -9,6 +9,7 @@ import { registerModel, type StatusReply } from '../management/register-model.js
 import { scaleWorkers } from '../management/scale-workers.js';
 import { unregisterModel } from '../management/unregister-model.js';
 import { buildManagementOpenApi } from '../openapi/management-api.js';
+import { KNOWN_PATHS } from '../routing/routes.js';
 import { errorMiddleware, notFoundOrMethod } from './express-errors.js';
 
 /** Registration parameters as a JSON body are a few hundred bytes; this is generous. */
@@ -96,7 +97,7 @@ export function createManagementApp(ctx: ManagementContext): Express {
     res.status(200).end();
   });
 
-  app.use(notFoundOrMethod([/^\/$/, /^\/api-description$/, /^\/models(\/.*)?$/, /^\/token$/]));
+  app.use(notFoundOrMethod(KNOWN_PATHS.management));
   app.use(errorMiddleware());
   return app;
 }

@@ -1,5 +1,6 @@
 import express, { type Express } from 'express';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
+import { KNOWN_PATHS } from '../routing/routes.js';
 import { errorMiddleware, notFoundOrMethod } from './express-errors.js';
 
 /**
@@ -15,7 +16,7 @@ export function createMetricsApp(ctx: { metrics: GatewayMetrics }): Express {
     const body = await ctx.metrics.render(names);
     res.status(200).type(ctx.metrics.contentType).send(body);
   });
-  app.use(notFoundOrMethod([/^\/metrics$/]));
+  app.use(notFoundOrMethod(KNOWN_PATHS.metrics));
   app.use(errorMiddleware());
   return app;
 }

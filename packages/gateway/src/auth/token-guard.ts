@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { ModelServerError } from '@model-server/protocol';
-import { isProbeRequest } from '../probe-paths.js';
+import { isProbeRequest } from '../routing/routes.js';
 import type { TokenStore } from './token-store.js';
 
 /** The API a listener serves; the metrics listener is never guarded. */

@@ -40,6 +40,18 @@ export const serverConfigSchema = z.object({
    * 408 and the connection is closed, so a client that trickles bytes cannot hold a connection.
    */
   request_read_timeout: int(1).default(60),
+  /**
+   * Seconds a shutdown (SIGTERM, Ctrl-C) gives queued and running requests to finish before what is
+   * left fails and the workers are terminated. Keep it under Kubernetes' terminationGracePeriodSeconds
+   * minus the preStop delay.
+   */
+  shutdown_grace_period: int(0).default(30),
+  /** TorchServe's access log: one line per HTTP response in access_log.log of the log folder (LOG_LOCATION). */
+  enable_access_log: bool.default(true),
+  /** Bytes past which a log file of the server (access_log.log, model_server.log) is rotated. */
+  log_max_file_size: int(1024).default(100 * 1024 * 1024),
+  /** Rotated copies kept of each log file (access_log.log.1 … .N). */
+  log_max_files: int(0).default(5),
   enable_model_api: bool.default(false),
   disable_token_authorization: bool.default(false),
   token_expiration_min: z.coerce.number().min(0).default(60),

@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { ModelServerError, type ErrorCode } from '@model-server/protocol';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../logging/logger.js';
 
 /**
  * What node's parser errors mean to a client, answered with the catalog's JSON body instead of node's

@@ -3,7 +3,7 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { ModelServerError, type InferenceInput } from '@model-server/protocol';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../logging/logger.js';
 import type { ModelRegistry } from '../registry/model-registry.js';
 import type { InferenceJob, ResponsePart, ResponseSink } from '../scheduling/job.js';
 import { assertJsonDepth } from './json-depth.js';
@@ -12,6 +12,7 @@ import { asModelServerError, errorHeaders } from './send-error.js';
 import { isTextual } from './sse-sink.js';
 import { StreamBudget } from './stream-budget.js';
 import { pathSegments } from './url.js';
+import { webSocketTarget } from '../routing/routes.js';
 
 export interface WebSocketDeps {
   registry: ModelRegistry;
@@ -103,12 +104,12 @@ export function attachWebSocket(server: Server, deps: WebSocketDeps): WebSocketS
   const wss = new WebSocketServer({ noServer: true, maxPayload: deps.maxRequestBytes });
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const segments = pathSegments(req.url);
-    if (!segments || segments[0] !== 'predictions' || segments.at(-1) !== 'ws' || segments.length < 3 || segments.length > 4) {
+    const target = segments && webSocketTarget(segments);
+    if (!target) {
       refuseUpgrade(socket, new ModelServerError('RESOURCE_NOT_FOUND'));
       return;
     }
-    const model = segments[1]!;
-    const version = segments.length === 4 ? segments[2] : undefined;
+    const { model, version } = target;
     try {
       deps.authorize?.(req);
       deps.registry.resolve(model, version);

@@ -3,6 +3,8 @@ import { ModelServerError } from '@model-server/protocol';
 import type { GatewayContext } from '../gateway-context.js';
 import { CollectSink } from '../http/collect-sink.js';
 import { jsonBody } from '../http/json-body.js';
+import { noteModel } from '../logging/access-log.js';
+import { isKnownPath, KNOWN_PATHS, V1_VERB_PATH } from '../routing/routes.js';
 import { handlerStatusError } from '../http/handler-status.js';
 import { flattenHeaders } from '../http/predictions.js';
 import { publicRequestId, REQUEST_ID_HEADER, submitJob } from '../scheduling/submit-job.js';
@@ -12,8 +14,7 @@ import type { InferenceJob } from '../scheduling/job.js';
 import { assertReady } from '../v2/model-state.js';
 import { instanceInputs, predictionValue } from './instances.js';
 
-/** `/models/{m}[/versions/{v}]:predict|explain`, relative to /v1. */
-const VERB_PATH = /^\/models\/([^/:]+)(?:\/versions\/([^/:]+))?:(predict|explain)$/;
+const VERB_PATH = V1_VERB_PATH;
 
 /**
  * KServe's v1 protocol (TF Serving's REST shape): `{"instances": [...]}` in, `{"predictions": [...]}`
@@ -64,8 +65,9 @@ export function createV1Router(ctx: GatewayContext): Router {
     const perInstance = body.instances.map(instanceInputs);
     const headers = flattenHeaders(req);
     headers['explain'] = kind === 'explain' ? 'True' : 'False';
-    const requestId = publicRequestId(req.headers[REQUEST_ID_HEADER]);
-    res.setHeader(REQUEST_ID_HEADER, requestId);
+    // The inference app gave the response its public id (the client's own when safe).
+    const requestId = String(res.getHeader(REQUEST_ID_HEADER) ?? publicRequestId(req.headers[REQUEST_ID_HEADER]));
+    noteModel(res, target.name);
     const sinks: CollectSink[] = [];
     const jobs: InferenceJob[] = [];
     try {
@@ -101,7 +103,7 @@ export function createV1Router(ctx: GatewayContext): Router {
   });
 
   router.use((req, _res, next) => {
-    const known = VERB_PATH.test(req.path) || /^\/models(\/[^/]+(\/versions\/[^/]+)?)?$/.test(req.path);
+    const known = isKnownPath(KNOWN_PATHS.v1, req.path);
     next(new ModelServerError(known ? 'METHOD_NOT_ALLOWED' : 'RESOURCE_NOT_FOUND'));
   });
   router.use(oipErrorMiddleware());

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { MetricEntry } from '@model-server/protocol';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../logging/logger.js';
 import type { ModelVersion } from '../models/model-version.js';
 import type { InferenceJob } from '../scheduling/job.js';
 import { POOL_STATES } from '../workers/worker-pool.js';

@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { MetricEntry } from '@model-server/protocol';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../logging/logger.js';
 
 /** Metric and label names Prometheus accepts; colons are left to recording rules. */
 const NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;

@@ -2,7 +2,7 @@ import { ModelServerError } from '@model-server/protocol';
 import type { OpenedArchive } from '@model-server/worker';
 import type { ModelSettings } from '../config/model-config.js';
 import type { WorkerLaunch } from '../config/vm-args.js';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../logging/logger.js';
 import { Batcher } from '../scheduling/batcher.js';
 import { JobQueue } from '../scheduling/job-queue.js';
 import type { InferenceJob, JobKind } from '../scheduling/job.js';
@@ -51,7 +51,13 @@ export class ModelVersion {
   private readonly batchListeners: BatchListener[] = [];
   private readonly jobListeners: JobListener[] = [];
   private readonly onJobEnd: (job: InferenceJob) => void;
+  /** Jobs accepted and not yet ended. */
+  private outstanding = 0;
+  private whenIdle: (() => void) | undefined;
+  /** Unregistering: no new jobs, queued ones answered NO_WORKER. */
   draining = false;
+  /** Shutting down: no new jobs (SERVER_DRAINING), queued and running ones still served. */
+  private closing = false;
 
   constructor(init: ModelVersionInit) {
     this.name = init.name;
@@ -61,7 +67,10 @@ export class ModelVersion {
     this.settings = init.settings;
     this.logger = init.logger.child({ model: init.name, version: init.version });
     const logger = this.logger;
-    this.onJobEnd = (job) => logJobEnd(logger, job);
+    this.onJobEnd = (job) => {
+      logJobEnd(logger, job);
+      if (--this.outstanding === 0) this.whenIdle?.();
+    };
     this.queues = { predict: new JobQueue(init.settings.jobQueueSize), explain: new JobQueue(init.settings.jobQueueSize) };
     this.pool = new WorkerPool({
       name: `${init.name}_${init.version}`,
@@ -113,6 +122,7 @@ export class ModelVersion {
   /** Why a job would be refused now (503), or undefined when it may queue. */
   private refusal(): ModelServerError | undefined {
     const params = { model: this.name, version: this.version };
+    if (this.closing) return new ModelServerError('SERVER_DRAINING');
     if (this.draining || this.pool.target === 0 || this.pool.failed) return new ModelServerError('NO_WORKER', params);
     // Queueing behind workers that cannot load would only make clients wait for their deadline.
     if (this.pool.failing) {
@@ -128,11 +138,43 @@ export class ModelVersion {
     const refused = this.refusal();
     if (refused) throw refused;
     job.enqueuedAt = performance.now();
+    this.outstanding++;
     this.queues[job.kind].push(job);
     this.statistics.trackJob(job);
     job.whenEnded(this.onJobEnd);
     for (const l of this.jobListeners) l(job);
     this.batcher.schedule();
+  }
+
+  /** Requests sent to workers and not answered yet. */
+  get inFlightCount(): number {
+    let n = 0;
+    for (const w of this.pool.workers) n += w.inFlightCount;
+    return n;
+  }
+
+  /**
+   * A graceful end (shutdown): takes no new jobs, serves the queued and running ones, then stops the
+   * workers. Past `graceMs` what is left fails and the workers are terminated.
+   */
+  async finish(graceMs: number): Promise<void> {
+    this.closing = true;
+    if (this.outstanding > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        this.whenIdle = resolve;
+        timer = setTimeout(resolve, graceMs);
+      });
+      clearTimeout(timer);
+      this.whenIdle = undefined;
+    }
+    // Work left past the grace period is cut short; idle workers get their usual stop.
+    await this.drain(this.inFlightCount > 0 ? 0 : undefined);
+  }
+
+  /** Whether it takes new jobs (not being unregistered or shut down). */
+  get accepting(): boolean {
+    return !this.draining && !this.closing;
   }
 
   private runBatch(worker: WorkerProcess, jobs: InferenceJob[], kind: JobKind): void {

@@ -9,19 +9,8 @@ import { HEADER_LENGTH_HEADER, headerLength } from './binary-data.js';
 import { decodeInferRequest } from './decode-request.js';
 import { InferSink } from './infer-sink.js';
 import { assertReady, metadataOf } from './model-state.js';
-
-export interface InferTarget {
-  model: string;
-  version: string | undefined;
-}
-
-/** `v2/models/{m}/infer` or `v2/models/{m}/versions/{v}/infer`, from decoded path segments. */
-export function matchInferPath(segments: readonly string[]): InferTarget | undefined {
-  if (segments[0] !== 'v2' || segments[1] !== 'models' || segments[segments.length - 1] !== 'infer') return undefined;
-  if (segments.length === 4) return { model: segments[2]!, version: undefined };
-  if (segments.length === 6 && segments[3] === 'versions') return { model: segments[2]!, version: segments[4]! };
-  return undefined;
-}
+import { noteModel } from '../logging/access-log.js';
+import type { ModelTarget } from '../routing/routes.js';
 
 /** Triton's `timeout` request parameter (microseconds) as our deadline header (milliseconds). */
 function timeoutMs(parameters: Record<string, unknown>): string | undefined {
@@ -55,9 +44,10 @@ function priorityLevel(parameters: Record<string, unknown>): string | undefined 
  * they batch with other requests), and the worker's tensors come back as JSON or binary. The model is
  * resolved and its readiness checked before the body is read.
  */
-export async function handleV2Infer(deps: PredictionDeps, req: IncomingMessage, res: ServerResponse, target: InferTarget): Promise<void> {
+export async function handleV2Infer(deps: PredictionDeps, req: IncomingMessage, res: ServerResponse, target: ModelTarget): Promise<void> {
   const requestId = publicRequestId(req.headers[REQUEST_ID_HEADER]);
   const common = { ...NO_CACHE_HEADERS, 'x-request-id': requestId };
+  noteModel(res, target.model);
   try {
     const version = deps.registry.resolve(target.model, target.version);
     assertReady(version);

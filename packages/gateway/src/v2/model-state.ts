@@ -19,14 +19,14 @@ export function metadataOf(version: ModelVersion): ModelMetadata | undefined {
 
 /** Ready to infer: at least one worker has the model loaded and the version is not being removed. */
 export function isReady(version: ModelVersion): boolean {
-  return !version.draining && version.pool.liveCount > 0;
+  return version.accepting && version.pool.liveCount > 0;
 }
 
 /** 503 MODEL_NOT_READY unless the version can serve now. */
 export function assertReady(version: ModelVersion): void {
   if (isReady(version)) return;
-  const reason = version.draining
-    ? 'it is being unregistered'
+  const reason = !version.accepting
+    ? 'it is being unregistered or the server is shutting down'
     : version.pool.failed
       ? 'its workers failed to start'
       : version.pool.target === 0

@@ -2,6 +2,7 @@ import express, { type Request, type Response, type Router } from 'express';
 import { ModelServerError } from '@model-server/protocol';
 import type { GatewayContext } from '../gateway-context.js';
 import { oipErrorMiddleware, sendOipError } from '../http/send-oip-error.js';
+import { isKnownPath, KNOWN_PATHS } from '../routing/routes.js';
 import type { ModelVersion } from '../models/model-version.js';
 import { assertReady, isReady, metadataOf } from './model-state.js';
 import { tritonModelConfig } from './triton-config.js';
@@ -12,14 +13,6 @@ export const SERVER_NAME = 'model-server';
 
 /** What `GET /v2` lists in `extensions`: Triton's names for the extensions served here. */
 export const OIP_EXTENSIONS = ['binary_tensor_data', 'model_configuration', 'statistics'] as const;
-
-/** Paths of this router (relative to /v2) that exist for some method: others answer 404, these 405. */
-const KNOWN_PATHS = [
-  /^\/?$/,
-  /^\/health\/(live|ready)$/,
-  /^\/models(\/stats)?$/,
-  /^\/models\/[^/]+(\/versions\/[^/]+)?(\/(ready|config|stats|infer))?$/,
-];
 
 function versionOf(ctx: GatewayContext, req: Request): ModelVersion {
   const { model, version } = req.params as { model: string; version?: string };
@@ -45,11 +38,17 @@ export function createV2Router(ctx: GatewayContext): Router {
   // Ready once the startup models have loaded and every registered version has a live worker.
   router.get('/health/ready', (_req, res) => {
     const waiting = ctx.registry.all().filter((v) => !isReady(v));
-    if (ctx.startupComplete && waiting.length === 0) {
+    if (ctx.startupComplete && !ctx.draining && waiting.length === 0 && ctx.startupFailures.length === 0) {
       res.json({ ready: true });
       return;
     }
-    const reason = !ctx.startupComplete ? 'models are still loading' : `not ready: ${waiting.map((v) => `${v.name}/${v.version}`).join(', ')}`;
+    const reason = ctx.draining
+      ? 'the server is shutting down'
+      : !ctx.startupComplete
+        ? 'models are still loading'
+        : ctx.startupFailures.length > 0
+          ? `models failed to load at start: ${ctx.startupFailures.map((f) => `${f.url} (${f.reason})`).join('; ')}`
+          : `not ready: ${waiting.map((v) => `${v.name}/${v.version}`).join(', ')}`;
     sendOipError(res, new ModelServerError('SERVER_NOT_READY', { reason }), {}, { ready: false });
   });
 
@@ -101,7 +100,7 @@ export function createV2Router(ctx: GatewayContext): Router {
   }
 
   router.use((req, _res, next) => {
-    next(new ModelServerError(KNOWN_PATHS.some((p) => p.test(req.path)) ? 'METHOD_NOT_ALLOWED' : 'RESOURCE_NOT_FOUND'));
+    next(new ModelServerError(isKnownPath(KNOWN_PATHS.v2, req.path) ? 'METHOD_NOT_ALLOWED' : 'RESOURCE_NOT_FOUND'));
   });
   router.use(oipErrorMiddleware());
   return router;

@@ -1,7 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { MessageReader, MessageWriter, parseFromWorker, type FromWorker, type ModelServerError, type ToWorker } from '@model-server/protocol';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../logging/logger.js';
 
 export interface ConnectionHandlers {
   /** The messages of one read, in order. */

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { ModelServerError } from '@model-server/protocol';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../logging/logger.js';
 import { backoffDelayMs } from './backoff.js';
 import { StoppedWhileStarting, WorkerProcess, type WorkerExit, type WorkerSpec } from './worker-process.js';
 import { isActive, isLive } from './worker-state.js';

@@ -11,7 +11,7 @@ import {
 } from '@model-server/protocol';
 import { WORKER_ENTRY } from '@model-server/worker';
 import type { WorkerLaunch } from '../config/vm-args.js';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../logging/logger.js';
 import type { InferenceJob, JobRunner } from '../scheduling/job.js';
 import { clearTimer, setTimer, type Timer } from '../scheduling/timers.js';
 import { InFlightLedger } from './in-flight.js';

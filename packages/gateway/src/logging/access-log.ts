@@ -1,0 +1,58 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { RotatingFile, type RotationOptions } from './rotating-file.js';
+
+/** Set on a response by the route that served a model, for the access log's `model` field. */
+export const kAccessModel = Symbol('access.model');
+const kStart = Symbol('access.start');
+
+type Tracked = ServerResponse & { [kStart]?: number; [kAccessModel]?: string; req: IncomingMessage };
+
+/**
+ * TorchServe's access log (`access_log.log`): one line per HTTP response, written when it ends,
+ *   2026-12-01T10:00:00.123Z 127.0.0.1 "POST /predictions/mnist HTTP/1.1" 200 1.234ms model=mnist request_id=...
+ * Time, client address, request line, status, duration (from the request's arrival to the last byte
+ * handed to the socket), the model (when the route served one) and the request id. Batched writes
+ * to a size-rotated file, so the cost per request is a string and an append to a buffer.
+ */
+export class AccessLog {
+  private readonly file: RotatingFile;
+  /** One listener for every response (no closure per request). */
+  readonly onFinish: (this: ServerResponse) => void;
+
+  constructor(path: string, rotation: RotationOptions) {
+    this.file = new RotatingFile(path, rotation);
+    const file = this.file;
+    this.onFinish = function (this: ServerResponse): void {
+      const res = this as Tracked;
+      const req = res.req;
+      const ms = res[kStart] === undefined ? 0 : performance.now() - res[kStart];
+      const model = res[kAccessModel];
+      const id = res.getHeader('x-request-id');
+      // A client that left before its answer is logged as nginx does, 499.
+      const status = res.writableFinished ? res.statusCode : 499;
+      file.write(
+        `${new Date().toISOString()} ${req.socket.remoteAddress ?? '-'} "${req.method} ${req.url} HTTP/${req.httpVersion}" ${status} ${ms.toFixed(3)}ms` +
+          `${model === undefined ? '' : ` model=${model}`}${id === undefined ? '' : ` request_id=${String(id)}`}\n`,
+      );
+    };
+  }
+
+  get path(): string {
+    return this.file.path;
+  }
+
+  /** Starts timing a response and logs it when it finishes. */
+  track(res: ServerResponse): void {
+    (res as Tracked)[kStart] = performance.now();
+    res.on('close', this.onFinish);
+  }
+
+  close(): Promise<void> {
+    return this.file.close();
+  }
+}
+
+/** Names the model a response served, for its access log line. */
+export function noteModel(res: ServerResponse, model: string): void {
+  (res as Tracked)[kAccessModel] = model;
+}
