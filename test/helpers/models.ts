@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createArchive, type ArchiveFormat } from '@model-server/model-archiver';
@@ -6,9 +6,18 @@ import { createArchive, type ArchiveFormat } from '@model-server/model-archiver'
 export const ROOT = join(import.meta.dirname, '..', '..');
 export const PROBE_HANDLER = join(ROOT, 'test', 'fixtures', 'probe', 'handler.ts');
 
-/** A fresh temporary folder for one test file. */
-export function tempDir(prefix = 'ms-test-'): Promise<string> {
-  return mkdtemp(join(tmpdir(), prefix));
+const made: string[] = [];
+
+/** A fresh temporary folder for one test file; removed after the file's tests (test/setup.ts). */
+export async function tempDir(prefix = 'ms-test-'): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  made.push(dir);
+  return dir;
+}
+
+/** Removes every folder tempDir made so far. */
+export async function removeTempDirs(): Promise<void> {
+  await Promise.all(made.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
 }
 
 export interface FixtureModel {

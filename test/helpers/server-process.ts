@@ -32,6 +32,8 @@ export async function startServerProcess(options: {
   properties?: Record<string, string | number | boolean>;
   args?: string[];
   env?: NodeJS.ProcessEnv;
+  /** A process group of its own, so the test can signal it as a terminal does (`kill(-pid)`). */
+  detached?: boolean;
 }): Promise<ServerProcess> {
   const dir = await tempDir('ms-proc-');
   const props: Record<string, unknown> = {
@@ -47,7 +49,11 @@ export async function startServerProcess(options: {
   const child = spawn(
     process.execPath,
     [...nodeArgs, CLI, 'start', '--foreground', '--ncs', '--ts-config', configFile, '--model-store', options.store, '--models', options.models.join(','), ...(options.args ?? [])],
-    { env: { ...process.env, MODEL_SERVER_STATE_DIR: dir, LOG_LOCATION: dir, LOG_FORMAT: 'json', ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
+    {
+      env: { ...process.env, MODEL_SERVER_STATE_DIR: dir, LOG_LOCATION: dir, LOG_FORMAT: 'json', ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: options.detached ?? false,
+    },
   );
   let text = '';
   let alive = true;

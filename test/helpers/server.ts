@@ -1,6 +1,4 @@
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { tempDir } from './models.js';
 import { Gateway, createLogger, loadServerConfig } from '@model-server/gateway';
 
 export interface TestServer {
@@ -31,7 +29,7 @@ export async function startServer(options: {
   });
   const gateway = await Gateway.start({
     config,
-    logDir: await mkdtemp(join(tmpdir(), 'ms-logs-')),
+    logDir: await tempDir('ms-logs-'),
     models: options.models,
     logger: createLogger(process.env['TEST_LOG_LEVEL'] ?? 'silent'),
     ...(options.cancelGraceMs !== undefined ? { cancelGraceMs: options.cancelGraceMs } : {}),

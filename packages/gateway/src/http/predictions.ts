@@ -3,7 +3,7 @@ import { ModelServerError } from '@model-server/protocol';
 import type { ModelRegistry } from '../registry/model-registry.js';
 import type { InferenceJob } from '../scheduling/job.js';
 import { publicRequestId, REQUEST_ID_HEADER, submitJob } from '../scheduling/submit-job.js';
-import { noteModel } from '../logging/access-log.js';
+import { noteRequest } from '../logging/access-log.js';
 import { HttpSink } from './http-sink.js';
 import { readInputs } from './read-inputs.js';
 import { SseSink } from './sse-sink.js';
@@ -65,7 +65,7 @@ export function handlePrediction(
   // takes V8's slow path (3 % of the gateway), so it is indexed instead.
   const model = segments[1];
   const version = segments[2];
-  if (model) noteModel(res, model);
+  if (model) noteRequest(res, model, requestId);
   try {
     if (!model) throw new ModelServerError('RESOURCE_NOT_FOUND');
     if (req.method !== 'POST' && req.method !== 'PUT') throw new ModelServerError('METHOD_NOT_ALLOWED');

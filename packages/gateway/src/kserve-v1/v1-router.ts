@@ -3,7 +3,7 @@ import { ModelServerError } from '@model-server/protocol';
 import type { GatewayContext } from '../gateway-context.js';
 import { CollectSink } from '../http/collect-sink.js';
 import { jsonBody } from '../http/json-body.js';
-import { noteModel } from '../logging/access-log.js';
+import { noteRequest } from '../logging/access-log.js';
 import { isKnownPath, KNOWN_PATHS, V1_VERB_PATH } from '../routing/routes.js';
 import { handlerStatusError } from '../http/handler-status.js';
 import { flattenHeaders } from '../http/predictions.js';
@@ -67,7 +67,7 @@ export function createV1Router(ctx: GatewayContext): Router {
     headers['explain'] = kind === 'explain' ? 'True' : 'False';
     // The inference app gave the response its public id (the client's own when safe).
     const requestId = String(res.getHeader(REQUEST_ID_HEADER) ?? publicRequestId(req.headers[REQUEST_ID_HEADER]));
-    noteModel(res, target.name);
+    noteRequest(res, target.name, requestId);
     const sinks: CollectSink[] = [];
     const jobs: InferenceJob[] = [];
     try {

@@ -27,6 +27,7 @@ export class RotatingFile {
   private readonly boom: Boom;
   private bytes: number;
   private rotating = false;
+  private closed = false;
 
   constructor(
     readonly path: string,
@@ -44,7 +45,9 @@ export class RotatingFile {
     });
   }
 
+  /** Appends a line; after close (a response that ends during shutdown) it is dropped. */
   write(line: string): void {
+    if (this.closed) return;
     this.boom.write(line);
     this.bytes += Buffer.byteLength(line);
     if (this.bytes >= this.options.maxBytes && !this.rotating) this.rotate();
@@ -80,6 +83,7 @@ export class RotatingFile {
 
   /** Writes what is buffered and closes the file. */
   close(): Promise<void> {
+    this.closed = true;
     return new Promise((resolve) => {
       this.boom.once('close', () => resolve());
       this.boom.end();

@@ -74,6 +74,9 @@ export async function describeModel(v: ModelVersion, loadedAtStartup: boolean): 
     maxNumSequence: 0,
     maxSequenceJobQueueSize: 0,
     loadedAtStartup,
+    // Ours (TorchServe has none): loading, ready, degraded, failing, failed, idle, stopped; and why.
+    state: v.pool.state,
+    ...(v.pool.state === 'failing' || v.pool.state === 'failed' ? { lastError: v.pool.lastError?.message } : {}),
     workers,
     jobQueueStatus: { remainingCapacity: Math.max(0, v.queueCapacity - v.queueSize), pendingRequests: v.queueSize },
   };

@@ -9,7 +9,7 @@ import { HEADER_LENGTH_HEADER, headerLength } from './binary-data.js';
 import { decodeInferRequest } from './decode-request.js';
 import { InferSink } from './infer-sink.js';
 import { assertReady, metadataOf } from './model-state.js';
-import { noteModel } from '../logging/access-log.js';
+import { noteRequest } from '../logging/access-log.js';
 import type { ModelTarget } from '../routing/routes.js';
 
 /** Triton's `timeout` request parameter (microseconds) as our deadline header (milliseconds). */
@@ -47,7 +47,7 @@ function priorityLevel(parameters: Record<string, unknown>): string | undefined 
 export async function handleV2Infer(deps: PredictionDeps, req: IncomingMessage, res: ServerResponse, target: ModelTarget): Promise<void> {
   const requestId = publicRequestId(req.headers[REQUEST_ID_HEADER]);
   const common = { ...NO_CACHE_HEADERS, 'x-request-id': requestId };
-  noteModel(res, target.model);
+  noteRequest(res, target.model, requestId);
   try {
     const version = deps.registry.resolve(target.model, target.version);
     assertReady(version);
