@@ -16,6 +16,7 @@ ENV ONNXRUNTIME_NODE_INSTALL=skip
 COPY package.json package-lock.json .npmrc ./
 COPY packages/protocol/package.json packages/protocol/
 COPY packages/sdk/package.json packages/sdk/
+COPY packages/archive/package.json packages/archive/
 COPY packages/worker/package.json packages/worker/
 COPY packages/gateway/package.json packages/gateway/
 COPY packages/model-archiver/package.json packages/model-archiver/
@@ -36,6 +37,7 @@ ARG TARGETARCH
 COPY package.json package-lock.json .npmrc ./
 COPY packages/protocol/package.json packages/protocol/
 COPY packages/sdk/package.json packages/sdk/
+COPY packages/archive/package.json packages/archive/
 COPY packages/worker/package.json packages/worker/
 COPY packages/gateway/package.json packages/gateway/
 COPY packages/model-archiver/package.json packages/model-archiver/
@@ -43,7 +45,7 @@ COPY packages/cli/package.json packages/cli/
 # The server's workspaces only: the archiver's esbuild is a build tool and stays out. onnxruntime-node
 # carries binaries for every OS and CPU (about 290 MB); only this platform's are kept (about 45 MB).
 RUN npm ci --omit=dev --no-audit --no-fund \
-      -w packages/cli -w packages/gateway -w packages/worker -w packages/sdk -w packages/protocol \
+      -w packages/cli -w packages/gateway -w packages/worker -w packages/archive -w packages/sdk -w packages/protocol \
  && ort_arch=$([ "${TARGETARCH}" = arm64 ] && echo arm64 || echo x64) \
  && find node_modules/onnxruntime-node/bin -mindepth 2 -maxdepth 2 -type d ! -name linux -exec rm -rf {} + \
  && find node_modules/onnxruntime-node/bin -mindepth 3 -maxdepth 3 -type d ! -name "${ort_arch}" -exec rm -rf {} + \
@@ -65,6 +67,8 @@ COPY --from=build /src/packages/protocol/package.json packages/protocol/
 COPY --from=build /src/packages/protocol/dist packages/protocol/dist
 COPY --from=build /src/packages/sdk/package.json packages/sdk/
 COPY --from=build /src/packages/sdk/dist packages/sdk/dist
+COPY --from=build /src/packages/archive/package.json packages/archive/
+COPY --from=build /src/packages/archive/dist packages/archive/dist
 COPY --from=build /src/packages/worker/package.json packages/worker/
 COPY --from=build /src/packages/worker/dist packages/worker/dist
 COPY --from=build /src/packages/gateway/package.json packages/gateway/

@@ -1,6 +1,6 @@
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { openArchive } from '@model-server/worker';
+import { openArchive } from '@model-server/archive';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { evilTgz, evilZip, lyingZip } from './helpers/evil-archives.js';
 import { mgmt } from './helpers/management.js';

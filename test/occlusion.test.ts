@@ -1,6 +1,6 @@
 import { BUILTIN_HANDLERS } from '@model-server/model-archiver';
 import { nest, occlusion, readExplainConfig, resolveWindows } from '@model-server/sdk';
-import { BUILTIN_HANDLER_NAMES } from '@model-server/worker';
+import { BUILTIN_HANDLER_NAMES } from '@model-server/archive';
 import { describe, expect, it } from 'vitest';
 
 /** A linear "model": score = sum of w_i * x_i per example, with a record of each call's row count. */

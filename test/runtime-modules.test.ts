@@ -1,7 +1,7 @@
 import { readFile, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openArchive, resolvesToRuntime, runtimeNodeModules, runtimeWorkDir } from '@model-server/worker';
+import { openArchive, resolvesToRuntime, runtimeNodeModules, runtimeWorkDir } from '@model-server/archive';
 import { buildModel, tempDir } from './helpers/models.js';
 import { postJson, startServer, type TestServer } from './helpers/server.js';
 

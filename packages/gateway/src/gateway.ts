@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Express } from 'express';
 import type { WebSocketServer } from 'ws';
 import { ModelServerError } from '@model-server/protocol';
-import { UnpackCache } from '@model-server/worker';
+import { UnpackCache } from '@model-server/archive';
 import { createInferenceApp } from './apps/inference-app.js';
 import { TokenGuard, type GuardedApi } from './auth/token-guard.js';
 import { TokenStore } from './auth/token-store.js';

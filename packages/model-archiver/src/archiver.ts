@@ -1,23 +1,26 @@
-import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, join, relative } from 'node:path';
+import { basename, join } from 'node:path';
 import { build } from 'esbuild';
-import { zipSync, type Zippable } from 'fflate';
-import * as tar from 'tar';
+import {
+  ARCHIVE_FORMATS,
+  BUILTIN_HANDLER_NAMES,
+  HANDLER_BUNDLE,
+  MODEL_NAME_PATTERN,
+  MODEL_VERSION_PATTERN,
+  archiveFileName,
+  isBuiltinHandler,
+  writeArchive,
+  type ArchiveFormat,
+} from '@model-server/archive';
 
-/** TorchServe's model-name pattern. */
-export const MODEL_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_\-.]*$/;
+export { MODEL_NAME_PATTERN, type ArchiveFormat };
 export const ARCHIVER_VERSION = '0.1.0';
 /** Packages the worker provides to every handler; never bundled into an archive. */
 export const PROVIDED_PACKAGES = ['@model-server/sdk', 'onnxruntime-node', 'onnxruntime-common', 'sharp'];
 
-/**
- * Handlers the worker provides, named instead of a file: `--handler onnx_generic` archives a plain
- * ONNX model with no handler code. Must match the worker's BUILTIN_HANDLER_NAMES (a test checks).
- */
-export const BUILTIN_HANDLERS: readonly string[] = ['onnx_generic'];
-
-export type ArchiveFormat = 'default' | 'tgz' | 'no-archive';
+/** Handlers the worker provides, named instead of a file: `--handler onnx_generic` archives a plain ONNX model. */
+export const BUILTIN_HANDLERS: readonly string[] = BUILTIN_HANDLER_NAMES;
 
 export interface ArchiveOptions {
   modelName: string;
@@ -51,9 +54,7 @@ async function mustExist(path: string, what: string): Promise<void> {
 }
 
 function outputPath(opts: ArchiveOptions): string {
-  const format = opts.archiveFormat ?? 'default';
-  const name = format === 'default' ? `${opts.modelName}.mar` : format === 'tgz' ? `${opts.modelName}.tar.gz` : opts.modelName;
-  return join(opts.exportPath, name);
+  return join(opts.exportPath, archiveFileName(opts.modelName, opts.archiveFormat ?? 'default'));
 }
 
 /** Bundles the handler (TypeScript or JS) into one ESM file, leaving what the worker provides external. */
@@ -80,34 +81,26 @@ async function bundleHandler(entry: string, outfile: string): Promise<void> {
   }
 }
 
-async function collect(dir: string, root: string, out: Zippable): Promise<void> {
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    const full = join(dir, entry.name);
-    if (entry.isDirectory()) await collect(full, root, out);
-    else if (entry.isFile()) out[relative(root, full).split('\\').join('/')] = await readFile(full);
-  }
-}
-
 /** Builds a model archive and returns its path. */
 export async function createArchive(opts: ArchiveOptions): Promise<string> {
   if (!MODEL_NAME_PATTERN.test(opts.modelName)) {
     throw new ArchiverError(`invalid --model-name "${opts.modelName}": must match ${MODEL_NAME_PATTERN.source}`);
   }
-  if (!MODEL_NAME_PATTERN.test(opts.version)) {
-    throw new ArchiverError(`invalid --version "${opts.version}": must match ${MODEL_NAME_PATTERN.source}`);
+  if (!MODEL_VERSION_PATTERN.test(opts.version)) {
+    throw new ArchiverError(`invalid --version "${opts.version}": must match ${MODEL_VERSION_PATTERN.source}`);
   }
   const format = opts.archiveFormat ?? 'default';
-  if (!['default', 'tgz', 'no-archive'].includes(format)) {
+  if (!ARCHIVE_FORMATS.includes(format)) {
     throw new ArchiverError(`invalid --archive-format "${format}": expected default, tgz or no-archive`);
   }
-  const builtin = BUILTIN_HANDLERS.includes(opts.handler);
+  const builtin = isBuiltinHandler(opts.handler);
   if (!builtin) await mustExist(opts.handler, 'handler');
   if (opts.serializedFile) await mustExist(opts.serializedFile, 'serialized file');
   if (opts.configFile) await mustExist(opts.configFile, 'config file');
   for (const extra of opts.extraFiles ?? []) await mustExist(extra, 'extra file');
   // Everything lands flat at the archive root: two inputs with one name would silently overwrite each other.
   const names = new Map<string, string>([
-    ['handler.js', 'the bundled handler'],
+    [HANDLER_BUNDLE, 'the bundled handler'],
     ['MAR-INF', 'the manifest folder'],
   ]);
   const inputs: [string | undefined, string][] = [
@@ -131,12 +124,11 @@ export async function createArchive(opts: ArchiveOptions): Promise<string> {
 
   const staging = await mkdtemp(join(tmpdir(), 'model-archiver-'));
   try {
-    await mkdir(join(staging, 'MAR-INF'));
-    if (!builtin) await bundleHandler(opts.handler, join(staging, 'handler.js'));
+    if (!builtin) await bundleHandler(opts.handler, join(staging, HANDLER_BUNDLE));
     const model: Record<string, string> = {
       modelName: opts.modelName,
       modelVersion: opts.version,
-      handler: builtin ? opts.handler : 'handler.js',
+      handler: builtin ? opts.handler : HANDLER_BUNDLE,
     };
     if (opts.serializedFile) {
       model['serializedFile'] = basename(opts.serializedFile);
@@ -153,19 +145,8 @@ export async function createArchive(opts: ArchiveOptions): Promise<string> {
       model,
       archiverVersion: ARCHIVER_VERSION,
     };
-    await writeFile(join(staging, 'MAR-INF', 'MANIFEST.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-
     await mkdir(opts.exportPath, { recursive: true });
-    await rm(out, { recursive: true, force: true });
-    if (format === 'no-archive') {
-      await cp(staging, out, { recursive: true });
-    } else if (format === 'tgz') {
-      await tar.c({ gzip: true, file: out, cwd: staging, portable: true }, await readdir(staging));
-    } else {
-      const files: Zippable = {};
-      await collect(staging, staging, files);
-      await writeFile(out, zipSync(files, { level: 6 }));
-    }
+    await writeArchive({ staging, manifest }, out, format);
     return out;
   } finally {
     await rm(staging, { recursive: true, force: true });

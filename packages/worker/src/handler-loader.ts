@@ -3,10 +3,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ModelServerError } from '@model-server/protocol/wire';
 import type { Context, Handler, HandlerRequest } from '@model-server/sdk';
-import { safeEntryPath } from './safe-entry-path.js';
+import { isBuiltinHandler, resolvesToRuntime, safeEntryPath } from '@model-server/archive/names';
 import { BUILTIN_HANDLERS } from './builtin/builtin-handlers.js';
-import { isBuiltinHandler } from './builtin/builtin-names.js';
-import { resolvesToRuntime } from './runtime-modules.js';
 
 let hooksInstalled = false;
 

@@ -1,7 +1,7 @@
 import { access, rm } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { ModelServerError } from '@model-server/protocol';
-import { MODEL_NAME_PATTERN } from '@model-server/worker';
+import { MODEL_NAME_PATTERN } from '@model-server/archive';
 import type { AllowedUrls } from './allowed-urls.js';
 import { downloadArchive } from './download.js';
 import { locateModel, type ModelLocation } from './model-url.js';

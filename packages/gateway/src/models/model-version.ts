@@ -1,5 +1,5 @@
 import { ModelServerError } from '@model-server/protocol';
-import type { OpenedArchive } from '@model-server/worker';
+import type { OpenedArchive } from '@model-server/archive';
 import type { ModelSettings } from '../config/model-config.js';
 import type { WorkerLaunch } from '../config/vm-args.js';
 import type { Logger } from '../logging/logger.js';

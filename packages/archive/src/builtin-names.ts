@@ -1,7 +1,6 @@
 /**
  * Names a manifest may give as `handler` instead of a file. Kept apart from the handlers themselves so
- * the gateway can import the list without loading ONNX Runtime. The model-archiver keeps its own copy
- * (it depends on no other package); a test checks the two agree.
+ * the gateway and the archiver can use the list without loading ONNX Runtime.
  */
 export const BUILTIN_HANDLER_NAMES = ['onnx_generic'] as const;
 

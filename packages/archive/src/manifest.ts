@@ -2,9 +2,7 @@ import { z } from 'zod';
 import { ModelServerError } from '@model-server/protocol/wire';
 import type { Manifest } from '@model-server/sdk';
 
-/** TorchServe's model-name pattern, kept so that names valid there are valid here. */
-export const MODEL_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_\-.]*$/;
-export const MODEL_VERSION_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_\-.]*$/;
+import { MODEL_NAME_PATTERN, MODEL_VERSION_PATTERN, SUPPORTED_RUNTIMES } from './names.js';
 
 const manifestSchema = z.looseObject({
   createdOn: z.string().optional(),
@@ -18,9 +16,6 @@ const manifestSchema = z.looseObject({
     configFile: z.string().optional(),
   }),
 });
-
-/** Runtimes this server can run; TorchServe's `python` archives are refused with a clear reason. */
-export const SUPPORTED_RUNTIMES = ['node'] as const;
 
 export function parseManifest(raw: unknown, archive: string): Manifest {
   const parsed = manifestSchema.safeParse(raw);

@@ -8,9 +8,9 @@ import { parse as parseYaml } from 'yaml';
 import { ModelServerError } from '@model-server/protocol/wire';
 import type { Manifest } from '@model-server/sdk';
 import { parseManifest } from './manifest.js';
+import { MANIFEST_PATH } from './names.js';
 import { safeEntryPath } from './safe-entry-path.js';
 
-export const MANIFEST_PATH = 'MAR-INF/MANIFEST.json';
 /** Default cap on the unpacked size of one archive. */
 export const DEFAULT_MAX_UNPACKED_BYTES = 4 * 1024 ** 3;
 
