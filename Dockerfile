@@ -12,6 +12,7 @@ COPY packages/worker/package.json packages/worker/
 COPY packages/gateway/package.json packages/gateway/
 COPY packages/model-archiver/package.json packages/model-archiver/
 COPY packages/cli/package.json packages/cli/
+COPY examples/ocr/package.json examples/ocr/
 RUN npm ci --include=dev --no-audit --no-fund
 COPY . .
 # Builds the packages and the example archives into model-store/ with the project's model-archiver.
