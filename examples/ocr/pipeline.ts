@@ -4,14 +4,15 @@
  * steps. Settings come from the nodes' model-config.yaml files, as when served. It is the
  * in-process baseline the served workflow is measured against.
  *
- *     node examples/ocr/dist/pipeline.js [image.png] [--runs N]
+ *     node examples/ocr/dist/pipeline.js [image.png] [--runs N] [--set rec.maxBatch=4 ...]
  *
- * prints the lines of the image and the median time of each step over N runs (after 3 warm-up runs).
+ * prints the lines of the image and the median time of each step over N runs (after 3 warm-up
+ * runs); `--set` changes one setting of a node's model-config.yaml for the run.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { openSession, readOnnxOptions, Tensor } from '@model-server/sdk';
+import { openSession, readOnnxOptions } from '@model-server/sdk';
 import { parse } from 'yaml';
 import type { InferenceSession } from 'onnxruntime-node';
 import { cropBoxes } from './src/crop-node.js';
@@ -20,7 +21,8 @@ import { charsetFromDictionary } from './src/dictionary.js';
 import { checkImage, decodeRgb, ensureEngine } from './src/image-source.js';
 import { DET_MODEL_FILE, DICTIONARY_FILE, exampleDir, modelAsset, REC_MODEL_FILE } from './src/model-files.js';
 import { CROP_DEFAULTS, DET_DEFAULTS, readOptions, REC_DEFAULTS, type CropOptions, type DetOptions, type RecOptions } from './src/options.js';
-import { ocrLines, recognise, type RecRun } from './src/rec-node.js';
+import { ocrLines, recognise } from './src/rec-node.js';
+import { sessionRunner, type SessionRunner } from './src/session-runner.js';
 import type { OcrLine } from './src/types.js';
 
 export type { OcrLine } from './src/types.js';
@@ -43,12 +45,18 @@ export interface PipelineOptions {
 }
 
 export class OcrPipeline {
+  private readonly runDet: SessionRunner;
+  private readonly runRec: SessionRunner;
+
   private constructor(
     private readonly det: InferenceSession,
     private readonly rec: InferenceSession,
     private readonly charset: string[],
     readonly options: { det: DetOptions; crop: CropOptions; rec: RecOptions },
-  ) {}
+  ) {
+    this.runDet = sessionRunner(det);
+    this.runRec = sessionRunner(rec);
+  }
 
   /**
    * Opens both sessions on the npm package's model files, as the server opens them (the SDK's
@@ -63,9 +71,9 @@ export class OcrPipeline {
     ]);
     const section = (config: Record<string, unknown>): Record<string, unknown> => (config['handler'] ?? {}) as Record<string, unknown>;
     const resolved = {
-      det: { ...readOptions(DET_DEFAULTS, section(detConfig!)), ...options.det },
-      crop: { ...readOptions(CROP_DEFAULTS, section(cropConfig!)), ...options.crop },
-      rec: { ...readOptions(REC_DEFAULTS, section(recConfig!)), ...options.rec },
+      det: readOptions(readOptions(DET_DEFAULTS, section(detConfig!)), options.det ?? {}),
+      crop: readOptions(readOptions(CROP_DEFAULTS, section(cropConfig!)), options.crop ?? {}),
+      rec: readOptions(readOptions(REC_DEFAULTS, section(recConfig!)), options.rec ?? {}),
     };
     await Promise.all([ensureEngine(resolved.det.engine), ensureEngine(resolved.crop.engine)]);
     return new OcrPipeline(det, rec, charsetFromDictionary(dictionary), resolved);
@@ -75,18 +83,12 @@ export class OcrPipeline {
   async run(image: Uint8Array): Promise<{ lines: OcrLine[]; times: StepTimes }> {
     const t0 = performance.now();
     const input = await prepareDetection(image, this.options.det);
-    const fetched = await this.det.run({ [this.det.inputNames[0]!]: new Tensor('float32', input.tensor, [...input.dims]) });
-    const boxes = detectionBoxes(fetched[this.det.outputNames[0]!]!.data as Float32Array, input, this.options.det);
+    const boxes = detectionBoxes((await this.runDet(input.tensor, input.dims)).data, input, this.options.det);
     const t1 = performance.now();
     checkImage(image, this.options.crop.maxImagePixels);
     const crops = boxes.length === 0 ? [] : cropBoxes(await decodeRgb(image, this.options.crop.engine), boxes);
     const t2 = performance.now();
-    const run: RecRun = async (data, dims) => {
-      const out = await this.rec.run({ [this.rec.inputNames[0]!]: new Tensor('float32', data, [...dims]) });
-      const t = out[this.rec.outputNames[0]!]!;
-      return { data: t.data as Float32Array, dims: t.dims };
-    };
-    const results = await recognise(crops.map((c) => c.image), run, this.charset, this.options.rec);
+    const results = await recognise(crops.map((c) => c.image), this.runRec, this.charset, this.options.rec);
     const lines = ocrLines(crops, results, this.options.rec.minConfidence);
     const t3 = performance.now();
     return { lines, times: { detMs: t1 - t0, cropMs: t2 - t1, recMs: t3 - t2 } };
@@ -105,12 +107,25 @@ async function modelConfig(node: string): Promise<Record<string, unknown>> {
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
+/** `--set rec.maxBatch=4`: one setting of one node, over its model-config.yaml. */
+function setting(arg: string, options: Record<string, Record<string, unknown>>): void {
+  const m = /^(det|crop|rec)\.(\w+)=(.*)$/.exec(arg);
+  if (!m) throw new Error(`--set takes node.key=value with node det, crop or rec (got ${arg})`);
+  const value = Number.isNaN(Number(m[3])) ? m[3] : Number(m[3]);
+  (options[m[1]!] ??= {})[m[2]!] = value;
+}
+
 async function main(argv: string[]): Promise<void> {
-  const runsAt = argv.indexOf('--runs');
-  const runs = runsAt >= 0 ? Number(argv[runsAt + 1]) : 20;
-  const file = argv.find((a, i) => !a.startsWith('--') && argv[i - 1] !== '--runs') ?? join(exampleDir(), 'samples', 'invoice.png');
+  let runs = 20;
+  let file = join(exampleDir(), 'samples', 'invoice.png');
+  const options: Record<string, Record<string, unknown>> = {};
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--runs') runs = Number(argv[++i]);
+    else if (argv[i] === '--set') setting(argv[++i] ?? '', options);
+    else file = argv[i]!;
+  }
   const image = await readFile(file);
-  const pipeline = await OcrPipeline.create();
+  const pipeline = await OcrPipeline.create(options as PipelineOptions);
   try {
     let first = await pipeline.run(image);
     for (let i = 0; i < 2; i++) first = await pipeline.run(image);

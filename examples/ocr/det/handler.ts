@@ -4,14 +4,13 @@
  * `Accept: application/json` just `{width, height, boxes}`. Images of the same input size in one
  * batch share a session run.
  */
-import { join } from 'node:path';
-import { BaseHandler, openSession, readOnnxOptions, sessionMetadata, Tensor, type Context, type HandlerRequest } from '@model-server/sdk';
-import type { InferenceSession } from 'onnxruntime-node';
+import type { Context, HandlerRequest } from '@model-server/sdk';
 import { detectionBoxes, prepareDetection, type DetInput } from '../src/det-node.js';
 import { ensureEngine } from '../src/image-source.js';
 import { encodeDetOutput, FRAME_CONTENT_TYPE } from '../src/node-frames.js';
 import { DET_DEFAULTS, readOptions, type DetOptions } from '../src/options.js';
 import { failedAnswer, settle, type Outcome } from '../src/request-failure.js';
+import { SessionHandler } from '../src/session-handler.js';
 
 interface Prepared {
   readonly image: Uint8Array;
@@ -21,19 +20,13 @@ interface Detected extends Prepared {
   readonly prob: Float32Array;
 }
 
-export default class OcrDetHandler extends BaseHandler<Outcome<Prepared>[], Outcome<Detected>[]> {
-  private session!: InferenceSession;
+export default class OcrDetHandler extends SessionHandler<Outcome<Prepared>[], Outcome<Detected>[]> {
   private options!: DetOptions;
 
   override async initialize(context: Context): Promise<void> {
     await super.initialize(context);
     this.options = readOptions(DET_DEFAULTS, context.handlerConfig);
     await ensureEngine(this.options.engine);
-    this.session = await openSession(join(context.modelDir, context.manifest.model.serializedFile ?? ''), readOnnxOptions(context.modelConfig));
-  }
-
-  metadata(): ReturnType<typeof sessionMetadata> {
-    return sessionMetadata(this.session);
   }
 
   override preprocess(data: HandlerRequest[]): Promise<Outcome<Prepared>[]> {
@@ -52,8 +45,7 @@ export default class OcrDetHandler extends BaseHandler<Outcome<Prepared>[], Outc
       const [, , h, w] = (prepared[members[0]!] as Prepared).input.dims;
       const data = new Float32Array(members.length * 3 * h * w);
       members.forEach((i, n) => data.set((prepared[i] as Prepared).input.tensor, n * 3 * h * w));
-      const fetched = await this.session.run({ [this.session.inputNames[0]!]: new Tensor('float32', data, [members.length, 3, h, w]) });
-      const prob = fetched[this.session.outputNames[0]!]!.data as Float32Array;
+      const prob = (await this.run(data, [members.length, 3, h, w])).data;
       members.forEach((i, n) => (out[i] = { ...(prepared[i] as Prepared), prob: prob.subarray(n * h * w, (n + 1) * h * w) }));
     }
     return out;
@@ -68,9 +60,5 @@ export default class OcrDetHandler extends BaseHandler<Outcome<Prepared>[], Outc
       context.setResponseContentType(i, FRAME_CONTENT_TYPE);
       return encodeDetOutput({ width, height, boxes, image: o.image });
     });
-  }
-
-  override async close(): Promise<void> {
-    await this.session?.release();
   }
 }

@@ -2,16 +2,16 @@ import { ctcGreedyDecode, type CtcResult } from './ctc-decode.js';
 import type { LineCrop } from './node-frames.js';
 import type { RecOptions } from './options.js';
 import { recBatches } from './rec-input.js';
+import type { SessionRunner } from './session-runner.js';
 import type { OcrLine, RgbImage } from './types.js';
 
-/** Runs the recogniser on `[n, 3, h, w]` input and gives back its `[n, T, classes]` scores. */
-export type RecRun = (data: Float32Array, dims: readonly [number, 3, number, number]) => Promise<{ data: Float32Array; dims: readonly number[] }>;
 
 /**
- * Reads every line image: batched by width (see {@link recBatches}), each batch one `run`, each
- * line's scores CTC-decoded with `charset`. Results come back in the order of `lines`.
+ * Reads every line image: batched by width (see {@link recBatches}), each batch one `run` of the
+ * recogniser (`[n, 3, h, w]` in, `[n, T, classes]` scores out), each line's scores CTC-decoded
+ * with `charset`. Results come back in the order of `lines`.
  */
-export async function recognise(lines: readonly RgbImage[], run: RecRun, charset: readonly string[], options: RecOptions, signal?: AbortSignal): Promise<CtcResult[]> {
+export async function recognise(lines: readonly RgbImage[], run: SessionRunner, charset: readonly string[], options: RecOptions, signal?: AbortSignal): Promise<CtcResult[]> {
   const results: CtcResult[] = new Array(lines.length);
   for (const batch of recBatches(lines, options)) {
     signal?.throwIfAborted();
