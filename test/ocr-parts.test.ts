@@ -2,7 +2,9 @@ import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { PredictionError } from '@model-server/sdk';
 import { connectedComponents } from '../examples/ocr/src/components.js';
-import { cropLine } from '../examples/ocr/src/crop-line.js';
+import sharp from 'sharp';
+import { cropLine, warpQuad } from '../examples/ocr/src/crop-line.js';
+import { cropBoxes, cropNode } from '../examples/ocr/src/crop-node.js';
 import { ctcGreedyDecode } from '../examples/ocr/src/ctc-decode.js';
 import { dbBoxes, DB_DEFAULTS } from '../examples/ocr/src/db-postprocess.js';
 import { detInputSize, detTensor } from '../examples/ocr/src/det-input.js';
@@ -11,9 +13,9 @@ import { encodeFrame } from '../examples/ocr/src/frame.js';
 import { minAreaRect } from '../examples/ocr/src/min-area-rect.js';
 import { DICTIONARY_FILE, modelAsset } from '../examples/ocr/src/model-files.js';
 import { decodeCrops, decodeDetOutput, encodeCrops, encodeDetOutput } from '../examples/ocr/src/node-frames.js';
-import { DET_DEFAULTS, readOptions, REC_DEFAULTS } from '../examples/ocr/src/options.js';
+import { CROP_DEFAULTS, DET_DEFAULTS, readOptions, REC_DEFAULTS } from '../examples/ocr/src/options.js';
 import { readingOrder } from '../examples/ocr/src/reading-order.js';
-import { recBatches } from '../examples/ocr/src/rec-input.js';
+import { checkLineSizes, MAX_SCALED_WIDTH, recBatches } from '../examples/ocr/src/rec-input.js';
 import { resizeRgb } from '../examples/ocr/src/resize.js';
 import { rectCorners } from '../examples/ocr/src/rotated-rect.js';
 import type { Quad, RgbImage } from '../examples/ocr/src/types.js';
@@ -191,6 +193,29 @@ describe('cropping', () => {
     expect(pixel(crop, 0, 2)).toEqual([3, 0, 7]);
   });
 
+  it('copies an upright box on whole pixels row by row, exactly as the warp samples it', () => {
+    const img = coordinateImage(50, 30);
+    for (const q of [box(0, 0, 50, 30), box(3, 4, 40, 11), box(7, 2, 30, 20)]) expect(cropLine(img, q)).toEqual(warpQuad(img, q));
+  });
+
+  it('scales crops taller than the line height down to it, at the width the recogniser would choose', () => {
+    const img = coordinateImage(200, 120);
+    const [tall, short] = cropBoxes(img, [{ box: box(0, 0, 150, 96), score: 1 }, { box: box(0, 100, 60, 120), score: 1 }], 48);
+    expect([tall!.image.width, tall!.image.height]).toEqual([75, 48]);
+    expect([short!.image.width, short!.image.height]).toEqual([60, 20]);
+    expect(cropBoxes(img, [{ box: box(0, 0, 150, 96), score: 1 }], 0)[0]!.image.height).toBe(96);
+  });
+
+  it('refuses a det frame whose box lies outside its image, which could ask for a crop of any size', async () => {
+    const png = await sharp({ create: { width: 40, height: 20, channels: 3, background: '#ffffff' } }).png().toBuffer();
+    const frame = (b: Quad) => encodeDetOutput({ width: 40, height: 20, boxes: [{ box: b, score: 1 }], image: png });
+    const crops = decodeCrops(await cropNode(frame(box(1, 1, 39, 19)), CROP_DEFAULTS));
+    expect(crops.map((c) => [c.image.width, c.image.height])).toEqual([[38, 18]]);
+    await expect(cropNode(frame(box(1, 1, 1e9, 19)), CROP_DEFAULTS)).rejects.toMatchObject({ status: 400, message: 'Input is not the OCR det node output (boxes[0] lies outside the 40x20 image)' });
+    const lying = encodeDetOutput({ width: 80, height: 20, boxes: [{ box: box(1, 1, 39, 19), score: 1 }], image: png });
+    await expect(cropNode(lying, CROP_DEFAULTS)).rejects.toMatchObject({ status: 400, message: 'Input is not the OCR det node output (boxes are for 80x20, the image is 40x20)' });
+  });
+
   it('straightens a turned line: its crop is as long as the line and reads along it', () => {
     const img = coordinateImage(100, 100);
     const turned = rectCorners({ center: [50, 50], width: 40, height: 8, angle: Math.PI / 8 });
@@ -219,6 +244,12 @@ describe('recognition input', () => {
     expect(padded.width).toBe(32);
     expect(padded.data[9]).toBe(1);
     expect(padded.data[10]).toBe(0);
+  });
+
+  it('refuses a line that would be too wide at the model height', () => {
+    const line = (w: number, h: number): RgbImage => ({ width: w, height: h, data: new Uint8Array(w * h * 3) });
+    expect(() => checkLineSizes([line(4000, 40), line(MAX_SCALED_WIDTH, 48)], 48)).not.toThrow();
+    expect(() => checkLineSizes([line(10, 10), line(1000, 1)], 48)).toThrow('Line 1 (1000x1) would be 48000 pixels wide at height 48, over the limit of 32768');
   });
 
   it('resizes without aliasing: halving alternate black and white columns gives grey', () => {

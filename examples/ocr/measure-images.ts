@@ -49,8 +49,8 @@ async function measure(name: string, bytes: Uint8Array): Promise<void> {
     row[`decode+resize to ${size.width}x${size.height} (${engine})`] = await time(() => decodeRgb(bytes, engine, size));
     row[`decode full (${engine})`] = await time(() => decodeRgb(bytes, engine));
   }
-  row['crops, perspective (js)'] = await time(() => boxes.map((b) => cropLine(full, b.box)));
-  // sharp has no perspective warp: an axis-aligned extract per box is the least it could cost.
+  row['crops (js: row copy or perspective warp)'] = await time(() => boxes.map((b) => cropLine(full, b.box)));
+  // sharp has no perspective warp: an upright extract per box is the least it could cost.
   row['crops, extract only (sharp)'] = await time(() =>
     Promise.all(boxes.map((b) => {
       const xs = b.box.map((p) => p[0]);

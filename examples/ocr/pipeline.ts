@@ -86,7 +86,7 @@ export class OcrPipeline {
     const boxes = detectionBoxes((await this.runDet(input.tensor, input.dims)).data, input, this.options.det);
     const t1 = performance.now();
     checkImage(image, this.options.crop.maxImagePixels);
-    const crops = boxes.length === 0 ? [] : cropBoxes(await decodeRgb(image, this.options.crop.engine), boxes);
+    const crops = boxes.length === 0 ? [] : cropBoxes(await decodeRgb(image, this.options.crop.engine), boxes, this.options.crop.maxLineHeight);
     const t2 = performance.now();
     const results = await recognise(crops.map((c) => c.image), this.runRec, this.charset, this.options.rec);
     const lines = ocrLines(crops, results, this.options.rec.minConfidence);

@@ -10,6 +10,7 @@ import type { CtcResult } from '../src/ctc-decode.js';
 import { charsetFromDictionary } from '../src/dictionary.js';
 import { decodeCrops, type CropOutput } from '../src/node-frames.js';
 import { readOptions, REC_DEFAULTS, type RecOptions } from '../src/options.js';
+import { checkLineSizes } from '../src/rec-input.js';
 import { ocrLines, recognise } from '../src/rec-node.js';
 import { failedAnswer, settle, type Outcome } from '../src/request-failure.js';
 import { SessionHandler } from '../src/session-handler.js';
@@ -26,7 +27,15 @@ export default class OcrRecHandler extends SessionHandler<Outcome<CropOutput>[],
   }
 
   override preprocess(data: HandlerRequest[]): Promise<Outcome<CropOutput>[]> {
-    return Promise.all(data.map((r) => settle(() => decodeCrops(r.payload))));
+    return Promise.all(
+      data.map((r) =>
+        settle(() => {
+          const crops = decodeCrops(r.payload);
+          checkLineSizes(crops.map((c) => c.image), this.options.height);
+          return crops;
+        }),
+      ),
+    );
   }
 
   override async inference(perRequest: Outcome<CropOutput>[], context: Context): Promise<Outcome<OcrLine[]>[]> {

@@ -16,6 +16,11 @@ export interface DetOptions extends DbOptions {
 export interface CropOptions {
   readonly maxImagePixels: number;
   readonly engine: ImageEngine;
+  /**
+   * Taller crops are scaled down to this height (aspect kept) before they are sent on: the
+   * recogniser's input height, so that it gets no more rows than it reads (0 keeps every crop as cut).
+   */
+  readonly maxLineHeight: number;
 }
 
 /** The rec node's settings (model-config.yaml `handler:` section of the rec model). */
@@ -30,13 +35,14 @@ export interface RecOptions extends RecInputOptions {
 const MAX_IMAGE_PIXELS = 40_000_000;
 
 export const DET_DEFAULTS: DetOptions = { ...DB_DEFAULTS, maxSide: 960, maxImagePixels: MAX_IMAGE_PIXELS, engine: 'sharp' };
-export const CROP_DEFAULTS: CropOptions = { maxImagePixels: MAX_IMAGE_PIXELS, engine: 'sharp' };
+export const CROP_DEFAULTS: CropOptions = { maxImagePixels: MAX_IMAGE_PIXELS, engine: 'sharp', maxLineHeight: 48 };
 export const REC_DEFAULTS: RecOptions = { ...REC_INPUT_DEFAULTS, minConfidence: 0.5, dictionary: 'ppocr_keys_v1.txt' };
 
 type Check = (value: unknown) => boolean;
 const positiveInt: Check = (v) => typeof v === 'number' && Number.isInteger(v) && v > 0;
 const fraction: Check = (v) => typeof v === 'number' && v >= 0 && v <= 1;
 const positive: Check = (v) => typeof v === 'number' && v > 0;
+const count: Check = (v) => typeof v === 'number' && Number.isInteger(v) && v >= 0;
 const engine: Check = (v) => v === 'sharp' || v === 'js';
 const fileName: Check = (v) => typeof v === 'string' && /^[^/\\]+$/.test(v) && v !== '..';
 
@@ -53,6 +59,7 @@ const RULES: Record<string, [Check, string]> = {
   minWidth: [positiveInt, 'a positive integer'],
   maxBatch: [positiveInt, 'a positive integer'],
   minConfidence: [fraction, 'a number from 0 to 1'],
+  maxLineHeight: [count, 'a non-negative integer'],
   dictionary: [fileName, 'a file name in the model folder'],
 };
 

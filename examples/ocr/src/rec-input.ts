@@ -1,3 +1,4 @@
+import { PredictionError } from '@model-server/sdk';
 import { resizeRgb } from './resize.js';
 import type { RgbImage } from './types.js';
 
@@ -23,6 +24,12 @@ export interface RecBatch {
   readonly width: number;
   readonly data: Float32Array;
 }
+
+/**
+ * The widest a line may be once scaled to the model's height: 32768 columns (19 MB of input) is a
+ * line some 680 times longer than high at 48, past any real text and short of exhausting memory.
+ */
+export const MAX_SCALED_WIDTH = 32_768;
 
 /** Width of a line image scaled to `height`, aspect kept, at least 1. */
 export function scaledWidth(image: RgbImage, height: number): number {
@@ -62,4 +69,14 @@ export function recBatches(lines: readonly RgbImage[], options: RecInputOptions 
     batches.push({ indices, width, data });
   }
   return batches;
+}
+
+/** Refuses (400) a line that would be wider than {@link MAX_SCALED_WIDTH} at the model's height. */
+export function checkLineSizes(lines: readonly RgbImage[], height: number): void {
+  lines.forEach((line, i) => {
+    const width = scaledWidth(line, height);
+    if (width > MAX_SCALED_WIDTH) {
+      throw new PredictionError(`Line ${i} (${line.width}x${line.height}) would be ${width} pixels wide at height ${height}, over the limit of ${MAX_SCALED_WIDTH}`, 400);
+    }
+  });
 }
