@@ -52,6 +52,27 @@ describe('OCR in one process (the pipeline)', () => {
     checkAccuracy('in-process', answers);
   });
 
+  it('reads text on a transparent background, and 16-bit greyscale, as black on white', async () => {
+    const svg = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="420" height="60"><text x="16" y="40" font-family="DejaVu Sans" font-size="26">Transparent 2025</text></svg>');
+    const transparent = await sharp(svg).png().toBuffer();
+    expect((await sharp(transparent).metadata()).hasAlpha).toBe(true);
+    const grey16 = await sharp(svg).flatten({ background: '#ffffff' }).greyscale().toColourspace('grey16').png().toBuffer();
+    expect((await sharp(grey16).metadata()).depth).toBe('ushort');
+    for (const image of [transparent, grey16]) expect((await pipeline.run(image)).lines.map((l) => noSpaces(l.text))).toEqual(['Transparent2025']);
+  });
+
+  it('reads the same with the pure-JS image path as with sharp (up to spaces: boxes differ by a pixel)', async () => {
+    const js = await OcrPipeline.create({ det: { engine: 'js' }, crop: { engine: 'js' } });
+    try {
+      for (const { bytes } of pages.slice(0, 6)) {
+        const read = async (p: OcrPipeline): Promise<string[]> => (await p.run(bytes)).lines.map((l) => noSpaces(l.text));
+        expect(await read(js)).toEqual(await read(pipeline));
+      }
+    } finally {
+      await js.close();
+    }
+  });
+
   it('answers no lines for a blank page', async () => {
     const blank = await sharp({ create: { width: 300, height: 100, channels: 3, background: '#ffffff' } }).png().toBuffer();
     expect((await pipeline.run(blank)).lines).toEqual([]);

@@ -63,12 +63,15 @@ async function sharpRgb(bytes: Uint8Array, resize?: { width: number; height: num
   const sharp = (await importSharp())!;
   let pipeline = sharp(bytes, { limitInputPixels: false }).flatten({ background: '#ffffff' });
   if (resize) pipeline = pipeline.resize(resize.width, resize.height, { fit: 'fill' });
+  let out: { data: Buffer; info: { width: number; height: number; channels: number } };
   try {
-    const { data, info } = await pipeline.toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
-    return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
+    out = await pipeline.toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
   } catch (cause) {
     throw new PredictionError(`Cannot decode image: ${(cause as Error).message}`, 400);
   }
+  const { data, info } = out;
+  if (info.channels !== 3) throw new Error(`sharp gave ${info.channels} channels for an sRGB image without alpha, not 3`);
+  return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
 }
 
 /**
