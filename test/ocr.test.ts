@@ -161,6 +161,17 @@ describe('OCR served: det model -> crop model -> rec model over /predictions', (
     }
   });
 
+  it('answers same-size images stacked in one detector run as it answers each alone', async () => {
+    const page = (text: string, y: number) => renderPage({ name: text, width: 400, height: 120, items: [{ text, x: 20, y, size: 24, font: 'DejaVu Sans' }] });
+    const images = [await page('First page 111', 40), await page('Second 2222', 90)];
+    const json = { accept: 'application/json' };
+    const alone = await Promise.all(images.map(async (image) => (await post('ocr_det', image, json)).json()));
+    expect(alone[0]).not.toEqual(alone[1]);
+    // Six at once: while the worker runs one, the rest queue and go in batches of two (batchSize 2).
+    const together = await Promise.all(Array.from({ length: 6 }, async (_, i) => (await post('ocr_det', images[i % 2]!, json)).json()));
+    together.forEach((answer, i) => expect(answer).toEqual(alone[i % 2]));
+  });
+
   it('refuses a bad image alone: its batch-mate is still answered', async () => {
     const [bad, good] = await Promise.all([post('ocr_det', new TextEncoder().encode('not an image')), post('ocr_det', await readFile(SAMPLE))]);
     expect(bad.status).toBe(400);
