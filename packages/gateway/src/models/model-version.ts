@@ -43,6 +43,8 @@ export class ModelVersion {
   readonly archive: OpenedArchive;
   settings: ModelSettings;
   readonly pool: WorkerPool;
+  /** The most input bytes one request may carry (max_request_size): a worker's frames are sized for it. */
+  readonly maxRequestBytes: number;
   /** Queue and compute timings in Triton's statistics shape (`GET /v2/models/{m}/stats`); batches counted there. */
   readonly statistics = new InferenceStatistics();
   private readonly queues: Record<JobKind, JobQueue>;
@@ -65,6 +67,7 @@ export class ModelVersion {
     this.url = init.url;
     this.archive = init.archive;
     this.settings = init.settings;
+    this.maxRequestBytes = init.maxRequestBytes;
     this.logger = init.logger.child({ model: init.name, version: init.version });
     const logger = this.logger;
     this.onJobEnd = (job) => {

@@ -54,6 +54,11 @@ export function submitJob(registry: ModelRegistry, opts: SubmitOptions): Inferen
   // What the worker would refuse is the client's error, answered here: it must never reach a worker.
   const problem = requestProblem({ id: '', headers: opts.headers, inputs: opts.inputs });
   if (problem !== undefined) throw new ModelServerError('BAD_REQUEST', { reason: `Invalid request: ${problem}` });
+  // Every API bounds its bodies; inputs made inside the gateway (a workflow node's, say) are bounded
+  // here, since a worker reads frames of at most batchSize x max_request_size.
+  let bytes = 0;
+  for (const input of opts.inputs) bytes += input.data.byteLength;
+  if (bytes > target.maxRequestBytes) throw new ModelServerError('REQUEST_TOO_LARGE', { limit: target.maxRequestBytes });
   const job = new InferenceJob({
     kind: opts.kind,
     model: target.name,
