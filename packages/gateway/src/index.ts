@@ -11,4 +11,4 @@ export { GatewayMetrics, type MetricsMode } from './metrics/gateway-metrics.js';
 export { SnapshotStore, defaultSnapshotDir, latestSnapshot } from './snapshot/snapshot-store.js';
 export { buildModelSnapshot, parseModelSnapshot, type ModelSnapshot } from './snapshot/model-snapshot.js';
 export { isProbeRequest } from './routing/routes.js';
-export { OIP_EXTENSIONS } from './v2/v2-router.js';
+export { OIP_EXTENSIONS } from './oip/v2-router.js';

@@ -3,7 +3,7 @@ import express, { type Express } from 'express';
 import type { GatewayContext } from '../gateway-context.js';
 import { createV1Router } from '../kserve-v1/v1-router.js';
 import { buildInferenceOpenApi } from '../openapi/inference-api.js';
-import { createV2Router } from '../v2/v2-router.js';
+import { createV2Router } from '../oip/v2-router.js';
 import { KNOWN_PATHS } from '../routing/routes.js';
 import { errorMiddleware, notFoundOrMethod } from './express-errors.js';
 

@@ -11,7 +11,7 @@ import { publicRequestId, REQUEST_ID_HEADER, submitJob } from '../scheduling/sub
 import { NO_CACHE_HEADERS } from '../http/send-error.js';
 import { oipErrorMiddleware, sendOipError } from '../http/send-oip-error.js';
 import type { InferenceJob } from '../scheduling/job.js';
-import { assertReady } from '../v2/model-state.js';
+import { assertReady } from '../oip/model-state.js';
 import { instanceInputs, predictionValue } from './instances.js';
 
 const VERB_PATH = V1_VERB_PATH;

@@ -8,7 +8,7 @@ import { pathSegments } from '../http/url.js';
 import type { AccessLog } from '../logging/access-log.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import { publicRequestId, REQUEST_ID_HEADER } from '../scheduling/submit-job.js';
-import { handleV2Infer } from '../v2/infer-route.js';
+import { handleV2Infer } from '../oip/infer-route.js';
 import { hotRoute, usesOipErrors } from './routes.js';
 
 export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
