@@ -1,4 +1,5 @@
 import { ModelServerError, type ModelMetadata } from '@model-server/protocol';
+import type { ModelRegistry } from '../registry/model-registry.js';
 import type { ModelVersion } from '../registry/model-version.js';
 
 const lastKnown = new WeakMap<ModelVersion, ModelMetadata>();
@@ -33,4 +34,14 @@ export function assertReady(version: ModelVersion): void {
         ? 'it has no workers (scale it up)'
         : 'no worker has loaded it yet';
   throw new ModelServerError('MODEL_NOT_READY', { model: version.name, version: version.version, reason });
+}
+
+/**
+ * Server readiness (OIP `health/ready`, gRPC ServerReady and Health/Check): once the startup models have
+ * loaded and every registered version has a live worker. `reason` says why not.
+ */
+export function serverReadiness(ctx: { readonly registry: ModelRegistry; readonly startupComplete: boolean }): { ready: true } | { ready: false; reason: string } {
+  const waiting = ctx.registry.all().filter((v) => !isReady(v));
+  if (ctx.startupComplete && waiting.length === 0) return { ready: true };
+  return { ready: false, reason: !ctx.startupComplete ? 'models are still loading' : `not ready: ${waiting.map((v) => `${v.name}/${v.version}`).join(', ')}` };
 }
