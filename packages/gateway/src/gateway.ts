@@ -20,6 +20,7 @@ import { sendError } from './http/send-error.js';
 import { sendOipError } from './http/send-oip-error.js';
 import { pathSegments } from './http/url.js';
 import { attachWebSocket } from './http/websocket.js';
+import { startGrpcListeners, type GrpcListeners } from './grpc/grpc-servers.js';
 import { createLogger, type Logger } from './logger.js';
 import type { ManagementContext } from './management/management-context.js';
 import { GatewayMetrics } from './metrics/gateway-metrics.js';
@@ -55,6 +56,9 @@ export interface Addresses {
   inference: string;
   management: string;
   metrics: string;
+  /** gRPC listeners, `host:port` (docs/grpc.md). */
+  grpcInference: string;
+  grpcManagement: string;
 }
 
 /** Hot routes: answered on plain node:http without express. */
@@ -72,10 +76,11 @@ export class Gateway implements GatewayContext, ManagementContext {
   private readonly startupModels = new WeakSet<ModelVersion>();
   readonly version = SERVER_VERSION;
   readonly extraInferenceRoutes: ((app: Express) => void)[] = [];
-  addresses: Addresses = { inference: '', management: '', metrics: '' };
+  addresses: Addresses = { inference: '', management: '', metrics: '', grpcInference: '', grpcManagement: '' };
   startupComplete = false;
   private readonly servers: Server[] = [];
   private webSockets: WebSocketServer | undefined;
+  private grpc: GrpcListeners | undefined;
   private workerNumber = 9000;
   private workDir: string;
   private readonly cancelGraceMs: number;
@@ -182,10 +187,15 @@ export class Gateway implements GatewayContext, ManagementContext {
       if (denied) throw denied;
     };
     this.webSockets = attachWebSocket(this.servers[0]!, { ...hotDeps, logger: this.logger, authorize });
+    const managementAddress = await this.listenOn(this.config.management_address, management);
+    const metricsAddress = await this.listenOn(this.config.metrics_address, createMetricsApp(this));
+    this.grpc = await startGrpcListeners(this);
     this.addresses = {
       inference: inferenceAddress,
-      management: await this.listenOn(this.config.management_address, management),
-      metrics: await this.listenOn(this.config.metrics_address, createMetricsApp(this)),
+      management: managementAddress,
+      metrics: metricsAddress,
+      grpcInference: this.grpc.inference,
+      grpcManagement: this.grpc.management,
     };
   }
 
@@ -323,6 +333,7 @@ export class Gateway implements GatewayContext, ManagementContext {
     for (const ws of this.webSockets?.clients ?? []) ws.terminate();
     this.webSockets?.close();
     await Promise.allSettled(this.registry.all().map((v) => v.drain()));
+    await this.grpc?.stop();
     await Promise.allSettled(
       this.servers.map(
         (s) =>
