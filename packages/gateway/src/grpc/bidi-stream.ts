@@ -4,6 +4,7 @@ import { StreamBudget } from '../http/stream-budget.js';
 import type { InferenceJob } from '../scheduling/job.js';
 import { MalformedMessage } from './malformed.js';
 import { grpcStatusOf } from './status.js';
+import { WriteFlow } from './write-flow.js';
 
 export interface BidiOptions<Req, Res> {
   /** Starts one request (usually a job tracked with `track`); a throw is answered in band with `renderError`. */
@@ -29,6 +30,7 @@ export interface BidiOptions<Req, Res> {
 export class BidiStream<Req, Res> {
   private readonly jobs = new Set<InferenceJob>();
   private readonly budget: StreamBudget;
+  private readonly flow: WriteFlow;
   private halfClosed = false;
   private ended = false;
 
@@ -37,6 +39,10 @@ export class BidiStream<Req, Res> {
     private readonly options: BidiOptions<Req, Res>,
   ) {
     this.budget = new StreamBudget(options.maxBufferedChunks, 'stream');
+    this.flow = new WriteFlow(() => {
+      this.budget.drained();
+      if (this.call.isPaused()) this.call.resume();
+    });
     call.on('data', (request: Req | MalformedMessage) => this.receive(request));
     call.on('end', () => {
       this.halfClosed = true;
@@ -45,10 +51,6 @@ export class BidiStream<Req, Res> {
     call.on('cancelled', () => {
       this.ended = true;
       for (const job of [...this.jobs]) job.cancel('client cancelled the stream or its deadline passed');
-    });
-    call.on('drain', () => {
-      this.budget.drained();
-      if (this.call.isPaused()) this.call.resume();
     });
   }
 
@@ -84,18 +86,18 @@ export class BidiStream<Req, Res> {
     );
   }
 
-  /** A final answer (or an in-band error). */
-  write(message: Res): boolean {
-    if (this.ended || this.call.cancelled) return true;
-    const flushed = this.call.write(message);
+  /** A final answer (or an in-band error) of about `bytes` bytes; true when the call is backed up after it. */
+  write(message: Res, bytes = 0): boolean {
+    if (this.ended || this.call.cancelled) return false;
+    const backedUp = this.flow.write(this.call, message, bytes);
     // Stop reading requests while the client is not reading answers.
-    if (!flushed && !this.call.isPaused()) this.call.pause();
-    return flushed;
+    if (backedUp && !this.call.isPaused()) this.call.pause();
+    return backedUp;
   }
 
   /** An intermediate answer; throws STREAM_OVERFLOW past the budget (the job then fails in band). */
-  writeChunk(message: Res): void {
-    this.budget.wrote(!this.write(message));
+  writeChunk(message: Res, bytes: number): void {
+    this.budget.wrote(this.write(message, bytes));
   }
 
   /** An error for one request: in band, or the end of the call when the client opted for that. */

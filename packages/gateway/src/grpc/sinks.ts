@@ -6,6 +6,7 @@ import type { ResponsePart, ResponseSink } from '../scheduling/job.js';
 import { errorFromPart } from '../v2/handler-answer.js';
 import type { BidiStream } from './bidi-stream.js';
 import { grpcStatusOf } from './status.js';
+import { WriteFlow } from './write-flow.js';
 
 /**
  * How job results are rendered on gRPC: the sinks below write a job's outcome to a call, and a
@@ -54,6 +55,7 @@ export class UnarySink<M> implements ResponseSink {
  */
 export class ServerStreamSink<Req, M> implements ResponseSink {
   private readonly budget: StreamBudget;
+  private readonly flow: WriteFlow;
 
   constructor(
     private readonly call: ServerWritableStream<Req, M>,
@@ -62,12 +64,12 @@ export class ServerStreamSink<Req, M> implements ResponseSink {
     jobId: string,
   ) {
     this.budget = new StreamBudget(maxBufferedChunks, jobId);
-    call.on('drain', () => this.budget.drained());
+    this.flow = new WriteFlow(() => this.budget.drained());
   }
 
   chunk(part: ResponsePart): void {
     if (this.call.cancelled) return;
-    this.budget.wrote(!this.call.write(this.render(part)));
+    this.budget.wrote(this.flow.write(this.call, this.render(part), part.body.byteLength));
   }
 
   complete(part: ResponsePart): void {
@@ -101,13 +103,13 @@ export class TaggedStreamSink<M> implements ResponseSink {
 
   chunk(part: ResponsePart): void {
     const message = this.render(part, false);
-    if (message !== undefined) this.stream.writeChunk(message);
+    if (message !== undefined) this.stream.writeChunk(message, part.body.byteLength);
   }
 
   complete(part: ResponsePart): void {
     const out = renderFinal(part, (p) => this.render(p, true)!);
     if ('error' in out) this.fail(out.error);
-    else this.stream.write(out.message);
+    else this.stream.write(out.message, part.body.byteLength);
   }
 
   fail(error: ModelServerError): void {
