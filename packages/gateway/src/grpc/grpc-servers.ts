@@ -7,6 +7,8 @@ import { health } from './health-service.js';
 import { tolerantService } from './malformed.js';
 import { torchServeManagement } from './management-service.js';
 import { openInference } from './oip-service.js';
+import type { PredictionResponse } from './messages.js';
+import { decodePredictionsRequest, encodePredictionResponse } from './prediction-codec.js';
 import { GRPC_SERVICES, loadGrpcDefinitions } from './proto-files.js';
 import { torchServeInference } from './torchserve-inference.js';
 
@@ -22,7 +24,18 @@ export interface GrpcListeners {
 function serviceOf(root: GrpcObject, fullName: string): ServiceDefinition {
   let node: unknown = root;
   for (const part of fullName.split('.')) node = (node as Record<string, unknown>)[part];
-  return tolerantService((node as ServiceClientConstructor).service);
+  return (node as ServiceClientConstructor).service;
+}
+
+/** TorchServe's prediction rpcs with the hand-written codecs of their messages (prediction-codec.ts). */
+function withPredictionCodecs(service: ServiceDefinition): ServiceDefinition {
+  const out: Record<string, ServiceDefinition[string]> = { ...service };
+  for (const rpc of ['Predictions', 'StreamPredictions', 'StreamPredictions2']) {
+    const method = service[rpc]!;
+    const fallback = method.responseSerialize as (m: PredictionResponse) => Buffer;
+    out[rpc] = { ...method, requestDeserialize: decodePredictionsRequest, responseSerialize: (m: PredictionResponse) => encodePredictionResponse(m, fallback) };
+  }
+  return out as ServiceDefinition;
 }
 
 /** A host as a gRPC target's host part: IPv6 in brackets. */
@@ -62,11 +75,11 @@ export async function startGrpcListeners(ctx: ManagementContext): Promise<GrpcLi
   const root = loadPackageDefinition(loadGrpcDefinitions());
   const deps: GrpcDeps = { ctx, allowed: new AllowedUrls(ctx.config.allowed_urls) };
   const inference = new Server(serverOptions(ctx.config, 'inference'));
-  inference.addService(serviceOf(root, GRPC_SERVICES.torchServeInference), torchServeInference(deps));
-  inference.addService(serviceOf(root, GRPC_SERVICES.openInference), openInference(deps));
-  inference.addService(serviceOf(root, GRPC_SERVICES.health), health(deps));
+  inference.addService(tolerantService(withPredictionCodecs(serviceOf(root, GRPC_SERVICES.torchServeInference))), torchServeInference(deps));
+  inference.addService(tolerantService(serviceOf(root, GRPC_SERVICES.openInference)), openInference(deps));
+  inference.addService(tolerantService(serviceOf(root, GRPC_SERVICES.health)), health(deps));
   const management = new Server(serverOptions(ctx.config, 'management'));
-  management.addService(serviceOf(root, GRPC_SERVICES.torchServeManagement), torchServeManagement(deps));
+  management.addService(tolerantService(serviceOf(root, GRPC_SERVICES.torchServeManagement)), torchServeManagement(deps));
   const servers = [inference, management];
   const stop = async (): Promise<void> => {
     for (const s of servers) s.forceShutdown();
