@@ -17,7 +17,7 @@ COPY . .
 # Builds the packages and the example archives into model-store/ with the project's model-archiver.
 RUN npm run build && mkdir -p /app/keys /app/logs && chown -R node:node /app/keys /app/logs /app/model-store
 USER node
-EXPOSE 8080 8081 8082
+EXPOSE 8080 8081 8082 7070 7071
 HEALTHCHECK --interval=10s --timeout=3s --start-period=60s \
   CMD node -e "fetch('http://127.0.0.1:8080/ping').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"
 # The flags are the default `vmargs`; given here, `start --foreground` needs no second node process
