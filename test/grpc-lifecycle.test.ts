@@ -14,16 +14,21 @@ import { join } from 'node:path';
 const MAX_REQUEST = 64 * 1024;
 const MAX_RESPONSE = 100_000;
 
+/** The probe handler under the settings each test needs (model-config.yaml). */
+const PROBES: Record<string, string> = {
+  probe: 'minWorkers: 1\nbatchSize: 1\n',
+  // Two requests leave as one batch.
+  pair: 'minWorkers: 1\nbatchSize: 2\nmaxBatchDelay: 5000\n',
+  tiny: 'minWorkers: 1\nbatchSize: 1\njobQueueSize: 1\n',
+  idle: 'minWorkers: 0\n',
+};
+
 let server: TestServer;
 let client: GrpcClient;
 
 beforeAll(async () => {
   const store = await tempDir();
-  await buildModel(store, { name: 'probe', config: 'minWorkers: 1\nbatchSize: 1\n' });
-  // Two requests leave as one batch.
-  await buildModel(store, { name: 'pair', config: 'minWorkers: 1\nbatchSize: 2\nmaxBatchDelay: 5000\n' });
-  await buildModel(store, { name: 'tiny', config: 'minWorkers: 1\nbatchSize: 1\njobQueueSize: 1\n' });
-  await buildModel(store, { name: 'idle', config: 'minWorkers: 0\n' });
+  for (const [name, config] of Object.entries(PROBES)) await buildModel(store, { name, config });
   await buildModel(store, { name: 'echo', handler: join(ROOT, 'test', 'fixtures', 'tensor-echo', 'handler.ts'), config: 'minWorkers: 1\n' });
   server = await startServer({
     store,

@@ -7,6 +7,7 @@
 import { Client, credentials, type ServiceError } from '@grpc/grpc-js';
 import { onParentMessage, toParent, type Message } from '../ipc.js';
 import { WindowRecorder } from '../windows.js';
+import { closedLoop, RETRY_PAUSE_MS } from './closed-loop.js';
 import type { GrpcLoadConfig } from './load-config.js';
 
 const raw = (b: Buffer): Buffer => b;
@@ -16,39 +17,20 @@ async function run(config: GrpcLoadConfig): Promise<void> {
   // No message size limits: the server's are the ones measured.
   const client = new Client(config.address, credentials.createInsecure(), { 'grpc.max_receive_message_length': -1, 'grpc.max_send_message_length': -1 });
   const bodies = config.requests.map((r) => Buffer.from(r.buffer, r.byteOffset, r.byteLength));
-  let next = 0;
-  let active = 0;
-  let allIdle: () => void = () => undefined;
-
-  const loop = (): void => {
-    if (recorder.stopped) {
-      if (--active === 0) allIdle();
-      return;
-    }
-    const body = bodies[next++ % bodies.length]!;
+  let turn = 0;
+  const measurement = await closedLoop(recorder, config.concurrency, (next) => {
+    const body = bodies[turn++ % bodies.length]!;
     const started = performance.now();
     client.makeUnaryRequest(config.method, raw, raw, body, (err: ServiceError | null) => {
       if (err) {
         recorder.error();
-        // A refused connection would otherwise spin; the pause keeps a dead target from eating the CPU.
-        setTimeout(loop, 10);
+        next(RETRY_PAUSE_MS);
         return;
       }
       recorder.record(performance.now() - started);
-      loop();
+      next();
     });
-  };
-
-  const idle = new Promise<void>((resolve) => {
-    allIdle = resolve;
   });
-  recorder.start();
-  for (let i = 0; i < config.concurrency; i++) {
-    active++;
-    loop();
-  }
-  const measurement = await recorder.done;
-  await idle;
   client.close();
   toParent({ type: 'result', measurement });
 }
