@@ -58,8 +58,9 @@ function serverOptions(config: ServerConfig, api: 'inference' | 'management'): C
 
 function bind(server: Server, host: string, port: number): Promise<string> {
   return new Promise((resolve, reject) => {
-    server.bindAsync(`${targetHost(host)}:${port}`, ServerCredentials.createInsecure(), (err, bound) => {
-      if (err) reject(err);
+    const target = `${targetHost(host)}:${port}`;
+    server.bindAsync(target, ServerCredentials.createInsecure(), (err, bound) => {
+      if (err) reject(new Error(`gRPC cannot listen on ${target}: ${err.message}`, { cause: err }));
       else resolve(`${targetHost(host)}:${bound}`);
     });
   });
