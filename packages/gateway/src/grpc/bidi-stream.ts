@@ -1,5 +1,6 @@
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import type { ModelServerError } from '@model-server/protocol';
+import { asModelServerError } from '../http/send-error.js';
 import { StreamBudget } from '../http/stream-budget.js';
 import type { InferenceJob } from '../scheduling/job.js';
 import { MalformedMessage } from './malformed.js';
@@ -69,7 +70,7 @@ export class BidiStream<Req, Res> {
       if (request instanceof MalformedMessage) throw request.error();
       this.options.onRequest(request, this);
     } catch (err) {
-      const e = err as ModelServerError;
+      const e = asModelServerError(err);
       this.writeError(this.options.renderError(e), e);
     }
   }
