@@ -35,7 +35,7 @@ beforeAll(async () => {
   env = { ...process.env, MODEL_SERVER_STATE_DIR: stateDir, LOG_LOCATION: stateDir, LOG_LEVEL: 'warn' };
   await writeFile(
     join(stateDir, 'config.properties'),
-    ['# ports chosen by the OS', 'inference_address=http://127.0.0.1:0', 'management_address=http://127.0.0.1:0', 'metrics_address=http://127.0.0.1:0', ''].join('\n'),
+    ['# ports chosen by the OS', 'inference_address=http://127.0.0.1:0', 'management_address=http://127.0.0.1:0', 'metrics_address=http://127.0.0.1:0', 'grpc_inference_port=0', 'grpc_management_port=0', ''].join('\n'),
   );
 });
 afterAll(async () => {

@@ -20,6 +20,7 @@ const SOURCES: Record<WorkloadId, ModelSource> = {
   mnist: { handler: join(REPO_ROOT, 'examples', 'mnist', 'handler.ts'), serializedFile: MNIST_ONNX },
   heavy: { handler: join(REPO_ROOT, 'bench', 'handlers', 'heavy.ts'), serializedFile: HEAVY_ONNX },
   stream: { handler: join(REPO_ROOT, 'bench', 'handlers', 'stream.ts') },
+  'mnist-tensor': { handler: join(REPO_ROOT, 'examples', 'mnist', 'handler.ts'), serializedFile: MNIST_ONNX },
 };
 
 function configYaml(settings: ModelSettings): string {

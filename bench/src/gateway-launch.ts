@@ -30,6 +30,8 @@ export async function startGateway(options: GatewayLaunchOptions): Promise<Launc
     inference_address: 'http://127.0.0.1:0',
     management_address: 'http://127.0.0.1:0',
     metrics_address: 'http://127.0.0.1:0',
+    grpc_inference_port: 0,
+    grpc_management_port: 0,
     model_store: options.store,
     disable_token_authorization: true,
     ...(options.vmargs !== undefined ? { vmargs: options.vmargs } : {}),

@@ -11,6 +11,8 @@ const START_TIMEOUT_MS = 120_000;
 export interface Server {
   child: Child;
   url: string;
+  /** `host:port` of its gRPC listener, for our gateway. */
+  grpc?: string | undefined;
 }
 
 /** Forks a target script (`targets/...`) and waits until it listens. */
@@ -23,7 +25,7 @@ export async function startServer(
   const child = Child.fork(name, script(file), options);
   try {
     const ready = await child.request<ReadyMessage>({ type: 'start', config } as never, 'ready', START_TIMEOUT_MS);
-    return { child, url: ready.url };
+    return { child, url: ready.url, grpc: ready.grpc };
   } catch (err) {
     await child.stop();
     throw err;
@@ -41,7 +43,7 @@ export interface MeasureResult {
  * around the run; the load generator itself is metered as `client`.
  */
 export async function measure(config: LoadConfig, metered: Record<string, number> = {}): Promise<MeasureResult> {
-  const file = config.kind === 'http' ? 'loads/http-load' : config.kind === 'stream' ? 'loads/stream-load' : 'loads/limit-load';
+  const file = { http: 'loads/http-load', stream: 'loads/stream-load', grpc: 'loads/grpc-load', limit: 'loads/limit-load' }[config.kind];
   const child = Child.fork(`${config.kind} load`, script(file));
   const { plan } = config;
   const timeout = plan.warmupMs + plan.maxWindows * plan.windowMs + 60_000;

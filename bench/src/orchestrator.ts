@@ -9,10 +9,10 @@ import { currentLoad, describeMachine } from './machine.js';
 import { measure, startServer, type Server } from './measure.js';
 import { script } from './paths.js';
 import { collectProfiles } from './profiling/collect-profiles.js';
-import { limitConfig, loadPayloads, requestsFor } from './requests.js';
+import { grpcRequestsFor, limitConfig, loadPayloads, requestsFor, type Payloads } from './requests.js';
 import type { LimitResult, MemoryResult, PointResult, SuiteResult } from './results.js';
 import { RssSampler } from './rss.js';
-import type { Suite } from './suite.js';
+import type { ServerId, Suite, WorkloadId } from './suite.js';
 import type { ExpressTargetConfig, NodeBatchedTargetConfig, PidsMessage, StatsMessage } from './targets/target-messages.js';
 import type { Measurement } from './windows.js';
 
@@ -44,6 +44,15 @@ function fmtPoint(p: PointResult): string {
   const cpu = Object.entries(p.cpuUsPerRequest).map(([k, v]) => `${k} ${v}`);
   const batch = p.meanBatchSize !== undefined ? `, mean batch ${p.meanBatchSize.toFixed(1)}` : '';
   return `${fmt(p.measurement)}${cpu.length > 0 ? ` [CPU us/req: ${cpu.join(', ')}${batch}]` : ''}`;
+}
+
+/** The load of one point: gRPC calls for ours-grpc, streams for the stream workload, HTTP requests otherwise. */
+function loadFor(id: WorkloadId, server: ServerId, target: Server, concurrency: number, suite: Suite, payloads: Payloads): LoadConfig {
+  if (server === 'ours-grpc' || server === 'bare-grpc-js' || server === 'bare-h2') {
+    return { kind: 'grpc', address: target.grpc!, concurrency, ...grpcRequestsFor(id, payloads), plan: suite.plan };
+  }
+  if (id === 'stream') return { kind: 'stream', url: target.url, connections: concurrency, request: requestsFor('stream', server, payloads)[0]!, plan: suite.plan };
+  return { kind: 'http', url: target.url, connections: concurrency, requests: requestsFor(id, server, payloads), plan: suite.plan };
 }
 
 /**
@@ -83,6 +92,12 @@ export async function runSuite(suite: Suite, options: RunOptions): Promise<Omit<
         flags = { vmargs: g.vmargs, workerVmargs: g.workerVmargs };
       }),
     ];
+    for (const implementation of ['grpc-js', 'http2'] as const) {
+      const id = implementation === 'grpc-js' ? 'bare-grpc-js' : 'bare-h2';
+      if (suite.workloads.some((w) => w.servers.includes(id))) {
+        starting.push(startServer(id, 'targets/bare-grpc-target', { implementation }).then((s) => void servers.set(id, s)));
+      }
+    }
     if (suite.workloads.some((w) => w.servers.includes('bare-http'))) {
       starting.push(startServer('bare-http', 'targets/bare-http-target', { streamChunks: suite.streamChunks }).then((s) => void servers.set('bare-http', s)));
     }
@@ -127,13 +142,11 @@ export async function runSuite(suite: Suite, options: RunOptions): Promise<Omit<
         // Alternating the order level by level keeps a slow drift of the machine's load from favouring one server.
         const order = i % 2 === 0 ? workload.servers : [...workload.servers].reverse();
         for (const server of order) {
-          // Model baselines run one process per workload; the others serve every workload.
-          const target = servers.get(server === 'express' || server === 'node-batched' ? `${server}-${workload.id}` : server)!;
-          const config: LoadConfig =
-            workload.id === 'stream'
-              ? { kind: 'stream', url: target.url, connections: concurrency, request: requestsFor('stream', server, payloads)[0]!, plan: suite.plan }
-              : { kind: 'http', url: target.url, connections: concurrency, requests: requestsFor(workload.id, server, payloads), plan: suite.plan };
-          const ours = server === 'ours';
+          // Model baselines run one process per workload; the others serve every workload. Both of
+          // ours are the one gateway, through its HTTP and its gRPC port.
+          const ours = server === 'ours' || server === 'ours-grpc';
+          const target = servers.get(server === 'express' || server === 'node-batched' ? `${server}-${workload.id}` : ours ? 'ours' : server)!;
+          const config = loadFor(workload.id, server, target, concurrency, suite, payloads);
           const metered: Record<string, number> = ours ? { gateway: gateway.child.pid, worker: workerPids.get(workload.id) ?? 0 } : { server: target.child.pid };
           const before = ours ? await batchStats(workload.id) : undefined;
           const { measurement, cpuUsPerRequest } = await measure(config, metered);

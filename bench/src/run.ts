@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { runSuite } from './orchestrator.js';
 import { REPO_ROOT } from './paths.js';
 import { updateDocs } from './report/docs-update.js';
-import { renderMarkdown, ratiosTable, targetsTable } from './report/markdown.js';
+import { grpcTable, renderMarkdown, ratiosTable, targetsTable, transportFloorsTable } from './report/markdown.js';
 import { renderProfiles, summarizeProfiles } from './report/profile-summary.js';
 import { repeatsTable } from './report/repeats.js';
 import { renderSvg } from './report/svg-chart.js';
@@ -123,3 +123,5 @@ if (runs.length > 1) {
 }
 if (values.docs) await updateDocs(join(REPO_ROOT, 'docs', 'benchmarks.md'), runs);
 log(`\n${targetsTable(last)}\n\n${ratiosTable(last)}\n`);
+if (last.points.some((p) => p.server === 'ours-grpc')) log(`${grpcTable(last)}\n`);
+if (last.points.some((p) => p.server === 'bare-h2')) log(`${transportFloorsTable(last)}\n`);

@@ -1,11 +1,15 @@
 import type { WindowPlan } from './windows.js';
 
 export type Mode = 'full' | 'quick' | 'tiny';
-export type WorkloadId = 'noop' | 'mnist' | 'heavy' | 'stream';
-/** Servers a load generator can be pointed at. */
-export type ServerId = 'ours' | 'bare-http' | 'express' | 'node-batched';
+export type WorkloadId = 'noop' | 'mnist' | 'heavy' | 'stream' | 'mnist-tensor';
+/**
+ * Servers a load generator can be pointed at. `ours-grpc` is our gateway too, through its gRPC
+ * inference port (TorchServe's Predictions; ModelInfer for mnist-tensor), measured beside `ours` (HTTP).
+ * `bare-grpc-js` and `bare-h2` are the gRPC floors (no-op only), as `bare-http` is HTTP's.
+ */
+export type ServerId = 'ours' | 'ours-grpc' | 'bare-http' | 'bare-grpc-js' | 'bare-h2' | 'express' | 'node-batched';
 
-export const WORKLOAD_IDS: readonly WorkloadId[] = ['noop', 'mnist', 'heavy', 'stream'];
+export const WORKLOAD_IDS: readonly WorkloadId[] = ['noop', 'mnist', 'heavy', 'stream', 'mnist-tensor'];
 
 /** The in-process limit at one batch size. */
 export interface LimitSpec {
@@ -56,6 +60,8 @@ const MODELS: Record<WorkloadId, ModelSettings> = {
   mnist: { workers: 1, batchSize: 8, maxBatchDelay: 0, intraOpNumThreads: 1 },
   heavy: { workers: 1, batchSize: 32, maxBatchDelay: 0, intraOpNumThreads: 1 },
   stream: { workers: 1, batchSize: 8, maxBatchDelay: 0, intraOpNumThreads: 1 },
+  // The mnist example again, sent tensors (Open Inference Protocol) instead of PNGs.
+  'mnist-tensor': { workers: 1, batchSize: 8, maxBatchDelay: 0, intraOpNumThreads: 1 },
 };
 
 const PLANS: Record<Mode, WindowPlan> = {
@@ -69,16 +75,17 @@ function workloads(mode: Mode): WorkloadPlan[] {
   const mnistBatch = MODELS.mnist.batchSize;
   if (mode === 'tiny') {
     return [
-      { id: 'noop', title: '(a) no-op handler', concurrency: [2], servers: ['ours', 'bare-http'], limits: [] },
+      { id: 'noop', title: '(a) no-op handler', concurrency: [2], servers: ['ours', 'ours-grpc', 'bare-http'], limits: [] },
       { id: 'mnist', title: '(b) mnist, one PNG per request', concurrency: [2], servers: ['ours', 'express'], limits: [{ batchSize: 2, variant: 'decode+model' }] },
       { id: 'heavy', title: '(c) heavy MLP', concurrency: [2], servers: ['ours', 'node-batched'], limits: [{ batchSize: 2, variant: 'model' }] },
       { id: 'stream', title: '(d) streaming', concurrency: [2], servers: ['ours', 'bare-http'], limits: [] },
+      { id: 'mnist-tensor', title: '(e) mnist, one FP32 tensor per request (OIP)', concurrency: [2], servers: ['ours', 'ours-grpc'], limits: [] },
     ];
   }
   if (mode === 'quick') {
     // Only the levels the targets name, plus two streaming levels.
     return [
-      { id: 'noop', title: '(a) no-op handler', concurrency: [1, 32], servers: ['ours', 'bare-http'], limits: [] },
+      { id: 'noop', title: '(a) no-op handler', concurrency: [1, 32], servers: ['ours', 'ours-grpc', 'bare-http', 'bare-grpc-js', 'bare-h2'], limits: [] },
       {
         id: 'mnist',
         title: '(b) mnist, one PNG per request',
@@ -86,12 +93,13 @@ function workloads(mode: Mode): WorkloadPlan[] {
         servers: ['ours', 'express', 'bare-http'],
         limits: [{ batchSize: mnistBatch, variant: 'decode+model' }],
       },
-      { id: 'heavy', title: '(c) heavy MLP, batched', concurrency: [64], servers: ['ours', 'bare-http', 'node-batched'], limits: [{ batchSize: heavyBatch, variant: 'model' }] },
+      { id: 'heavy', title: '(c) heavy MLP, batched', concurrency: [64], servers: ['ours', 'ours-grpc', 'bare-http', 'node-batched'], limits: [{ batchSize: heavyBatch, variant: 'model' }] },
       { id: 'stream', title: '(d) streaming', concurrency: [1, 8], servers: ['ours', 'bare-http'], limits: [] },
+      { id: 'mnist-tensor', title: '(e) mnist, one FP32 tensor per request (OIP)', concurrency: [1, 64], servers: ['ours', 'ours-grpc'], limits: [] },
     ];
   }
   return [
-    { id: 'noop', title: '(a) no-op handler', concurrency: [1, 4, 16, 32, 64], servers: ['ours', 'bare-http', 'express'], limits: [] },
+    { id: 'noop', title: '(a) no-op handler', concurrency: [1, 4, 16, 32, 64], servers: ['ours', 'ours-grpc', 'bare-http', 'bare-grpc-js', 'bare-h2', 'express'], limits: [] },
     {
       id: 'mnist',
       title: '(b) mnist, one PNG per request',
@@ -108,15 +116,16 @@ function workloads(mode: Mode): WorkloadPlan[] {
       id: 'heavy',
       title: '(c) heavy MLP, batched',
       concurrency: [1, 8, 32, 64],
-      servers: ['ours', 'express', 'node-batched', 'bare-http'],
+      servers: ['ours', 'ours-grpc', 'express', 'node-batched', 'bare-http'],
       limits: [1, 8, heavyBatch, 64].filter((b, i, all) => all.indexOf(b) === i).map((batchSize) => ({ batchSize, variant: 'model' as const })),
     },
     { id: 'stream', title: '(d) streaming', concurrency: [1, 8, 32], servers: ['ours', 'bare-http'], limits: [] },
+    { id: 'mnist-tensor', title: '(e) mnist, one FP32 tensor per request (OIP)', concurrency: [1, 8, 32, 64], servers: ['ours', 'ours-grpc'], limits: [] },
   ];
 }
 
 /** Baselines that serve one workload only (they hold that workload's model). */
-const SINGLE_WORKLOAD_SERVERS: Partial<Record<ServerId, WorkloadId>> = { 'node-batched': 'heavy' };
+const SINGLE_WORKLOAD_SERVERS: Partial<Record<ServerId, WorkloadId>> = { 'node-batched': 'heavy', 'bare-grpc-js': 'noop', 'bare-h2': 'noop' };
 
 export function buildSuite(mode: Mode, only?: readonly WorkloadId[]): Suite {
   for (const w of workloads(mode)) {

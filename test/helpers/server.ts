@@ -7,6 +7,9 @@ export interface TestServer {
   url: string;
   management: string;
   metrics: string;
+  /** `host:port` of the gRPC inference and management listeners. */
+  grpc: string;
+  grpcManagement: string;
   stop(): Promise<void>;
 }
 
@@ -22,6 +25,8 @@ export async function startServer(options: {
       inference_address: 'http://127.0.0.1:0',
       management_address: 'http://127.0.0.1:0',
       metrics_address: 'http://127.0.0.1:0',
+      grpc_inference_port: 0,
+      grpc_management_port: 0,
       model_store: options.store,
       disable_token_authorization: true,
       ...options.config,
@@ -39,6 +44,8 @@ export async function startServer(options: {
     url: gateway.addresses.inference,
     management: gateway.addresses.management,
     metrics: gateway.addresses.metrics,
+    grpc: gateway.addresses.grpcInference,
+    grpcManagement: gateway.addresses.grpcManagement,
     stop: () => gateway.stop(),
   };
 }

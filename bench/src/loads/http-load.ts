@@ -24,7 +24,7 @@ async function run(config: HttpLoadConfig): Promise<void> {
     requests: config.requests.map((r) => ({
       method: 'POST',
       path: r.path,
-      headers: { 'content-type': r.contentType },
+      headers: { 'content-type': r.contentType, ...r.headers },
       body: Buffer.from(r.body.buffer, r.body.byteOffset, r.body.byteLength),
     })),
     ...(config.rate !== undefined ? { overallRate: config.rate } : {}),

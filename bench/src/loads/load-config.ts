@@ -4,6 +4,8 @@ import type { WindowPlan } from '../windows.js';
 export interface RequestSpec {
   path: string;
   contentType: string;
+  /** Extra request headers. */
+  headers?: Record<string, string>;
   body: Uint8Array;
 }
 
@@ -27,6 +29,18 @@ export interface StreamLoadConfig {
   plan: WindowPlan;
 }
 
+/** grpc-js, closed loop: `concurrency` unary calls in flight on one channel, requests already serialized. */
+export interface GrpcLoadConfig {
+  kind: 'grpc';
+  /** `host:port`. */
+  address: string;
+  concurrency: number;
+  /** Full method path, `/<package>.<Service>/<Rpc>`. */
+  method: string;
+  requests: Uint8Array[];
+  plan: WindowPlan;
+}
+
 /** The limit: the model run in-process by onnxruntime-node, one batch after another, no HTTP. */
 export interface LimitLoadConfig {
   kind: 'limit';
@@ -43,4 +57,4 @@ export interface LimitLoadConfig {
   plan: WindowPlan;
 }
 
-export type LoadConfig = HttpLoadConfig | StreamLoadConfig | LimitLoadConfig;
+export type LoadConfig = HttpLoadConfig | StreamLoadConfig | GrpcLoadConfig | LimitLoadConfig;

@@ -7,6 +7,7 @@
 import { Agent, request } from 'node:http';
 import { onParentMessage, toParent, type Message } from '../ipc.js';
 import { WindowRecorder } from '../windows.js';
+import { closedLoop, RETRY_PAUSE_MS } from './closed-loop.js';
 import type { StreamLoadConfig } from './load-config.js';
 
 const NEWLINE = 0x0a;
@@ -26,14 +27,7 @@ async function run(config: StreamLoadConfig): Promise<void> {
   const agent = new Agent({ keepAlive: true, maxSockets: config.connections });
   const target = new URL(config.request.path, config.url);
   const body = Buffer.from(config.request.body.buffer, config.request.body.byteOffset, config.request.body.byteLength);
-  let active = 0;
-  let allIdle: () => void = () => undefined;
-
-  const loop = (): void => {
-    if (recorder.stopped) {
-      if (--active === 0) allIdle();
-      return;
-    }
+  const measurement = await closedLoop(recorder, config.connections, (next) => {
     const started = performance.now();
     let ttfc: number | undefined;
     let lines = 0;
@@ -48,32 +42,20 @@ async function run(config: StreamLoadConfig): Promise<void> {
         res.on('end', () => {
           if (res.statusCode === 200) recorder.record(performance.now() - started, lines, ttfc);
           else recorder.error();
-          loop();
+          next();
         });
         res.on('error', () => {
           recorder.error();
-          loop();
+          next();
         });
       },
     );
     req.on('error', () => {
       recorder.error();
-      // A refused connection would otherwise spin; the pause keeps a dead target from eating the CPU.
-      setTimeout(loop, 10);
+      next(RETRY_PAUSE_MS);
     });
     req.end(body);
-  };
-
-  const idle = new Promise<void>((resolve) => {
-    allIdle = resolve;
   });
-  recorder.start();
-  for (let i = 0; i < config.connections; i++) {
-    active++;
-    loop();
-  }
-  const measurement = await recorder.done;
-  await idle;
   agent.destroy();
   toParent({ type: 'result', measurement });
 }

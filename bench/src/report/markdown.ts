@@ -4,6 +4,9 @@ import { findLimit, findPoint, floorBound, limitVariant, mb, ms, rate, ratio } f
 
 const SERVER_NAMES: Record<ServerId, string> = {
   ours: 'ours',
+  'ours-grpc': 'ours, gRPC',
+  'bare-grpc-js': 'bare grpc-js',
+  'bare-h2': 'bare node:http2 gRPC',
   'bare-http': 'bare node:http',
   express: 'express + ORT',
   'node-batched': 'one node:http process + ORT, batched',
@@ -24,6 +27,58 @@ export function targetsTable(r: SuiteResult): string {
   return table(
     ['Target', 'Goal', 'Measured', 'Result'],
     r.checks.map((c) => [c.target, c.goal, c.measured, verdict(c.pass, c.stable)]),
+  );
+}
+
+/**
+ * Our gateway through gRPC against itself through HTTP, level by level: throughput, latency, and the
+ * gateway's CPU time per request, the figure the gRPC path is held to (no more than HTTP's).
+ */
+export function grpcTable(r: Pick<SuiteResult, 'points'>): string {
+  const rows: string[][] = [];
+  for (const p of r.points.filter((x) => x.server === 'ours-grpc')) {
+    const http = findPoint(r, p.workload, 'ours', p.concurrency);
+    if (!http) continue;
+    const g = p.measurement;
+    const h = http.measurement;
+    const cpuGrpc = p.cpuUsPerRequest['gateway'];
+    const cpuHttp = http.cpuUsPerRequest['gateway'];
+    rows.push([
+      p.workload,
+      String(p.concurrency),
+      `${rate(g.throughput)} / ${rate(h.throughput)}`,
+      ratio(g.throughput / h.throughput),
+      ratio(g.latency.p50 / h.latency.p50),
+      ratio(g.latency.p99 / h.latency.p99),
+      cpuGrpc !== undefined && cpuHttp !== undefined ? `${cpuGrpc} / ${cpuHttp}` : '',
+      cpuGrpc !== undefined && cpuHttp !== undefined ? ratio(cpuGrpc / cpuHttp) : '',
+      `${p.cpuUsPerRequest['client'] ?? ''} / ${http.cpuUsPerRequest['client'] ?? ''}`,
+    ]);
+  }
+  return table(['Workload', 'Concurrency', 'req/s gRPC / HTTP', 'Throughput gRPC/HTTP', 'p50 gRPC/HTTP', 'p99 gRPC/HTTP', 'Gateway CPU µs/req gRPC / HTTP', 'Gateway CPU gRPC/HTTP', 'Client CPU µs/req gRPC / HTTP'], rows);
+}
+
+/**
+ * The transports' own floors, CPU per request of a server that answers a constant: node:http, grpc-js,
+ * and a minimal gRPC server on node:http2. What our gateway adds on top is its own work either way.
+ */
+export function transportFloorsTable(r: Pick<SuiteResult, 'points'>): string {
+  const rows: string[][] = [];
+  const levels = [...new Set(r.points.filter((p) => p.server === 'bare-h2' || p.server === 'bare-grpc-js').map((p) => p.concurrency))].sort((a, b) => a - b);
+  for (const c of levels) {
+    const cpu = (server: ServerId, label: string): number | undefined => findPoint(r, 'noop', server, c)?.cpuUsPerRequest[label];
+    const http = cpu('bare-http', 'server');
+    const grpcJs = cpu('bare-grpc-js', 'server');
+    const h2 = cpu('bare-h2', 'server');
+    const ours = cpu('ours', 'gateway');
+    const oursGrpc = cpu('ours-grpc', 'gateway');
+    const show = (v: number | undefined): string => (v === undefined ? '' : String(v));
+    const over = (a: number | undefined, b: number | undefined): string => (a === undefined || b === undefined ? '' : String(a - b));
+    rows.push([String(c), show(http), show(grpcJs), show(h2), http && grpcJs ? ratio(grpcJs / http) : '', http && h2 ? ratio(h2 / http) : '', over(ours, http), over(oursGrpc, grpcJs)]);
+  }
+  return table(
+    ['Concurrency', 'bare node:http µs/req', 'bare grpc-js', 'bare node:http2 gRPC', 'grpc-js / node:http', 'node:http2 / node:http', 'ours HTTP above its floor', 'ours gRPC above its floor'],
+    rows,
   );
 }
 
@@ -138,6 +193,8 @@ export function renderMarkdown(r: SuiteResult): string {
     '',
     ratiosTable(r),
     '',
+    ...(r.points.some((p) => p.server === 'ours-grpc') ? ['## gRPC against HTTP (our gateway, same run)', '', grpcTable(r), ''] : []),
+    ...(r.points.some((p) => p.server === 'bare-h2') ? ['## Transport floors (no-op, CPU µs per request)', '', transportFloorsTable(r), ''] : []),
     '## Measurements',
   ];
   for (const w of [...new Set(r.points.map((p) => p.workload))]) parts.push('', `### ${w}`, '', measurementsTable(r, w));

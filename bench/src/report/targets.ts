@@ -121,6 +121,30 @@ export function evaluateTargets(r: Result): TargetCheck[] {
     }
   }
 
+  {
+    // Issue 14: the gRPC path costs the gateway no more CPU per request than the HTTP path.
+    const id = 'grpc-noop-c32-cpu';
+    const target = 'No-op, concurrency 32: gateway CPU per request over gRPC at most over HTTP';
+    const goal = '<= 1.00x';
+    const grpc = findPoint(r, 'noop', 'ours-grpc', 32);
+    const http = findPoint(r, 'noop', 'ours', 32);
+    const g = grpc?.cpuUsPerRequest['gateway'];
+    const h = http?.cpuUsPerRequest['gateway'];
+    if (!grpc || !http || g === undefined || h === undefined || !(h > 0)) checks.push(missing(id, target, goal));
+    else {
+      const value = g / h;
+      checks.push({
+        id,
+        target,
+        goal,
+        measured: `gRPC ${g} µs, HTTP ${h} µs: ${ratio(value)} (throughput ${rate(grpc.measurement.throughput)} / ${rate(http.measurement.throughput)} req/s)`,
+        value,
+        pass: value <= 1,
+        stable: grpc.measurement.stable && http.measurement.stable,
+      });
+    }
+  }
+
   const gateway = r.memory.find((m) => m.role === 'gateway');
   if (!gateway) checks.push(missing('gateway-rss', 'Gateway resident memory under 150 MB', '< 150 MB'));
   else {

@@ -4,6 +4,8 @@ import type { Message } from '../ipc.js';
 export interface ReadyMessage extends Message {
   type: 'ready';
   url: string;
+  /** Our gateway's gRPC inference listener, `host:port`. */
+  grpc?: string;
   pid: number;
 }
 
@@ -52,4 +54,9 @@ export interface NodeBatchedTargetConfig {
 /** The floor HTTP parsing sets: node:http answering a constant (and a paced stream of lines). */
 export interface BareTargetConfig {
   streamChunks: number;
+}
+
+/** A bare gRPC server (the gRPC floor): grpc-js, or a minimal unary server straight on node:http2. */
+export interface BareGrpcTargetConfig {
+  implementation: 'grpc-js' | 'http2';
 }

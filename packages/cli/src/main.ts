@@ -76,6 +76,7 @@ async function runForeground(values: Record<string, unknown>): Promise<number> {
   process.stdout.write(
     `model-server ${gateway.version} started (pid ${process.pid})\n` +
       `  inference:  ${gateway.addresses.inference}\n  management: ${gateway.addresses.management}\n  metrics:    ${gateway.addresses.metrics}\n` +
+      `  gRPC:       inference ${gateway.addresses.grpcInference}, management ${gateway.addresses.grpcManagement}\n` +
       `  models:     ${gateway.registry.names().join(', ') || '(none)'}\n` +
       (gateway.tokens
         ? `  token authorization is on: ${gateway.tokens.keyFileWritten ? `keys in ${gateway.tokens.keyFile}` : 'configured keys'} (Authorization: Bearer <key>; --disable-token-auth to turn off)\n`
@@ -136,7 +137,8 @@ async function runDetached(argv: string[], values: Record<string, unknown>): Pro
     if (state && state.pid === child.pid && (await ping(state.addresses.inference)) === 200) {
       process.stdout.write(
         `model-server started (pid ${state.pid})\n  inference:  ${state.addresses.inference}\n` +
-          `  management: ${state.addresses.management}\n  metrics:    ${state.addresses.metrics}\n  log:        ${logFile}\n`,
+          `  management: ${state.addresses.management}\n  metrics:    ${state.addresses.metrics}\n` +
+          `  gRPC:       inference ${state.addresses.grpcInference}, management ${state.addresses.grpcManagement}\n  log:        ${logFile}\n`,
       );
       return 0;
     }

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 /** What a running server leaves behind for `stop` and `status` (TorchServe keeps a pid file). */
 export interface ServerState {
   pid: number;
-  addresses: { inference: string; management: string; metrics: string };
+  /** gRPC addresses are absent in state files of servers from before gRPC. */
+  addresses: { inference: string; management: string; metrics: string; grpcInference?: string; grpcManagement?: string };
   startedAt: string;
 }
 

@@ -15,6 +15,7 @@ import type { ServerConfig } from './config/server-config.js';
 import type { GatewayContext } from './gateway-context.js';
 import { listenOn, stopAccepting } from './http/listen.js';
 import { attachWebSocket } from './http/websocket.js';
+import { startGrpcListeners, type GrpcListeners } from './grpc/grpc-servers.js';
 import { AccessLog } from './logging/access-log.js';
 import { createLogger, type Logger } from './logging/logger.js';
 import type { ManagementContext } from './management/management-context.js';
@@ -54,6 +55,9 @@ export interface Addresses {
   inference: string;
   management: string;
   metrics: string;
+  /** gRPC listeners, `host:port` (docs/grpc.md). */
+  grpcInference: string;
+  grpcManagement: string;
 }
 
 /** The gateway: owns the three listeners, the model registry and every worker. */
@@ -74,10 +78,11 @@ export class Gateway implements GatewayContext, ManagementContext {
   private readonly logDir: string;
   readonly version = SERVER_VERSION;
   readonly extraInferenceRoutes: ((app: Express) => void)[] = [];
-  addresses: Addresses = { inference: '', management: '', metrics: '' };
+  addresses: Addresses = { inference: '', management: '', metrics: '', grpcInference: '', grpcManagement: '' };
   startupComplete = false;
   private readonly servers: Server[] = [];
   private webSockets: WebSocketServer | undefined;
+  private grpc: GrpcListeners | undefined;
   private workerNumber = 9000;
   private readonly workDir: string;
   /** This process's unpacked archives; made at start, removed at stop. */
@@ -151,7 +156,8 @@ export class Gateway implements GatewayContext, ManagementContext {
     this.servers.push(management.server);
     const metrics = await listenOn(config.metrics_address, 'metrics_address', metricsListener(deps, createMetricsApp(this)), options);
     this.servers.push(metrics.server);
-    this.addresses = { inference: inference.url, management: management.url, metrics: metrics.url };
+    this.grpc = await startGrpcListeners(this);
+    this.addresses = { inference: inference.url, management: management.url, metrics: metrics.url, grpcInference: this.grpc.inference, grpcManagement: this.grpc.management };
   }
 
   /**
@@ -262,6 +268,7 @@ export class Gateway implements GatewayContext, ManagementContext {
     for (const ws of this.webSockets?.clients ?? []) ws.terminate();
     this.webSockets?.close();
     await Promise.allSettled(this.registry.all().map((v) => v.drain()));
+    await this.grpc?.stop();
     await this.unpacked?.dispose().catch((err: unknown) => this.logger.error(`cannot remove ${this.unpacked?.dir}: ${(err as Error).message}`));
     await Promise.allSettled(
       this.servers.map(

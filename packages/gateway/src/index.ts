@@ -12,3 +12,4 @@ export { SnapshotStore, defaultSnapshotDir, latestSnapshot } from './snapshot/sn
 export { buildModelSnapshot, parseModelSnapshot, type ModelSnapshot } from './snapshot/model-snapshot.js';
 export { isProbeRequest } from './routing/routes.js';
 export { OIP_EXTENSIONS } from './oip/v2-router.js';
+export { GRPC_PROTO_DIR, GRPC_PROTO_FILES, GRPC_SERVICES, SERVER_LOADER_OPTIONS, loadGrpcDefinitions } from './grpc/proto-files.js';

@@ -1,130 +1,155 @@
+import { GRPC_STATUS, grpcStatusForHttp, type GrpcStatusName } from './grpc-status.js';
+
 /**
  * The one error catalog of the project. Every error a client, a log line or a worker can see is an
  * entry here: a stable code, TorchServe's exception type name (so existing clients keep matching on
- * it), an HTTP status, and a message template whose `{placeholders}` are filled from `params`.
+ * it), an HTTP status, the gRPC status the gRPC APIs answer with, and a message template whose
+ * `{placeholders}` are filled from `params`.
+ *
+ * The gRPC status follows the HTTP status through TorchServe's table (`grpcStatusForHttp`), except where
+ * gRPC has a closer code: 405 is UNIMPLEMENTED (MODEL_API_DISABLED: PERMISSION_DENIED, as TorchServe),
+ * 408 DEADLINE_EXCEEDED, 415 INVALID_ARGUMENT, and a slow stream consumer or an oversized response
+ * RESOURCE_EXHAUSTED. A test holds every entry to this rule.
  *
  * Code ranges: request/API errors first, then model and worker errors, then protocol (frame) errors.
  * docs/errors.md lists every code; a test keeps the two in sync.
  */
 export const ERROR_CATALOG = {
   // --- request and API errors -------------------------------------------------------------------
-  BAD_REQUEST: { status: 400, type: 'BadRequestException', message: '{reason}' },
-  INVALID_INPUT: { status: 400, type: 'BadRequestException', message: 'Invalid input: {reason}' },
+  BAD_REQUEST: { status: 400, grpc: 'INVALID_ARGUMENT', type: 'BadRequestException', message: '{reason}' },
+  INVALID_INPUT: { status: 400, grpc: 'INVALID_ARGUMENT', type: 'BadRequestException', message: 'Invalid input: {reason}' },
   UNAUTHORIZED: {
     status: 401,
+    grpc: 'UNAUTHENTICATED',
     type: 'InvalidKeyException',
     message: 'Token Authorization failed. Token either incorrect, expired, or not provided correctly',
   },
-  FORBIDDEN: { status: 403, type: 'InvalidModelVersionException', message: '{reason}' },
+  FORBIDDEN: { status: 403, grpc: 'PERMISSION_DENIED', type: 'InvalidModelVersionException', message: '{reason}' },
   RESOURCE_NOT_FOUND: {
     status: 404,
+    grpc: 'NOT_FOUND',
     type: 'ResourceNotFoundException',
     message: 'Requested resource is not found, please refer to API document.',
   },
-  MODEL_NOT_FOUND: { status: 404, type: 'ModelNotFoundException', message: 'Model not found: {model}' },
+  MODEL_NOT_FOUND: { status: 404, grpc: 'NOT_FOUND', type: 'ModelNotFoundException', message: 'Model not found: {model}' },
   MODEL_VERSION_NOT_FOUND: {
     status: 404,
+    grpc: 'NOT_FOUND',
     type: 'ModelVersionNotFoundException',
     message: 'Model version: {version} does not exist for model: {model}',
   },
   METHOD_NOT_ALLOWED: {
     status: 405,
+    grpc: 'UNIMPLEMENTED',
     type: 'MethodNotAllowedException',
     message: 'Requested method is not allowed, please refer to API document.',
   },
-  CONFLICT: { status: 409, type: 'ConflictStatusException', message: '{reason}' },
+  CONFLICT: { status: 409, grpc: 'ALREADY_EXISTS', type: 'ConflictStatusException', message: '{reason}' },
   // --- management API ------------------------------------------------------------------------------
   MODEL_API_DISABLED: {
     status: 405,
+    grpc: 'PERMISSION_DENIED',
     type: 'MethodNotAllowedException',
     message: 'Registering and unregistering models is disabled; start the server with --enable-model-api (enable_model_api=true)',
   },
-  URL_NOT_ALLOWED: { status: 404, type: 'ModelNotFoundException', message: 'Given URL {url} does not match any allowed URL(s)' },
+  URL_NOT_ALLOWED: { status: 404, grpc: 'NOT_FOUND', type: 'ModelNotFoundException', message: 'Given URL {url} does not match any allowed URL(s)' },
   // 404 and ModelNotFoundException as TorchServe answers a relative path or an unmatched URL.
-  URL_UNSAFE: { status: 404, type: 'ModelNotFoundException', message: 'Model URL {url} is refused: {reason}' },
-  DOWNLOAD_FAILED: { status: 400, type: 'DownloadArchiveException', message: 'Failed to download archive from: {url}: {reason}' },
+  URL_UNSAFE: { status: 404, grpc: 'NOT_FOUND', type: 'ModelNotFoundException', message: 'Model URL {url} is refused: {reason}' },
+  DOWNLOAD_FAILED: { status: 400, grpc: 'INVALID_ARGUMENT', type: 'DownloadArchiveException', message: 'Failed to download archive from: {url}: {reason}' },
   // The peer the gateway downloads from did not answer in time: 504, as a gateway timing out upstream.
-  DOWNLOAD_TIMEOUT: { status: 504, type: 'DownloadArchiveException', message: 'Timed out downloading archive from: {url}: {reason}' },
+  DOWNLOAD_TIMEOUT: { status: 504, grpc: 'DEADLINE_EXCEEDED', type: 'DownloadArchiveException', message: 'Timed out downloading archive from: {url}: {reason}' },
   WORKERS_START_FAILED: {
     status: 500,
+    grpc: 'INTERNAL',
     type: 'InternalServerException',
     message: 'Failed to start workers for model {model} version: {version}: {reason}',
   },
-  UNREGISTER_TIMEOUT: { status: 408, type: 'RequestTimeoutException', message: 'Timed out while cleaning resources: {model}' },
+  UNREGISTER_TIMEOUT: { status: 408, grpc: 'DEADLINE_EXCEEDED', type: 'RequestTimeoutException', message: 'Timed out while cleaning resources: {model}' },
   REQUEST_TOO_LARGE: {
     status: 413,
+    grpc: 'RESOURCE_EXHAUSTED',
     type: 'RequestEntityTooLargeException',
     message: 'Request body exceeds max_request_size ({limit} bytes)',
   },
   REQUEST_READ_TIMEOUT: {
     status: 408,
+    grpc: 'DEADLINE_EXCEEDED',
     type: 'RequestTimeoutException',
     message: 'The request was not received in time (request_read_timeout)',
   },
-  HEADERS_TOO_LARGE: { status: 431, type: 'BadRequestException', message: 'Request header fields too large' },
-  UNSUPPORTED_MEDIA_TYPE: { status: 415, type: 'BadRequestException', message: 'Unsupported content type: {contentType}' },
+  HEADERS_TOO_LARGE: { status: 431, grpc: 'RESOURCE_EXHAUSTED', type: 'BadRequestException', message: 'Request header fields too large' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, grpc: 'INVALID_ARGUMENT', type: 'BadRequestException', message: 'Unsupported content type: {contentType}' },
   // --- capacity, deadlines, cancellation ----------------------------------------------------------
   QUEUE_FULL: {
     status: 503,
+    grpc: 'UNAVAILABLE',
     type: 'ServiceUnavailableException',
     message: 'Model "{model}" Version {version} has too many queued requests (job queue of {capacity} is full). Retry later.',
   },
   NO_WORKER: {
     status: 503,
+    grpc: 'UNAVAILABLE',
     type: 'ServiceUnavailableException',
     message: 'Model "{model}" Version {version} has no worker to serve inference request. Please use scale workers API to add workers.',
   },
   MODEL_LOAD_FAILING: {
     status: 503,
+    grpc: 'UNAVAILABLE',
     type: 'ServiceUnavailableException',
     message: 'Model "{model}" Version {version} cannot serve: its workers fail to load ({reason}); retrying in {retryAfter} s',
   },
-  MODEL_NOT_READY: { status: 503, type: 'ServiceUnavailableException', message: 'Model "{model}" Version {version} is not ready: {reason}' },
+  MODEL_NOT_READY: { status: 503, grpc: 'UNAVAILABLE', type: 'ServiceUnavailableException', message: 'Model "{model}" Version {version} is not ready: {reason}' },
   SERVER_DRAINING: {
     status: 503,
+    grpc: 'UNAVAILABLE',
     type: 'ServiceUnavailableException',
     message: 'The server is shutting down and takes no new requests; retry on another replica',
   },
-  SERVER_NOT_READY: { status: 503, type: 'ServiceUnavailableException', message: 'Server is not ready: {reason}' },
+  SERVER_NOT_READY: { status: 503, grpc: 'UNAVAILABLE', type: 'ServiceUnavailableException', message: 'Server is not ready: {reason}' },
   REQUEST_TIMEOUT: {
     status: 504,
+    grpc: 'DEADLINE_EXCEEDED',
     type: 'RequestTimeoutException',
     message: 'Request {requestId} exceeded its deadline of {timeoutMs} ms while {phase}',
   },
-  REQUEST_CANCELLED: { status: 499, type: 'RequestCancelledException', message: 'Request {requestId} was cancelled: {reason}' },
+  REQUEST_CANCELLED: { status: 499, grpc: 'CANCELLED', type: 'RequestCancelledException', message: 'Request {requestId} was cancelled: {reason}' },
   STREAM_OVERFLOW: {
     status: 503,
+    grpc: 'RESOURCE_EXHAUSTED',
     type: 'ServiceUnavailableException',
     message: 'Stream consumer too slow: more than {limit} chunks buffered for request {requestId}',
   },
   // --- model, handler and worker errors -----------------------------------------------------------
-  HANDLER_ERROR: { status: 500, type: 'InternalServerException', message: '{message}' },
+  HANDLER_ERROR: { status: 500, grpc: 'INTERNAL', type: 'InternalServerException', message: '{message}' },
   BATCH_SIZE_MISMATCH: {
     status: 500,
+    grpc: 'INTERNAL',
     type: 'InternalServerException',
     message: 'number of batch response mismatched: handler returned {got} results for a batch of {expected}',
   },
-  HANDLER_NOT_FOUND: { status: 500, type: 'InternalServerException', message: 'No handler exported from {file}' },
-  MODEL_LOAD_FAILED: { status: 500, type: 'InternalServerException', message: 'Failed to load model {model}: {reason}' },
-  INVALID_MODEL_ARCHIVE: { status: 400, type: 'InvalidModelException', message: 'Invalid model archive {archive}: {reason}' },
-  WORKER_DIED: { status: 500, type: 'InternalServerException', message: 'Worker died. ({reason})' },
-  WORKER_OOM: { status: 507, type: 'InternalServerException', message: 'Worker ran out of memory. ({reason})' },
+  HANDLER_NOT_FOUND: { status: 500, grpc: 'INTERNAL', type: 'InternalServerException', message: 'No handler exported from {file}' },
+  MODEL_LOAD_FAILED: { status: 500, grpc: 'INTERNAL', type: 'InternalServerException', message: 'Failed to load model {model}: {reason}' },
+  INVALID_MODEL_ARCHIVE: { status: 400, grpc: 'INVALID_ARGUMENT', type: 'InvalidModelException', message: 'Invalid model archive {archive}: {reason}' },
+  WORKER_DIED: { status: 500, grpc: 'INTERNAL', type: 'InternalServerException', message: 'Worker died. ({reason})' },
+  WORKER_OOM: { status: 507, grpc: 'RESOURCE_EXHAUSTED', type: 'InternalServerException', message: 'Worker ran out of memory. ({reason})' },
   RESPONSE_TOO_LARGE: {
     status: 500,
+    grpc: 'RESOURCE_EXHAUSTED',
     type: 'InternalServerException',
     message: 'Response exceeds max_response_size ({limit} bytes)',
   },
-  INTERNAL: { status: 500, type: 'InternalServerException', message: '{message}' },
-  CONFIG_INVALID: { status: 500, type: 'ConfigurationException', message: 'Invalid configuration in {file}: {reason}' },
+  INTERNAL: { status: 500, grpc: 'INTERNAL', type: 'InternalServerException', message: '{message}' },
+  CONFIG_INVALID: { status: 500, grpc: 'INTERNAL', type: 'ConfigurationException', message: 'Invalid configuration in {file}: {reason}' },
   // --- wire protocol errors (gateway <-> worker); the connection is closed after each of these ------
   FRAME_TOO_LARGE: {
     status: 500,
+    grpc: 'INTERNAL',
     type: 'InternalServerException',
     message: 'Frame of {length} bytes exceeds the limit of {limit} bytes',
   },
-  FRAME_MALFORMED: { status: 500, type: 'InternalServerException', message: 'Malformed frame: {reason}' },
-  MESSAGE_INVALID: { status: 500, type: 'InternalServerException', message: 'Invalid protocol message: {reason}' },
-} as const satisfies Record<string, { status: number; type: string; message: string }>;
+  FRAME_MALFORMED: { status: 500, grpc: 'INTERNAL', type: 'InternalServerException', message: 'Malformed frame: {reason}' },
+  MESSAGE_INVALID: { status: 500, grpc: 'INTERNAL', type: 'InternalServerException', message: 'Invalid protocol message: {reason}' },
+} as const satisfies Record<string, { status: number; grpc: GrpcStatusName; type: string; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOG;
 
@@ -152,6 +177,15 @@ export class ModelServerError extends Error {
     this.type = entry.type;
     this.params = params;
     this.workerStack = undefined;
+  }
+
+  /**
+   * The gRPC status code number: the catalog's, unless the error carries a status of its own (a
+   * handler's `PredictionError(message, 400)`), which maps through TorchServe's table.
+   */
+  get grpcStatus(): number {
+    const entry = ERROR_CATALOG[this.code];
+    return GRPC_STATUS[this.status === entry.status ? entry.grpc : grpcStatusForHttp(this.status)];
   }
 
   /** TorchServe's error body shape. */

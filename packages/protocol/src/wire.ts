@@ -5,6 +5,7 @@
  * Worker-side packages import values from here only (eslint enforces it); types may come from either.
  */
 export * from './errors.js';
+export * from './grpc-status.js';
 export * from './frame.js';
 export * from './codec.js';
 export * from './message-reader.js';

@@ -2,11 +2,13 @@ import express, { type Express, type Request, type Response } from 'express';
 import { ModelServerError } from '@model-server/protocol';
 import { AllowedUrls } from '../management/allowed-urls.js';
 import { jsonBody } from '../http/json-body.js';
-import { describeModel } from '../management/describe-model.js';
+import { describeVersions } from '../management/describe-model.js';
+import { listModelsPage } from '../management/list-models.js';
 import type { ManagementContext } from '../management/management-context.js';
 import { Params } from '../management/params.js';
 import { registerModel, type StatusReply } from '../management/register-model.js';
 import { scaleWorkers } from '../management/scale-workers.js';
+import { setDefaultVersion } from '../management/set-default.js';
 import { unregisterModel } from '../management/unregister-model.js';
 import { buildManagementOpenApi } from '../openapi/management-api.js';
 import { KNOWN_PATHS } from '../routing/routes.js';
@@ -14,9 +16,6 @@ import { errorMiddleware, notFoundOrMethod } from './express-errors.js';
 
 /** Registration parameters as a JSON body are a few hundred bytes; this is generous. */
 const MAX_PARAMS_BODY_BYTES = 1024 * 1024;
-
-/** TorchServe's page size bounds for `GET /models`. */
-const MAX_PAGE_SIZE = 100;
 
 function reply(res: Response, r: StatusReply): void {
   res.status(r.status).json({ status: r.message });
@@ -38,46 +37,33 @@ export function createManagementApp(ctx: ManagementContext): Express {
   app.get('/api-description', describeApi);
 
   app.get('/models', (req, res) => {
-    const params = new Params(req);
-    const names = ctx.registry.names();
-    // TorchServe: a limit outside 0..100 means 100; a bad number means the default.
-    let limit = Number(params.string('limit') ?? MAX_PAGE_SIZE);
-    if (!Number.isInteger(limit) || limit < 0 || limit > MAX_PAGE_SIZE) limit = MAX_PAGE_SIZE;
-    let offset = Number(params.string('next_page_token') ?? 0);
-    if (!Number.isInteger(offset) || offset < 0) offset = 0;
-    const page = names.slice(offset, offset + limit);
-    const body: Record<string, unknown> = {};
-    if (offset + limit < names.length) body['nextPageToken'] = String(offset + limit);
-    body['models'] = page.map((modelName) => ({ modelName, modelUrl: ctx.registry.find(modelName)?.url }));
-    res.json(body);
+    const params = Params.fromRequest(req);
+    const number = (name: string): number | undefined => {
+      const raw = params.string(name);
+      return raw === undefined ? undefined : Number(raw);
+    };
+    res.json(listModelsPage(ctx.registry, number('limit'), number('next_page_token')));
   });
 
   app.post('/models', jsonBody({ maxBytes: MAX_PARAMS_BODY_BYTES, onlyJsonContentType: true }), async (req, res) => {
-    reply(res, await registerModel(ctx, new Params(req), allowed));
+    reply(res, await registerModel(ctx, Params.fromRequest(req), allowed));
   });
 
   app.get('/models/:model', async (req, res) => {
-    const v = ctx.registry.resolve(req.params.model);
-    res.json([await describeModel(v, ctx.loadedAtStartup(v))]);
+    res.json(await describeVersions(ctx, req.params.model, undefined));
   });
   app.get('/models/:model/:version', async (req, res) => {
-    const { model, version } = req.params;
-    const versions = version === 'all' ? ctx.registry.versionsOf(model) : [ctx.registry.resolve(model, version)];
-    if (versions.length === 0) throw new ModelServerError('MODEL_NOT_FOUND', { model });
-    res.json(await Promise.all(versions.map((v) => describeModel(v, ctx.loadedAtStartup(v)))));
+    res.json(await describeVersions(ctx, req.params.model, req.params.version));
   });
 
   app.put('/models/:model/:version/set-default', (req, res) => {
-    const { model, version } = req.params;
-    ctx.registry.setDefault(model, version);
-    ctx.modelsChanged();
-    reply(res, { status: 200, message: `Default version successfully updated for model "${model}" to "${version}"` });
+    reply(res, setDefaultVersion(ctx, req.params.model, req.params.version));
   });
   app.put('/models/:model', async (req, res) => {
-    reply(res, await scaleWorkers(ctx, req.params.model, undefined, new Params(req)));
+    reply(res, await scaleWorkers(ctx, req.params.model, undefined, Params.fromRequest(req)));
   });
   app.put('/models/:model/:version', async (req, res) => {
-    reply(res, await scaleWorkers(ctx, req.params.model, req.params.version, new Params(req)));
+    reply(res, await scaleWorkers(ctx, req.params.model, req.params.version, Params.fromRequest(req)));
   });
 
   app.delete('/models/:model', async (req, res) => {
@@ -88,7 +74,7 @@ export function createManagementApp(ctx: ManagementContext): Express {
   });
 
   app.get('/token', async (req, res) => {
-    const type = new Params(req).string('type');
+    const type = Params.fromRequest(req).string('type');
     if (type !== 'management' && type !== 'inference') {
       throw new ModelServerError('BAD_REQUEST', { reason: `Parameter type must be management or inference (got "${type ?? ''}")` });
     }

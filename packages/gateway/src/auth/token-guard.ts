@@ -20,11 +20,15 @@ const OPEN_PATHS: Record<GuardedApi, ReadonlySet<string>> = {
 /** The management path that regenerates keys; it takes TorchServe's `API` key instead of the management key. */
 export const TOKEN_PATH = '/token';
 
+/** The token that an `Authorization: Bearer <key>` value carries, if any (HTTP header or gRPC metadata). */
+export function tokenFromAuthorization(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  return BEARER.exec(value)?.[1];
+}
+
 /** The token that an `Authorization: Bearer <key>` header carries, if any. */
 export function bearerToken(req: IncomingMessage): string | undefined {
-  const header = req.headers.authorization;
-  if (header === undefined) return undefined;
-  return BEARER.exec(header)?.[1];
+  return tokenFromAuthorization(req.headers.authorization);
 }
 
 /**

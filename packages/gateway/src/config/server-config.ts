@@ -11,6 +11,9 @@ const bool = z.union([z.boolean(), z.enum(['true', 'false', 'TRUE', 'FALSE', 'Tr
 const address = z
   .string()
   .regex(/^https?:\/\/[^/\s]+$/, 'must look like http://host:port');
+/** gRPC listeners take a host name or IP (as TorchServe's grpc_*_address), the port is a key of its own. */
+const host = z.string().regex(/^(\[[0-9A-Fa-f:.]+\]|[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*|[A-Za-z0-9.-]+)$/, 'must be a host name or IP address, without scheme or port');
+const port = int(0).max(65_535);
 // Kept as one space-separated string, as written in config.properties and in config snapshots.
 const vmArgs = z
   .string()
@@ -26,6 +29,19 @@ export const serverConfigSchema = z.object({
   inference_address: address.default('http://127.0.0.1:8080'),
   management_address: address.default('http://127.0.0.1:8081'),
   metrics_address: address.default('http://127.0.0.1:8082'),
+  /** gRPC inference listener (TorchServe's inference and the Open Inference Protocol's services, health). */
+  grpc_inference_address: host.default('127.0.0.1'),
+  grpc_inference_port: port.default(7070),
+  grpc_management_address: host.default('127.0.0.1'),
+  grpc_management_port: port.default(7071),
+  /** Connections older than this get a GOAWAY (grpc-js `grpc.max_connection_age_ms`); unset = unlimited. */
+  grpc_inference_max_connection_age_ms: int(1).optional(),
+  grpc_management_max_connection_age_ms: int(1).optional(),
+  /** Time left to in-flight calls after that GOAWAY; unset = unlimited. */
+  grpc_inference_max_connection_age_grace_ms: int(1).optional(),
+  grpc_management_max_connection_age_grace_ms: int(1).optional(),
+  /** TLS on the gRPC listeners waits for TLS on the HTTP ones: refused rather than silently ignored. */
+  enable_grpc_ssl: bool.default(false).refine((on) => !on, 'TLS on the gRPC listeners is not supported yet; remove enable_grpc_ssl or set it to false'),
   model_store: z.string().optional(),
   load_models: z.string().default(''),
   default_workers_per_model: int(0).default(1),

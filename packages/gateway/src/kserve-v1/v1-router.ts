@@ -5,7 +5,7 @@ import { CollectSink } from '../http/collect-sink.js';
 import { jsonBody } from '../http/json-body.js';
 import { noteRequest } from '../logging/access-log.js';
 import { isKnownPath, KNOWN_PATHS, V1_VERB_PATH } from '../routing/routes.js';
-import { handlerStatusError } from '../http/handler-status.js';
+import { errorFromPart } from '../oip/handler-answer.js';
 import { flattenHeaders } from '../http/predictions.js';
 import { publicRequestId, REQUEST_ID_HEADER, submitJob } from '../scheduling/submit-job.js';
 import { NO_CACHE_HEADERS } from '../http/send-error.js';
@@ -94,7 +94,7 @@ export function createV1Router(ctx: GatewayContext): Router {
       }
       if (outcome.part.status >= 400) {
         for (const job of jobs) job.cancel('another instance failed');
-        sendOipError(res, handlerStatusError(outcome.part), { ...NO_CACHE_HEADERS });
+        sendOipError(res, errorFromPart(outcome.part)!, { ...NO_CACHE_HEADERS });
         return;
       }
       values.push(predictionValue(outcome.part));

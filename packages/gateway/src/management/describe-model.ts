@@ -1,7 +1,9 @@
+import { ModelServerError } from '@model-server/protocol';
 import type { ModelVersion } from '../models/model-version.js';
 import type { WorkerProcess } from '../workers/worker-process.js';
 import type { WorkerState } from '../workers/worker-state.js';
 import { readProcessStats } from '../metrics/process-stats.js';
+import type { ManagementContext } from './management-context.js';
 
 const MS_PER_S = 1000;
 
@@ -80,4 +82,14 @@ export async function describeModel(v: ModelVersion, loadedAtStartup: boolean): 
     workers,
     jobQueueStatus: { remainingCapacity: Math.max(0, v.queueCapacity - v.queueSize), pendingRequests: v.queueSize },
   };
+}
+
+/**
+ * `GET /models/{m}[/{v}]` (and gRPC DescribeModel): the default version, the one named, or with `all`
+ * every version; MODEL_NOT_FOUND / MODEL_VERSION_NOT_FOUND otherwise.
+ */
+export async function describeVersions(ctx: ManagementContext, model: string, version: string | undefined): Promise<Record<string, unknown>[]> {
+  const versions = version === 'all' ? ctx.registry.versionsOf(model) : [ctx.registry.resolve(model, version)];
+  if (versions.length === 0) throw new ModelServerError('MODEL_NOT_FOUND', { model });
+  return Promise.all(versions.map((v) => describeModel(v, ctx.loadedAtStartup(v))));
 }

@@ -2,16 +2,18 @@ import type { Request } from 'express';
 import { ModelServerError } from '@model-server/protocol';
 
 /**
- * Management parameters: TorchServe takes them from the query string or, for `POST /models` with
- * `Content-Type: application/json`, from the body (same snake_case names). Unlike TorchServe, a value
- * that is not a number or boolean is refused with 400 instead of silently becoming the default.
+ * Management parameters by TorchServe's snake_case names, whatever carried them: the REST API's query
+ * string or JSON body (`fromRequest`), or a gRPC request's fields. Unlike TorchServe, a value that is
+ * not a number or boolean is refused with 400 instead of silently becoming the default.
  */
 export class Params {
-  private readonly values: Record<string, unknown>;
+  /** Absent, null and "" values all mean "not given". */
+  constructor(private readonly values: Readonly<Record<string, unknown>>) {}
 
-  constructor(req: Request) {
+  /** TorchServe's REST sources: the query string, or for `POST /models` with `Content-Type: application/json` the body. */
+  static fromRequest(req: Request): Params {
     const body = req.is('application/json') && req.body && typeof req.body === 'object' && !Array.isArray(req.body) ? (req.body as Record<string, unknown>) : {};
-    this.values = { ...(req.query as Record<string, unknown>), ...body };
+    return new Params({ ...(req.query as Record<string, unknown>), ...body });
   }
 
   string(name: string): string | undefined {

@@ -7,7 +7,7 @@ import {
   isTensorDatatype,
   type InferenceInput,
   type ModelMetadata,
-  type TensorDatatype,
+  type TensorHeader,
 } from '@model-server/protocol';
 import { z } from 'zod';
 import { BinaryCursor } from './binary-data.js';
@@ -63,11 +63,34 @@ function parseJson(text: Uint8Array): unknown {
 }
 
 /**
+ * Registers one input's datatype (any case) and shape, refusing an unknown datatype and a name given
+ * twice. Shared by every encoding of an inference request (REST JSON and binary, gRPC raw and typed).
+ */
+export function inputHeader(headers: Map<string, TensorHeader>, name: string, datatype: string, shape: number[]): TensorHeader {
+  const upper = datatype.toUpperCase();
+  if (!isTensorDatatype(upper)) throw invalid(`input '${name}' has unknown datatype ${datatype}`);
+  if (headers.has(name)) throw invalid(`input '${name}' is given more than once`);
+  const header = { datatype: upper, shape };
+  headers.set(name, header);
+  return header;
+}
+
+/** One decoded input as the worker takes it: raw bytes with an `application/x-tensor` content type. */
+export function tensorInput(name: string, header: TensorHeader, data: Uint8Array): InferenceInput {
+  return { name, contentType: formatTensorContentType(header), data };
+}
+
+/** Refuses a request that names an output twice. */
+export function checkRequestedOutputs(outputs: readonly RequestedOutput[] | undefined): void {
+  if (outputs && new Set(outputs.map((o) => o.name)).size !== outputs.length) throw invalid('an output is requested more than once');
+}
+
+/**
  * Checks the inputs against the model's signature before anything is queued: names, datatypes, rank
  * and fixed dimensions, and that every input is there. A mismatch is the client's error (400), found
  * without a trip to the worker.
  */
-function checkSignature(inputs: readonly InferenceInput[], headers: ReadonlyMap<string, { datatype: TensorDatatype; shape: number[] }>, metadata: ModelMetadata, outputs: RequestedOutput[] | undefined): void {
+export function checkSignature(inputs: readonly InferenceInput[], headers: ReadonlyMap<string, TensorHeader>, metadata: ModelMetadata, outputs: readonly RequestedOutput[] | undefined): void {
   const known = new Map(metadata.inputs.map((m) => [m.name, m]));
   for (const input of inputs) {
     const meta = known.get(input.name);
@@ -114,7 +137,7 @@ function decodeRawBinary(body: Uint8Array, metadata: ModelMetadata | undefined):
   return {
     id: undefined,
     parameters: {},
-    inputs: [{ name: meta.name, contentType: formatTensorContentType(header), data: body }],
+    inputs: [tensorInput(meta.name, header, body)],
     outputs: undefined,
     binaryByDefault: true,
   };
@@ -135,13 +158,9 @@ export function decodeInferRequest(body: Uint8Array, jsonLength: number | undefi
   }
   const request = parsed.data;
   const cursor = new BinaryCursor(jsonLength === undefined ? new Uint8Array(0) : body.subarray(jsonLength));
-  const headers = new Map<string, { datatype: TensorDatatype; shape: number[] }>();
+  const headers = new Map<string, TensorHeader>();
   const inputs: InferenceInput[] = request.inputs.map((input) => {
-    const datatype = input.datatype.toUpperCase();
-    if (!isTensorDatatype(datatype)) throw invalid(`input '${input.name}' has unknown datatype ${input.datatype}`);
-    if (headers.has(input.name)) throw invalid(`input '${input.name}' is given more than once`);
-    const header = { datatype, shape: input.shape };
-    headers.set(input.name, header);
+    const header = inputHeader(headers, input.name, input.datatype, input.shape);
     const binarySize = input.parameters?.['binary_data_size'];
     let data: Uint8Array;
     if (binarySize !== undefined) {
@@ -150,9 +169,9 @@ export function decodeInferRequest(body: Uint8Array, jsonLength: number | undefi
       checkTensorData(input.name, header, data);
     } else {
       if (input.data === undefined) throw invalid(`input '${input.name}' has no "data" (and no binary_data_size)`);
-      data = jsonToTensorBytes(input.name, datatype, input.shape, input.data);
+      data = jsonToTensorBytes(input.name, header.datatype, input.shape, input.data);
     }
-    return { name: input.name, contentType: formatTensorContentType(header), data };
+    return tensorInput(input.name, header, data);
   });
   cursor.finish();
   const binaryByDefault = request.parameters?.['binary_data_output'] === true;
@@ -161,7 +180,7 @@ export function decodeInferRequest(body: Uint8Array, jsonLength: number | undefi
     const flag = o.parameters?.['binary_data'];
     return { name: o.name, binary: typeof flag === 'boolean' ? flag : undefined };
   });
-  if (outputs && new Set(outputs.map((o) => o.name)).size !== outputs.length) throw invalid('an output is requested more than once');
+  checkRequestedOutputs(outputs);
   if (metadata) checkSignature(inputs, headers, metadata, outputs);
   return { id: request.id, parameters: request.parameters ?? {}, inputs, outputs, binaryByDefault };
 }

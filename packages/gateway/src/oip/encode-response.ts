@@ -19,18 +19,25 @@ export interface EncodedResponse {
 }
 
 /**
+ * The tensors to answer with, in order: those asked for (a name the model did not return is left out),
+ * else every tensor the model returned; `binary` is whether each goes as binary data.
+ */
+export function selectOutputs(tensors: readonly WireTensor[], outputs: readonly RequestedOutput[] | undefined, binaryByDefault: boolean): { tensor: WireTensor; binary: boolean }[] {
+  if (!outputs) return tensors.map((tensor) => ({ tensor, binary: binaryByDefault }));
+  const byName = new Map(tensors.map((t) => [t.name, t]));
+  return outputs.flatMap((o) => {
+    const tensor = byName.get(o.name);
+    return tensor ? [{ tensor, binary: o.binary ?? binaryByDefault }] : [];
+  });
+}
+
+/**
  * The inference response: JSON, or (when any output is asked for as binary) Triton's binary form,
  * the JSON header followed by the binary outputs' bytes in the order they appear in it. JSON text is
  * assembled around each output's data text so 64-bit integers stay exact.
  */
 export function encodeInferResponse(tensors: readonly WireTensor[], options: InferResponseOptions): EncodedResponse {
-  const byName = new Map(tensors.map((t) => [t.name, t]));
-  const selected = options.outputs
-    ? options.outputs.flatMap((o) => {
-        const t = byName.get(o.name);
-        return t ? [{ tensor: t, binary: o.binary ?? options.binaryByDefault }] : [];
-      })
-    : tensors.map((t) => ({ tensor: t, binary: options.binaryByDefault }));
+  const selected = selectOutputs(tensors, options.outputs, options.binaryByDefault);
   const binaries: Uint8Array[] = [];
   const outputTexts = selected.map(({ tensor, binary }) => {
     const head = `{"name":${JSON.stringify(tensor.name)},"datatype":"${tensor.datatype}","shape":[${tensor.shape.join(',')}]`;

@@ -39,6 +39,17 @@ function priorityLevel(parameters: Record<string, unknown>): string | undefined 
 }
 
 /**
+ * Triton's schedule_policy request parameters (`timeout` in microseconds, `priority` 1 = highest) as
+ * our deadline and priority headers, shared by the REST and gRPC forms of the protocol.
+ */
+export function applySchedulePolicy(parameters: Record<string, unknown>, headers: Record<string, string>): void {
+  const timeout = timeoutMs(parameters);
+  if (timeout !== undefined) headers[TIMEOUT_HEADER] = timeout;
+  const priority = priorityLevel(parameters);
+  if (priority !== undefined) headers[PRIORITY_HEADER] = priority;
+}
+
+/**
  * The hot path of the Open Inference Protocol: `POST /v2/models/{m}[/versions/{v}]/infer` on plain
  * node:http. JSON and binary tensors are decoded here into raw bytes, queued like any prediction (so
  * they batch with other requests), and the worker's tensors come back as JSON or binary. The model is
@@ -60,10 +71,7 @@ export async function handleV2Infer(deps: PredictionDeps, req: IncomingMessage, 
     const headers = flattenHeaders(req);
     delete headers[TENSOR_OUTPUTS_HEADER];
     if (decoded.outputs) headers[TENSOR_OUTPUTS_HEADER] = JSON.stringify(decoded.outputs.map((o) => o.name));
-    const timeout = timeoutMs(decoded.parameters);
-    if (timeout !== undefined) headers[TIMEOUT_HEADER] = timeout;
-    const priority = priorityLevel(decoded.parameters);
-    if (priority !== undefined) headers[PRIORITY_HEADER] = priority;
+    applySchedulePolicy(decoded.parameters, headers);
     headers['explain'] = 'False';
     const sink = new InferSink(res, requestId, {
       modelName: version.name,

@@ -1,11 +1,10 @@
 import type { ServerResponse } from 'node:http';
-import { ModelServerError, TENSOR_BUNDLE_CONTENT_TYPE, decodeTensorBundle } from '@model-server/protocol';
+import { ModelServerError } from '@model-server/protocol';
 import type { ResponsePart, ResponseSink } from '../scheduling/job.js';
 import { NO_CACHE_HEADERS } from '../http/send-error.js';
 import { sendOipError } from '../http/send-oip-error.js';
 import { encodeInferResponse, type InferResponseOptions } from './encode-response.js';
-import { handlerStatusError } from '../http/handler-status.js';
-
+import { errorFromPart, tensorsFromPart } from './handler-answer.js';
 
 /**
  * Answers a v2 `infer` job: the handler's tensor bundle becomes the inference response (JSON or
@@ -23,18 +22,14 @@ export class InferSink implements ResponseSink {
 
   complete(part: ResponsePart): void {
     if (this.res.destroyed) return;
-    if (part.status >= 400) {
-      this.fail(handlerStatusError(part));
+    const refused = errorFromPart(part);
+    if (refused) {
+      this.fail(refused);
       return;
     }
     let encoded;
     try {
-      if (!part.contentType?.startsWith(TENSOR_BUNDLE_CONTENT_TYPE)) {
-        throw new ModelServerError('HANDLER_ERROR', {
-          message: `model ${this.options.modelName} answered ${part.contentType ?? 'untyped data'} instead of tensors; its handler does not speak the inference protocol`,
-        });
-      }
-      encoded = encodeInferResponse(decodeTensorBundle(part.body), this.options);
+      encoded = encodeInferResponse(tensorsFromPart(part, this.options.modelName), this.options);
     } catch (err) {
       this.fail(err instanceof ModelServerError ? err : new ModelServerError('INTERNAL', { message: (err as Error).message }));
       return;

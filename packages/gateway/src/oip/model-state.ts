@@ -1,4 +1,5 @@
 import { ModelServerError, type ModelMetadata } from '@model-server/protocol';
+import type { ModelRegistry } from '../registry/model-registry.js';
 import type { ModelVersion } from '../models/model-version.js';
 
 const lastKnown = new WeakMap<ModelVersion, ModelMetadata>();
@@ -33,4 +34,24 @@ export function assertReady(version: ModelVersion): void {
         ? 'it has no workers (scale it up)'
         : 'no worker has loaded it yet';
   throw new ModelServerError('MODEL_NOT_READY', { model: version.name, version: version.version, reason });
+}
+
+/**
+ * Server readiness (OIP `health/ready`, gRPC ServerReady and Health/Check): once the startup models have
+ * loaded and every registered version has a live worker. `reason` says why not.
+ */
+export function serverReadiness(ctx: {
+  readonly registry: ModelRegistry;
+  readonly startupComplete: boolean;
+  readonly draining: boolean;
+  readonly startupFailures: readonly { url: string; reason: string }[];
+}): { ready: true } | { ready: false; reason: string } {
+  if (ctx.draining) return { ready: false, reason: 'the server is shutting down' };
+  if (!ctx.startupComplete) return { ready: false, reason: 'models are still loading' };
+  if (ctx.startupFailures.length > 0) {
+    return { ready: false, reason: `models failed to load at start: ${ctx.startupFailures.map((f) => `${f.url} (${f.reason})`).join('; ')}` };
+  }
+  const waiting = ctx.registry.all().filter((v) => !isReady(v));
+  if (waiting.length === 0) return { ready: true };
+  return { ready: false, reason: `not ready: ${waiting.map((v) => `${v.name}/${v.version}`).join(', ')}` };
 }

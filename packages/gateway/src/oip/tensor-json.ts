@@ -117,7 +117,9 @@ export function jsonToTensorBytes(name: string, datatype: TensorDatatype, shape:
       return bytesOf(datatype === 'FP32' ? Float32Array.from(nums) : Float64Array.from(nums));
     }
     case 'BYTES': {
+      // Strings from JSON; bytes from gRPC's typed bytes_contents.
       const elements = values.map((v, i) => {
+        if (v instanceof Uint8Array) return v;
         if (typeof v !== 'string') throw bad(name, `element ${i} (${JSON.stringify(v)}) is not a string`);
         return encoder.encode(v);
       });
@@ -136,28 +138,39 @@ function aligned<T>(data: Uint8Array, ctor: { new (buffer: ArrayBufferLike, offs
   return new ctor(source.buffer, source.byteOffset, source.byteLength / size);
 }
 
-/** Raw tensor bytes to the JSON text of a flat `data` array. */
-export function tensorBytesToJson(datatype: TensorDatatype, data: Uint8Array): string {
+/** The elements of raw tensor bytes, flat: numbers, booleans, bigints (64-bit integers) or byte strings (BYTES). */
+export type TensorValues = number[] | boolean[] | bigint[] | Uint8Array[];
+
+/** Raw tensor bytes to their elements, flat and row-major (JSON `data`, gRPC typed `contents`). */
+export function tensorBytesToValues(datatype: TensorDatatype, data: Uint8Array): TensorValues {
   const ints = INT_TYPES[datatype];
-  if (ints) return JSON.stringify(Array.from(aligned(data, ints.ctor as unknown as Uint8ArrayConstructor) as ArrayLike<number>));
+  if (ints) return Array.from(aligned(data, ints.ctor as unknown as Uint8ArrayConstructor) as ArrayLike<number>);
   switch (datatype) {
     case 'BOOL':
-      return JSON.stringify(Array.from(data, (b) => b !== 0));
+      return Array.from(data, (b) => b !== 0);
     case 'INT64':
-      return `[${Array.from(aligned(data, BigInt64Array), String).join(',')}]`;
+      return Array.from(aligned(data, BigInt64Array));
     case 'UINT64':
-      return `[${Array.from(aligned(data, BigUint64Array), String).join(',')}]`;
+      return Array.from(aligned(data, BigUint64Array));
     case 'FP16': {
       const bits = aligned(data, Uint16Array);
-      return JSON.stringify(Array.from(new Float16Array(bits.buffer, bits.byteOffset, bits.length)));
+      return Array.from(new Float16Array(bits.buffer, bits.byteOffset, bits.length));
     }
     case 'FP32':
-      return JSON.stringify(Array.from(aligned(data, Float32Array)));
+      return Array.from(aligned(data, Float32Array));
     case 'FP64':
-      return JSON.stringify(Array.from(aligned(data, Float64Array)));
+      return Array.from(aligned(data, Float64Array));
     case 'BYTES':
-      return JSON.stringify(splitBytesElements(data).map((e) => decoder.decode(e)));
+      return splitBytesElements(data);
     default:
-      throw new ModelServerError('INTERNAL', { message: `no JSON form for datatype ${datatype}` });
+      throw new ModelServerError('INTERNAL', { message: `no element form for datatype ${datatype}` });
   }
+}
+
+/** Raw tensor bytes to the JSON text of a flat `data` array; 64-bit integers stay exact. */
+export function tensorBytesToJson(datatype: TensorDatatype, data: Uint8Array): string {
+  const values = tensorBytesToValues(datatype, data);
+  if (datatype === 'INT64' || datatype === 'UINT64') return `[${values.join(',')}]`;
+  if (datatype === 'BYTES') return JSON.stringify((values as Uint8Array[]).map((e) => decoder.decode(e)));
+  return JSON.stringify(values);
 }

@@ -2,9 +2,10 @@ import express, { type Request, type Response, type Router } from 'express';
 import { ModelServerError } from '@model-server/protocol';
 import type { GatewayContext } from '../gateway-context.js';
 import { oipErrorMiddleware, sendOipError } from '../http/send-oip-error.js';
-import { isKnownPath, KNOWN_PATHS } from '../routing/routes.js';
 import type { ModelVersion } from '../models/model-version.js';
-import { assertReady, isReady, metadataOf } from './model-state.js';
+import { modelMetadataResponse } from './metadata-response.js';
+import { assertReady, serverReadiness } from './model-state.js';
+import { isKnownPath, KNOWN_PATHS } from '../routing/routes.js';
 import { tritonModelConfig } from './triton-config.js';
 import { tritonModelStats } from './triton-stats.js';
 
@@ -35,21 +36,13 @@ export function createV2Router(ctx: GatewayContext): Router {
     res.json({ live: true });
   });
 
-  // Ready once the startup models have loaded and every registered version has a live worker.
   router.get('/health/ready', (_req, res) => {
-    const waiting = ctx.registry.all().filter((v) => !isReady(v));
-    if (ctx.startupComplete && !ctx.draining && waiting.length === 0 && ctx.startupFailures.length === 0) {
+    const readiness = serverReadiness(ctx);
+    if (readiness.ready) {
       res.json({ ready: true });
       return;
     }
-    const reason = ctx.draining
-      ? 'the server is shutting down'
-      : !ctx.startupComplete
-        ? 'models are still loading'
-        : ctx.startupFailures.length > 0
-          ? `models failed to load at start: ${ctx.startupFailures.map((f) => `${f.url} (${f.reason})`).join('; ')}`
-          : `not ready: ${waiting.map((v) => `${v.name}/${v.version}`).join(', ')}`;
-    sendOipError(res, new ModelServerError('SERVER_NOT_READY', { reason }), {}, { ready: false });
+    sendOipError(res, new ModelServerError('SERVER_NOT_READY', { reason: readiness.reason }), {}, { ready: false });
   });
 
   router.get('/models', (_req, res) => {
@@ -61,16 +54,7 @@ export function createV2Router(ctx: GatewayContext): Router {
   });
 
   const metadata = (req: Request, res: Response): void => {
-    const version = versionOf(ctx, req);
-    const meta = metadataOf(version);
-    if (!meta) assertReady(version);
-    res.json({
-      name: version.name,
-      versions: ctx.registry.versionsOf(version.name).map((v) => v.version),
-      platform: meta?.platform ?? 'node',
-      inputs: meta?.inputs ?? [],
-      outputs: meta?.outputs ?? [],
-    });
+    res.json(modelMetadataResponse(ctx.registry, versionOf(ctx, req)));
   };
   const ready = (req: Request, res: Response): void => {
     const version = versionOf(ctx, req);
