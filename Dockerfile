@@ -1,5 +1,6 @@
 # syntax=docker/dockerfile:1
 # model-server's container image (docs/deployment.md). Stages:
+#   manifests   the lock file and the workspaces' package.json files, for both installs below
 #   build       dev dependencies, compiles the packages, builds the example archives; never shipped
 #   deps        production dependencies of the server's packages only, for the target platform
 #   runtime     node + those dependencies + the compiled packages; runs as uid 1000, no npm, no compilers
@@ -9,10 +10,9 @@
 #   docker build --target demo -t model-server:demo .    # what docker-compose.yml runs
 ARG NODE_IMAGE=node:20-bookworm-slim
 
-FROM ${NODE_IMAGE} AS build
+# What npm needs to install the workspaces: the lock file and every workspace's package.json.
+FROM ${NODE_IMAGE} AS manifests
 WORKDIR /src
-# onnxruntime-node ships its CPU binaries in the package; skip the optional GPU download.
-ENV ONNXRUNTIME_NODE_INSTALL=skip
 COPY package.json package-lock.json .npmrc ./
 COPY packages/protocol/package.json packages/protocol/
 COPY packages/sdk/package.json packages/sdk/
@@ -22,6 +22,12 @@ COPY packages/gateway/package.json packages/gateway/
 COPY packages/model-archiver/package.json packages/model-archiver/
 COPY packages/cli/package.json packages/cli/
 COPY examples/ocr/package.json examples/ocr/
+
+FROM ${NODE_IMAGE} AS build
+WORKDIR /src
+# onnxruntime-node ships its CPU binaries in the package; skip the optional GPU download.
+ENV ONNXRUNTIME_NODE_INSTALL=skip
+COPY --from=manifests /src ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.base.json ./
 COPY packages packages
@@ -35,15 +41,7 @@ WORKDIR /app
 ENV ONNXRUNTIME_NODE_INSTALL=skip
 # Set by BuildKit to the platform being built (amd64, arm64).
 ARG TARGETARCH
-COPY package.json package-lock.json .npmrc ./
-COPY packages/protocol/package.json packages/protocol/
-COPY packages/sdk/package.json packages/sdk/
-COPY packages/archive/package.json packages/archive/
-COPY packages/worker/package.json packages/worker/
-COPY packages/gateway/package.json packages/gateway/
-COPY packages/model-archiver/package.json packages/model-archiver/
-COPY packages/cli/package.json packages/cli/
-COPY examples/ocr/package.json examples/ocr/
+COPY --from=manifests /src ./
 # The server's workspaces only: the archiver's esbuild is a build tool and stays out. onnxruntime-node
 # carries binaries for every OS and CPU (about 290 MB); only this platform's are kept (about 45 MB).
 RUN npm ci --omit=dev --no-audit --no-fund \
