@@ -71,7 +71,8 @@ async function runForeground(values: Record<string, unknown>): Promise<number> {
   if (needsRelaunch(nodeArgs)) return relaunch(nodeArgs);
   // Loaded only here: a process that relaunched itself just waits, and should not hold the gateway's code.
   const { Gateway, createLogger } = await import('@model-server/gateway');
-  const gateway = await Gateway.start({ config, logger: createLogger(), models: values['models'] as string[] | undefined, snapshotDir });
+  const logger = createLogger(undefined, { maxBytes: config.log_max_file_size, maxFiles: config.log_max_files });
+  const gateway = await Gateway.start({ config, logger, models: values['models'] as string[] | undefined, snapshotDir });
   await writeState({ pid: process.pid, addresses: gateway.addresses, startedAt: new Date().toISOString() });
   process.stdout.write(
     `model-server ${gateway.version} started (pid ${process.pid})\n` +
@@ -120,9 +121,12 @@ async function runDetached(argv: string[], values: Record<string, unknown>): Pro
   // The server outlives this command, so its output goes to a log file (TorchServe's LOG_LOCATION).
   const logDir = resolve(process.env['LOG_LOCATION'] ?? 'logs');
   mkdirSync(logDir, { recursive: true });
+  // The server writes its log itself (rotated, model_server.log); what reaches its stdout and stderr
+  // (the start banner, a crash's trace) goes to model_server.out.
   const logFile = join(logDir, 'model_server.log');
-  const log = openSync(logFile, 'a');
+  const log = openSync(join(logDir, 'model_server.out'), 'a');
   const child = spawn(process.execPath, [...nodeArgs, process.argv[1]!, 'start', ...argv, '--foreground'], {
+    env: { ...process.env, MODEL_SERVER_LOG_FILE: logFile },
     detached: true,
     stdio: ['ignore', log, log],
   });
@@ -132,7 +136,7 @@ async function runDetached(argv: string[], values: Record<string, unknown>): Pro
   child.on('exit', (code) => (exited = code ?? 1));
   const deadline = Date.now() + Number(values['start-timeout']) * 1000;
   while (Date.now() < deadline) {
-    if (exited !== null) return fail(`server exited during start-up (code ${exited}); see ${logFile}`);
+    if (exited !== null) return fail(`server exited during start-up (code ${exited}); see ${logFile} and ${join(logDir, "model_server.out")}`);
     const state = await readState();
     if (state && state.pid === child.pid && (await ping(state.addresses.inference)) === 200) {
       process.stdout.write(

@@ -1,4 +1,3 @@
-import type { Express } from 'express';
 import type { ServerConfig } from './config/server-config.js';
 import type { Logger } from './logging/logger.js';
 import type { ModelRegistry } from './registry/model-registry.js';
@@ -15,6 +14,4 @@ export interface GatewayContext {
   readonly startupFailures: readonly { url: string; reason: string }[];
   /** A shutdown has begun: not ready, no new work. */
   readonly draining: boolean;
-  /** Extra express routes for the inference port (mounted before the 404/405 tail). */
-  readonly extraInferenceRoutes: ((app: Express) => void)[];
 }

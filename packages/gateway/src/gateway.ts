@@ -1,7 +1,6 @@
 import type { IncomingMessage, Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Express } from 'express';
 import type { WebSocketServer } from 'ws';
 import { ModelServerError } from '@model-server/protocol';
 import { UnpackCache } from '@model-server/archive';
@@ -77,7 +76,6 @@ export class Gateway implements GatewayContext, ManagementContext {
   private accessLog: AccessLog | undefined;
   private readonly logDir: string;
   readonly version = SERVER_VERSION;
-  readonly extraInferenceRoutes: ((app: Express) => void)[] = [];
   addresses: Addresses = { inference: '', management: '', metrics: '', grpcInference: '', grpcManagement: '' };
   startupComplete = false;
   private readonly servers: Server[] = [];

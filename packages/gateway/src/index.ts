@@ -3,7 +3,7 @@ export { loadServerConfig, parseAddress, serverConfigSchema, type ServerConfig, 
 export { parseProperties } from './config/properties.js';
 export { DEFAULT_GATEWAY_VMARGS, DEFAULT_WORKER_VMARGS, gatewayNodeArgs, runsWith, workerLaunch, type WorkerLaunch } from './config/vm-args.js';
 export { resolveModelSettings, type ModelSettings } from './config/model-config.js';
-export { createLogger, formatLogLine, type Logger } from './logging/logger.js';
+export { createLogger, formatLogLine, LOG_FILE_ENV, type Logger } from './logging/logger.js';
 export { TIMEOUT_HEADER, PRIORITY_HEADER, REQUEST_ID_HEADER } from './scheduling/submit-job.js';
 export { TokenStore, type KeyKind } from './auth/token-store.js';
 export { TokenGuard, type GuardedApi } from './auth/token-guard.js';

@@ -44,8 +44,6 @@ export function createInferenceApp(ctx: GatewayContext): Express {
   app.use('/v1', createV1Router(ctx));
   app.use('/v2', createV2Router(ctx));
 
-  for (const fn of ctx.extraInferenceRoutes) fn(app);
-
   app.use(notFoundOrMethod(KNOWN_PATHS.inference));
   app.use(errorMiddleware());
   return app;

@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
+import { RotatingFile, type RotationOptions } from './rotating-file.js';
 
 export type Logger = pino.Logger;
 
@@ -35,11 +36,19 @@ function readableStderr(): Writable {
   });
 }
 
+/** Set by `model-server start` (detached) to the file the server logs to, rotated by size. */
+export const LOG_FILE_ENV = 'MODEL_SERVER_LOG_FILE';
+const DEFAULT_ROTATION: RotationOptions = { maxBytes: 100 * 1024 * 1024, maxFiles: 5 };
+
 /**
  * The gateway's logger, level from LOG_LEVEL (default info): JSON lines on stderr for log collectors,
- * or readable lines when stderr is a terminal (LOG_FORMAT=json|text forces either).
+ * or readable lines when stderr is a terminal (LOG_FORMAT=json|text forces either). When
+ * MODEL_SERVER_LOG_FILE names a file (a server started in the background), JSON lines go there
+ * instead, rotated like TorchServe's log files (`rotation`: log_max_file_size, log_max_files).
  */
-export function createLogger(level = process.env['LOG_LEVEL'] ?? 'info'): Logger {
+export function createLogger(level = process.env['LOG_LEVEL'] ?? 'info', rotation: RotationOptions = DEFAULT_ROTATION): Logger {
+  const file = process.env[LOG_FILE_ENV];
+  if (file) return pino({ level, base: { pid: process.pid } }, new RotatingFile(file, rotation).destination);
   const format = process.env['LOG_FORMAT'] ?? (process.stderr.isTTY ? 'text' : 'json');
   const destination = format === 'text' ? readableStderr() : pino.destination(2);
   return pino({ level, base: { pid: process.pid } }, destination);

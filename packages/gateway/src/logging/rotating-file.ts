@@ -53,9 +53,9 @@ export class RotatingFile {
     if (this.bytes >= this.options.maxBytes && !this.rotating) this.rotate();
   }
 
-  /** The writable stream (for pino). */
-  get stream(): Boom {
-    return this.boom;
+  /** A destination for pino: its lines go through write(), so they count towards rotation. */
+  get destination(): { write(line: string): void } {
+    return { write: (line: string) => this.write(line) };
   }
 
   private rotate(): void {
