@@ -31,6 +31,7 @@ import { ModelVersion } from './models/model-version.js';
 import { buildModelSnapshot, parseModelSnapshot } from './snapshot/model-snapshot.js';
 import { SnapshotStore, type SnapshotKind } from './snapshot/snapshot-store.js';
 import { workerLaunch, type WorkerLaunch } from './config/vm-args.js';
+import { StatusSampler } from './status/status-sampler.js';
 
 export const SERVER_VERSION = '0.1.0';
 
@@ -69,6 +70,8 @@ export class Gateway implements GatewayContext, ManagementContext {
   readonly registry = new ModelRegistry();
   readonly logger: Logger;
   readonly metrics: GatewayMetrics;
+  /** The status page's and `model-server status`'s summary, sampled once a second. */
+  readonly status: StatusSampler;
   /** The keys, when token authorization is on. */
   tokens: TokenStore | undefined;
   private guard = new TokenGuard(undefined);
@@ -96,6 +99,12 @@ export class Gateway implements GatewayContext, ManagementContext {
     this.cancelGraceMs = options.cancelGraceMs ?? config.cancel_grace_period * 1000;
     this.workerLaunch = workerLaunch(config);
     this.metrics = new GatewayMetrics(config.metrics_mode, this.logger);
+    this.status = new StatusSampler({
+      registry: this.registry,
+      metrics: this.metrics.registry,
+      logger: this.logger,
+      server: () => ({ version: this.version, addresses: this.addresses, tokenAuthorization: this.tokens !== undefined, modelApiEnabled: config.enable_model_api }),
+    });
     this.snapshots = options.snapshotDir === undefined ? undefined : new SnapshotStore(options.snapshotDir);
   }
 
@@ -113,6 +122,7 @@ export class Gateway implements GatewayContext, ManagementContext {
         gateway.guard = new TokenGuard(gateway.tokens);
       }
       await gateway.listen();
+      gateway.status.start();
       if (options.config.model_snapshot) {
         await gateway.restoreSnapshot(options.config.model_snapshot);
       } else {
@@ -314,6 +324,7 @@ export class Gateway implements GatewayContext, ManagementContext {
       throw err;
     }
     this.metrics.track(modelVersion);
+    this.status.track(modelVersion);
     const settings = modelVersion.settings;
     const starting = modelVersion.pool.scaleTo(settings.minWorkers);
     if (options.synchronous !== false) await starting;
@@ -338,6 +349,7 @@ export class Gateway implements GatewayContext, ManagementContext {
     // A failed start must not write a shutdown snapshot that a restart would then restore.
     if (this.startupComplete) await this.writeSnapshot('shutdown').catch((err: unknown) => this.logger.error(`cannot write config snapshot: ${(err as Error).message}`));
     await this.tokens?.dispose();
+    this.status.stop();
     for (const ws of this.webSockets?.clients ?? []) ws.terminate();
     this.webSockets?.close();
     await Promise.allSettled(this.registry.all().map((v) => v.drain()));

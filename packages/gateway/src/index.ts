@@ -12,3 +12,4 @@ export { SnapshotStore, defaultSnapshotDir, latestSnapshot } from './snapshot/sn
 export { buildModelSnapshot, parseModelSnapshot, type ModelSnapshot } from './snapshot/model-snapshot.js';
 export { isProbeRequest } from './probe-paths.js';
 export { OIP_EXTENSIONS } from './v2/v2-router.js';
+export type { StatusSummary, ServerSummary, ModelSummary, VersionSummary, VersionSeries, WorkerSummary, ErrorEntry, SummaryWindows } from './status/summary-types.js';

@@ -86,6 +86,7 @@ export const ERROR_CATALOG = {
     message: 'The server is shutting down and takes no new requests; retry on another replica',
   },
   SERVER_NOT_READY: { status: 503, type: 'ServiceUnavailableException', message: 'Server is not ready: {reason}' },
+  STATUS_STREAMS_LIMIT: { status: 503, type: 'ServiceUnavailableException', message: 'Too many status streams are open (at most {limit}); close one and retry' },
   REQUEST_TIMEOUT: {
     status: 504,
     type: 'RequestTimeoutException',

@@ -9,6 +9,7 @@ import { registerModel, type StatusReply } from '../management/register-model.js
 import { scaleWorkers } from '../management/scale-workers.js';
 import { unregisterModel } from '../management/unregister-model.js';
 import { buildManagementOpenApi } from '../openapi/management-api.js';
+import { STATUS_ROUTE_PATTERNS, statusRoutes } from '../dashboard/status-routes.js';
 import { errorMiddleware, notFoundOrMethod } from './express-errors.js';
 
 /** Registration parameters as a JSON body are a few hundred bytes; this is generous. */
@@ -96,7 +97,9 @@ export function createManagementApp(ctx: ManagementContext): Express {
     res.status(200).end();
   });
 
-  app.use(notFoundOrMethod([/^\/$/, /^\/api-description$/, /^\/models(\/.*)?$/, /^\/token$/]));
+  app.use(statusRoutes(ctx));
+
+  app.use(notFoundOrMethod([/^\/$/, /^\/api-description$/, /^\/models(\/.*)?$/, /^\/token$/, ...STATUS_ROUTE_PATTERNS]));
   app.use(errorMiddleware());
   return app;
 }
