@@ -7,6 +7,8 @@ export interface ServerState {
   pid: number;
   addresses: { inference: string; management: string; metrics: string };
   startedAt: string;
+  /** The key file the server wrote (token authorization on, generated keys), for `status` to read the management key. */
+  keyFile?: string;
 }
 
 export function stateFilePath(env: NodeJS.ProcessEnv = process.env): string {
