@@ -13,3 +13,6 @@ export { buildModelSnapshot, parseModelSnapshot, type ModelSnapshot } from './sn
 export { isProbeRequest } from './probe-paths.js';
 export { OIP_EXTENSIONS } from './v2/v2-router.js';
 export type { StatusSummary, ServerSummary, ModelSummary, VersionSummary, VersionSeries, WorkerSummary, ErrorEntry, SummaryWindows } from './status/summary-types.js';
+export { histogramQuantile } from './status/histogram-quantile.js';
+export { RingBuffer } from './status/ring-buffer.js';
+export { VersionHistory, zeroSample, type VersionSample } from './status/version-history.js';
