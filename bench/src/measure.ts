@@ -11,6 +11,7 @@ const START_TIMEOUT_MS = 120_000;
 export interface Server {
   child: Child;
   url: string;
+  management?: string | undefined;
 }
 
 /** Forks a target script (`targets/...`) and waits until it listens. */
@@ -23,7 +24,7 @@ export async function startServer(
   const child = Child.fork(name, script(file), options);
   try {
     const ready = await child.request<ReadyMessage>({ type: 'start', config } as never, 'ready', START_TIMEOUT_MS);
-    return { child, url: ready.url };
+    return { child, url: ready.url, management: ready.management };
   } catch (err) {
     await child.stop();
     throw err;

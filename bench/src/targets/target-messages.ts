@@ -5,6 +5,8 @@ export interface ReadyMessage extends Message {
   type: 'ready';
   url: string;
   pid: number;
+  /** Our gateway's management API (for the status feed of `--dashboard`). */
+  management?: string;
 }
 
 /** One worker process of our gateway. */
