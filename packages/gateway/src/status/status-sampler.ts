@@ -143,7 +143,7 @@ export class StatusSampler {
 
   /** Takes one sample now (the timer's work; tests call it to step time). */
   async sample(): Promise<void> {
-    const reading = await readCounters(this.options.metrics);
+    const reading = readCounters(this.options.metrics);
     if (reading.latencyBounds.length > 0) this.latencyBounds = reading.latencyBounds;
     const now = Date.now();
     const live = new Set(this.options.registry.all());
