@@ -416,4 +416,24 @@ describe('status page with token authorization off', () => {
     await p.close();
     expect(consoleProblems).toEqual([]);
   });
+
+  it('keeps at most 32 status streams open', async () => {
+    const controllers = Array.from({ length: 32 }, () => new AbortController());
+    try {
+      const streams = await Promise.all(controllers.map((c) => fetch(`${open.management}/status/events`, { signal: c.signal })));
+      expect(streams.map((r) => r.status)).toEqual(controllers.map(() => 200));
+      const refused = await fetch(`${open.management}/status/events`);
+      expect(refused.status).toBe(503);
+      expect(((await refused.json()) as { errorCode: string }).errorCode).toBe('STATUS_STREAMS_LIMIT');
+    } finally {
+      for (const c of controllers) c.abort();
+    }
+    // Closed streams free their places.
+    await waitFor(async () => {
+      const c = new AbortController();
+      const r = await fetch(`${open.management}/status/events`, { signal: c.signal });
+      c.abort();
+      return r.status === 200;
+    }, 5_000, 'a stream place freed');
+  });
 });
