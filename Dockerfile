@@ -34,7 +34,7 @@ COPY packages packages
 COPY scripts scripts
 COPY examples examples
 # Only the server's packages and the archiver (for the examples), not the benchmarks.
-RUN npx tsc -b packages/cli packages/model-archiver && node scripts/build-examples.mjs /src/model-store
+RUN npx tsc -b packages/cli packages/model-archiver && node scripts/build-dashboard.mjs && node scripts/build-examples.mjs /src/model-store
 
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app

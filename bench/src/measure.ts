@@ -13,6 +13,7 @@ export interface Server {
   url: string;
   /** `host:port` of its gRPC listener, for our gateway. */
   grpc?: string | undefined;
+  management?: string | undefined;
 }
 
 /** Forks a target script (`targets/...`) and waits until it listens. */
@@ -25,7 +26,7 @@ export async function startServer(
   const child = Child.fork(name, script(file), options);
   try {
     const ready = await child.request<ReadyMessage>({ type: 'start', config } as never, 'ready', START_TIMEOUT_MS);
-    return { child, url: ready.url, grpc: ready.grpc };
+    return { child, url: ready.url, grpc: ready.grpc, management: ready.management };
   } catch (err) {
     await child.stop();
     throw err;

@@ -9,6 +9,7 @@ import { currentLoad, describeMachine } from './machine.js';
 import { measure, startServer, type Server } from './measure.js';
 import { script } from './paths.js';
 import { collectProfiles } from './profiling/collect-profiles.js';
+import { DashboardClient } from './dashboard-client.js';
 import { grpcRequestsFor, limitConfig, loadPayloads, requestsFor, type Payloads } from './requests.js';
 import type { LimitResult, MemoryResult, PointResult, SuiteResult } from './results.js';
 import { RssSampler } from './rss.js';
@@ -29,6 +30,8 @@ export interface RunOptions {
   /** config.properties `vmargs` / `worker_vmargs` instead of the product's defaults. */
   vmargs?: string;
   workerVmargs?: string;
+  /** Keep one status page's feed (GET /status/events) open on our gateway for the whole run. */
+  dashboard?: boolean;
   logLevel: string;
   log: (line: string) => void;
 }
@@ -71,6 +74,8 @@ export async function runSuite(suite: Suite, options: RunOptions): Promise<Omit<
   const limits: LimitResult[] = [];
   const memory: MemoryResult[] = [];
   let flags: { vmargs?: string[]; workerVmargs?: string[] } = {};
+  const dashboard = options.dashboard ? new DashboardClient() : undefined;
+  let dashboardResult: { events: number; bytes: number } | undefined;
   try {
     if (suite.workloads.some((w) => w.id === 'heavy')) ensureHeavyModel();
     log(`building ${suite.workloads.length} model archives in ${store}`);
@@ -135,6 +140,10 @@ export async function runSuite(suite: Suite, options: RunOptions): Promise<Omit<
     };
     await watchWorkers();
     sampler.start();
+    if (dashboard) {
+      dashboard.start(gateway.management!);
+      log(`dashboard feed open on ${gateway.management}/status/events`);
+    }
 
     for (const workload of suite.workloads) {
       log(`== ${workload.title}`);
@@ -168,6 +177,10 @@ export async function runSuite(suite: Suite, options: RunOptions): Promise<Omit<
       await watchWorkers();
     }
 
+    if (dashboard) {
+      dashboardResult = await dashboard.stop();
+      log(`dashboard feed: ${dashboardResult.events} events, ${Math.round(dashboardResult.bytes / 1024)} KB`);
+    }
     const sizes = new Map<string, number>();
     for (const w of suite.workloads) sizes.set(w.id, await modelBytes(w.id));
     for (const r of sampler.stop()) {
@@ -195,6 +208,7 @@ export async function runSuite(suite: Suite, options: RunOptions): Promise<Omit<
     streamChunks: suite.streamChunks,
     gatewayNodeOptions: options.gatewayNodeOptions ?? '',
     ...flags,
+    ...(dashboardResult ? { dashboard: dashboardResult } : {}),
     points,
     limits,
     memory,

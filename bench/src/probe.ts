@@ -5,12 +5,15 @@
  * mean batch size. For checking a hot-path change before and after without the whole suite:
  *
  *   node bench/dist/src/probe.js noop 32 [--seconds 6] [--perf] [--workers N] [--batch-size N] [--max-batch-delay MS]
- *                                         [--vmargs=FLAGS] [--worker-vmargs=FLAGS]
+ *                                         [--vmargs=FLAGS] [--worker-vmargs=FLAGS] [--dashboard]
+ *
+ * `--dashboard` keeps one status page's feed open during the measurement (compare runs with and without).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { DashboardClient } from './dashboard-client.js';
 import { buildArchives, ensureHeavyModel } from './fixtures.js';
 import { startGateway } from './gateway-launch.js';
 import { measure } from './measure.js';
@@ -29,6 +32,7 @@ const { values, positionals } = parseArgs({
     'max-batch-delay': { type: 'string' },
     vmargs: { type: 'string' },
     'worker-vmargs': { type: 'string' },
+    dashboard: { type: 'boolean', default: false },
   },
 });
 const workload = positionals[0] as WorkloadId;
@@ -57,6 +61,8 @@ try {
   const workerPids = workers.map((w) => w.pid);
   const stats = async (): Promise<{ batches: number; batchedRequests: number }> =>
     (await gateway.child.request<StatsMessage>({ type: 'stats' }, 'stats', 10_000)).models[workload]!;
+  const dashboard = values.dashboard ? new DashboardClient() : undefined;
+  dashboard?.start(gateway.management!);
   const before = await stats();
   const perf = values.perf ? { gateway: new PerfCounter(gateway.child.pid), worker: new PerfCounter(workerPids[0]!) } : undefined;
   const requests = requestsFor(workload, 'ours', payloads);
@@ -69,12 +75,14 @@ try {
   const counted: Record<string, Counters | undefined> = {};
   if (perf) for (const [k, c] of Object.entries(perf)) counted[k] = await c.stop();
   const after = await stats();
+  const feed = await dashboard?.stop();
   const batch = (after.batchedRequests - before.batchedRequests) / Math.max(1, after.batches - before.batches);
   const per = (n: number): string => (n / m.totalCompleted).toFixed(2);
   const lines = [
     `${workload} c=${concurrency}: ${m.throughput.toFixed(0)} req/s, p50 ${m.latency.p50.toFixed(2)} ms, p99 ${m.latency.p99.toFixed(2)} ms, mean batch ${batch.toFixed(1)}`,
     `  CPU us/request: ${Object.entries(cpuUsPerRequest).map(([k, v]) => `${k} ${v}`).join(', ')}`,
   ];
+  if (feed) lines.push(`  dashboard feed: ${feed.events} events, ${Math.round(feed.bytes / 1024)} KB`);
   for (const [k, c] of Object.entries(counted)) {
     if (c) lines.push(`  ${k}: ${per(c.syscalls)} syscalls/request, ${per(c.contextSwitches)} context switches/request`);
   }

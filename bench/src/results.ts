@@ -65,6 +65,8 @@ export interface SuiteResult {
   /** Node flags of the gateway process and of each worker (config `vmargs` / `worker_vmargs`); absent before 2026-11-27. */
   vmargs?: string[];
   workerVmargs?: string[];
+  /** With `--dashboard`: what the status feed client received during the run. */
+  dashboard?: { events: number; bytes: number };
   points: PointResult[];
   limits: LimitResult[];
   memory: MemoryResult[];

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * `npm run bench [-- --quick | --tiny] [--only noop,mnist] [--out DIR] [--profile] [--docs]
- *   [--gateway-node-options=--max-semi-space-size=4] [--repeat N]`, or `--report a.json[,b.json…] [--docs]`
+ *   [--gateway-node-options=--max-semi-space-size=4] [--repeat N] [--dashboard]`, or `--report a.json[,b.json…] [--docs]`
  * to re-render past runs' tables, chart and docs section without measuring again. With several runs
  * (--repeat, or several files) every target is also shown across the runs.
  *
@@ -23,7 +23,7 @@ import type { SuiteResult } from './results.js';
 import { buildSuite, WORKLOAD_IDS, type Mode, type WorkloadId } from './suite.js';
 
 const USAGE = `usage: npm run bench [-- --quick | --tiny] [--only ${WORKLOAD_IDS.join(',')}] [--out DIR] [--profile] [--docs]
-                 [--vmargs=FLAGS] [--worker-vmargs=FLAGS] [--gateway-node-options=FLAGS] [--repeat N]
+                 [--vmargs=FLAGS] [--worker-vmargs=FLAGS] [--gateway-node-options=FLAGS] [--repeat N] [--dashboard]
        npm run bench -- --report a.json[,b.json…] [--docs]`;
 
 const { values } = parseArgs({
@@ -41,6 +41,7 @@ const { values } = parseArgs({
     'worker-vmargs': { type: 'string' },
     report: { type: 'string' },
     repeat: { type: 'string', default: '1' },
+    dashboard: { type: 'boolean', default: false },
   },
 });
 
@@ -101,6 +102,7 @@ if (values.report) {
       ...(values['gateway-node-options'] ? { gatewayNodeOptions: values['gateway-node-options'] } : {}),
       ...(values.vmargs !== undefined ? { vmargs: values.vmargs } : {}),
       ...(values['worker-vmargs'] !== undefined ? { workerVmargs: values['worker-vmargs'] } : {}),
+      dashboard: values.dashboard,
     });
     const result: SuiteResult = { ...partial, checks: evaluateTargets(partial) };
     const runStamp = new Date(result.startedAt).toISOString().replace(/[-:]/g, '').replace(/\..*/, '');

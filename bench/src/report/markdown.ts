@@ -167,7 +167,8 @@ function settingsLine(r: SuiteResult): string {
   const list = (args: string[] | undefined): string => (args === undefined ? 'Node\'s defaults' : args.length > 0 ? `\`${args.join(' ')}\`` : 'no flags');
   const flags =
     `Gateway flags: ${list(r.vmargs)}; worker flags: ${list(r.workerVmargs)}` +
-    (r.gatewayNodeOptions ? `; NODE_OPTIONS="${r.gatewayNodeOptions}" (inherited by the workers).` : '.');
+    (r.gatewayNodeOptions ? `; NODE_OPTIONS="${r.gatewayNodeOptions}" (inherited by the workers).` : '.') +
+    (r.dashboard ? ` A status page's feed was open throughout (${r.dashboard.events} events, ${Math.round(r.dashboard.bytes / 1024)} KB).` : '');
   const p = r.plan;
   return (
     `Closed loop (N requests in flight). Warm-up ${p.warmupMs} ms, windows of ${p.windowMs} ms until the last ${p.stableWindows} ` +

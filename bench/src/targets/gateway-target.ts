@@ -13,7 +13,7 @@ async function start(config: GatewayTargetConfig): Promise<void> {
   gateway = await Gateway.start({ config: serverConfig, models: config.models, logger: createLogger(config.logLevel) });
   const missing = config.models.map((m) => m.split('=')[0]!).filter((name) => !gateway!.registry.find(name)?.pool.liveCount);
   if (missing.length > 0) throw new Error(`models without a live worker: ${missing.join(', ')}`);
-  toParent({ type: 'ready', url: gateway.addresses.inference, grpc: gateway.addresses.grpcInference, pid: process.pid });
+  toParent({ type: 'ready', url: gateway.addresses.inference, grpc: gateway.addresses.grpcInference, management: gateway.addresses.management, pid: process.pid });
 }
 
 function workerPids(): WorkerPid[] {

@@ -7,6 +7,8 @@ export interface ReadyMessage extends Message {
   /** Our gateway's gRPC inference listener, `host:port`. */
   grpc?: string;
   pid: number;
+  /** Our gateway's management API (for the status feed of `--dashboard`). */
+  management?: string;
 }
 
 /** One worker process of our gateway. */

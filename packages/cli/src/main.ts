@@ -6,11 +6,12 @@ import { parseArgs } from 'node:util';
 import { defaultSnapshotDir, gatewayNodeArgs, latestSnapshot, loadServerConfig, type ServerConfig } from '@model-server/gateway/launch';
 import { needsRelaunch, relaunch } from './relaunch.js';
 import { clearState, isAlive, readState, writeState } from './state-file.js';
+import { showStatus, STATUS_USAGE } from './status-command.js';
 
 const USAGE = `usage: model-server start [--model-store DIR] [--models name=path|path|all ...] [--ts-config FILE]
                           [--foreground] [--disable-token-auth] [--enable-model-api] [--ncs]
        model-server stop
-       model-server status`;
+       ${STATUS_USAGE}`;
 
 const START_OPTIONS = {
   'model-store': { type: 'string' },
@@ -73,7 +74,8 @@ async function runForeground(values: Record<string, unknown>): Promise<number> {
   const { Gateway, createLogger } = await import('@model-server/gateway');
   const logger = createLogger(undefined, { maxBytes: config.log_max_file_size, maxFiles: config.log_max_files });
   const gateway = await Gateway.start({ config, logger, models: values['models'] as string[] | undefined, snapshotDir });
-  await writeState({ pid: process.pid, addresses: gateway.addresses, startedAt: new Date().toISOString() });
+  const keyFile = gateway.tokens?.keyFileWritten ? gateway.tokens.keyFile : undefined;
+  await writeState({ pid: process.pid, addresses: gateway.addresses, startedAt: new Date().toISOString(), ...(keyFile ? { keyFile } : {}) });
   process.stdout.write(
     `model-server ${gateway.version} started (pid ${process.pid})\n` +
       `  inference:  ${gateway.addresses.inference}\n  management: ${gateway.addresses.management}\n  metrics:    ${gateway.addresses.metrics}\n` +
@@ -166,7 +168,7 @@ async function stop(): Promise<number> {
   return 0;
 }
 
-async function status(): Promise<number> {
+async function status(args: readonly string[]): Promise<number> {
   const state = await readState();
   if (!state || !isAlive(state.pid)) {
     process.stdout.write('model-server is not running.\n');
@@ -177,7 +179,7 @@ async function status(): Promise<number> {
     `model-server is running (pid ${state.pid}, since ${state.startedAt})\n  inference: ${state.addresses.inference} ` +
       `(/ping: ${code === 200 ? 'Healthy' : code === undefined ? 'no answer' : 'Unhealthy'})\n`,
   );
-  return code === 200 ? 0 : 1;
+  return showStatus(state, args, code === 200 ? 0 : 1);
 }
 
 async function main(): Promise<number> {
@@ -195,7 +197,7 @@ async function main(): Promise<number> {
     case 'stop':
       return stop();
     case 'status':
-      return status();
+      return status(rest);
     case undefined:
     case '-h':
     case '--help':

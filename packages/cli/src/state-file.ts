@@ -8,6 +8,8 @@ export interface ServerState {
   /** gRPC addresses are absent in state files of servers from before gRPC. */
   addresses: { inference: string; management: string; metrics: string; grpcInference?: string; grpcManagement?: string };
   startedAt: string;
+  /** The key file the server wrote (token authorization on, generated keys), for `status` to read the management key. */
+  keyFile?: string;
 }
 
 export function stateFilePath(env: NodeJS.ProcessEnv = process.env): string {

@@ -27,6 +27,7 @@ import { inferenceListener, managementListener, metricsListener, type ListenerDe
 import { buildModelSnapshot } from './snapshot/model-snapshot.js';
 import { SnapshotStore, type SnapshotKind } from './snapshot/snapshot-store.js';
 import { workerLaunch, type WorkerLaunch } from './config/vm-args.js';
+import { StatusSampler } from './status/status-sampler.js';
 
 export const SERVER_VERSION = '0.1.0';
 
@@ -64,6 +65,8 @@ export class Gateway implements GatewayContext, ManagementContext {
   readonly registry = new ModelRegistry();
   readonly logger: Logger;
   readonly metrics: GatewayMetrics;
+  /** The status page's and `model-server status`'s summary, sampled once a second. */
+  readonly status: StatusSampler;
   /** The keys, when token authorization is on. */
   tokens: TokenStore | undefined;
   private guard = new TokenGuard(undefined);
@@ -97,6 +100,12 @@ export class Gateway implements GatewayContext, ManagementContext {
     this.cancelGraceMs = options.cancelGraceMs ?? config.cancel_grace_period * 1000;
     this.workerLaunch = workerLaunch(config);
     this.metrics = new GatewayMetrics(config.metrics_mode, this.logger);
+    this.status = new StatusSampler({
+      registry: this.registry,
+      metrics: this.metrics.registry,
+      logger: this.logger,
+      server: () => ({ version: this.version, addresses: this.addresses, tokenAuthorization: this.tokens !== undefined, modelApiEnabled: config.enable_model_api }),
+    });
     this.snapshots = options.snapshotDir === undefined ? undefined : new SnapshotStore(options.snapshotDir);
     this.logDir = options.logDir ?? process.env['LOG_LOCATION'] ?? 'logs';
   }
@@ -115,6 +124,7 @@ export class Gateway implements GatewayContext, ManagementContext {
         gateway.guard = new TokenGuard(gateway.tokens);
       }
       await gateway.listen();
+      gateway.status.start();
       const outcome = options.config.model_snapshot
         ? await restoreSnapshot(gateway, options.config.model_snapshot)
         : await loadStartupModels(gateway, options.models ?? (options.config.load_models ? [options.config.load_models] : []));
@@ -215,6 +225,7 @@ export class Gateway implements GatewayContext, ManagementContext {
       throw err;
     }
     this.metrics.track(modelVersion);
+    this.status.track(modelVersion);
     const settings = modelVersion.settings;
     const starting = modelVersion.pool.scaleTo(settings.minWorkers);
     if (options.synchronous !== false) await starting;
@@ -263,6 +274,7 @@ export class Gateway implements GatewayContext, ManagementContext {
     // A failed start must not write a shutdown snapshot that a restart would then restore.
     if (this.startupComplete) await this.writeSnapshot('shutdown').catch((err: unknown) => this.logger.error(`cannot write config snapshot: ${(err as Error).message}`));
     await this.tokens?.dispose();
+    this.status.stop();
     for (const ws of this.webSockets?.clients ?? []) ws.terminate();
     this.webSockets?.close();
     await Promise.allSettled(this.registry.all().map((v) => v.drain()));

@@ -13,3 +13,7 @@ export { buildModelSnapshot, parseModelSnapshot, type ModelSnapshot } from './sn
 export { isProbeRequest } from './routing/routes.js';
 export { OIP_EXTENSIONS } from './oip/v2-router.js';
 export { GRPC_PROTO_DIR, GRPC_PROTO_FILES, GRPC_SERVICES, SERVER_LOADER_OPTIONS, loadGrpcDefinitions } from './grpc/proto-files.js';
+export type { StatusSummary, ServerSummary, ModelSummary, VersionSummary, VersionSeries, WorkerSummary, ErrorEntry, SummaryWindows } from './status/summary-types.js';
+export { histogramQuantile } from './status/histogram-quantile.js';
+export { RingBuffer } from './status/ring-buffer.js';
+export { VersionHistory, zeroSample, type VersionSample } from './status/version-history.js';

@@ -106,6 +106,7 @@ export const ERROR_CATALOG = {
     message: 'The server is shutting down and takes no new requests; retry on another replica',
   },
   SERVER_NOT_READY: { status: 503, grpc: 'UNAVAILABLE', type: 'ServiceUnavailableException', message: 'Server is not ready: {reason}' },
+  STATUS_STREAMS_LIMIT: { status: 503, grpc: 'UNAVAILABLE', type: 'ServiceUnavailableException', message: 'Too many status streams are open (at most {limit}); close one and retry' },
   REQUEST_TIMEOUT: {
     status: 504,
     grpc: 'DEADLINE_EXCEEDED',

@@ -12,6 +12,7 @@ import { setDefaultVersion } from '../management/set-default.js';
 import { unregisterModel } from '../management/unregister-model.js';
 import { buildManagementOpenApi } from '../openapi/management-api.js';
 import { KNOWN_PATHS } from '../routing/routes.js';
+import { statusRoutes } from '../dashboard/status-routes.js';
 import { errorMiddleware, notFoundOrMethod } from './express-errors.js';
 
 /** Registration parameters as a JSON body are a few hundred bytes; this is generous. */
@@ -82,6 +83,8 @@ export function createManagementApp(ctx: ManagementContext): Express {
     await ctx.tokens.regenerate(type);
     res.status(200).end();
   });
+
+  app.use(statusRoutes(ctx));
 
   app.use(notFoundOrMethod(KNOWN_PATHS.management));
   app.use(errorMiddleware());

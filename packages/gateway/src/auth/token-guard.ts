@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { ModelServerError } from '@model-server/protocol';
+import { DASHBOARD_OPEN_PATHS } from '../dashboard/asset-paths.js';
 import { isProbeRequest } from '../routing/routes.js';
 import type { TokenStore } from './token-store.js';
 
@@ -14,7 +15,7 @@ const BEARER = /^Bearer\s+(\S+)\s*$/i;
  */
 const OPEN_PATHS: Record<GuardedApi, ReadonlySet<string>> = {
   inference: new Set(['/ping', '/v2/health/live', '/v2/health/ready', '/api-description']),
-  management: new Set(['/api-description']),
+  management: new Set(['/api-description', ...DASHBOARD_OPEN_PATHS]),
 };
 
 /** The management path that regenerates keys; it takes TorchServe's `API` key instead of the management key. */

@@ -1,10 +1,11 @@
 import type { TokenStore } from '../auth/token-store.js';
+import type { StatusRoutesContext } from '../dashboard/status-routes.js';
 import type { GatewayContext } from '../gateway-context.js';
 import type { RegisterOptions } from '../gateway.js';
 import type { ModelVersion } from '../models/model-version.js';
 
 /** What the management API needs of the gateway, beyond what every app gets. */
-export interface ManagementContext extends GatewayContext {
+export interface ManagementContext extends GatewayContext, StatusRoutesContext {
   /** Registers a model version from a local archive (see Gateway.register). */
   register(options: RegisterOptions): Promise<ModelVersion>;
   /** Unregisters and drains a version; running batches get `graceMs` before their workers are stopped. */

@@ -95,6 +95,11 @@ abstract class FastFamily<S extends { labels: Labels }> {
     this.series.delete(key(labels));
   }
 
+  /** Every series as it is, for a reader that wants raw values without rendering them (the status sampler). */
+  all(): IterableIterator<S> {
+    return this.series.values();
+  }
+
   reset(): void {
     this.series.clear();
   }
@@ -132,7 +137,8 @@ export class FastValueFamily extends FastFamily<FastSeries> {
 /** A histogram family of FastHistogramSeries, rendered as Prometheus' cumulative `_bucket`, `_sum`, `_count`. */
 export class FastHistogramFamily extends FastFamily<FastHistogramSeries> {
   readonly type = 'histogram' as const;
-  private readonly bounds: readonly number[];
+  /** The buckets' upper bounds, ascending (+Inf is implicit). */
+  readonly bounds: readonly number[];
 
   constructor(name: string, help: string, registry: Registry, buckets: readonly number[]) {
     super(name, help, registry);

@@ -28,6 +28,8 @@ export interface ModelVersionInit {
 export type BatchListener = (version: ModelVersion, size: number) => void;
 /** Called once per job accepted into the queue (metrics hook it; keep it cheap). */
 export type JobListener = (job: InferenceJob) => void;
+/** Called once per request that failed, expired or was refused by this version (never on success). */
+export type FailureListener = (job: InferenceJob, error: ModelServerError) => void;
 
 /** Seconds a client is told to wait before retrying a model whose workers fail to load, at least. */
 const MIN_RETRY_AFTER_S = 1;
@@ -52,6 +54,7 @@ export class ModelVersion {
   private readonly logger: Logger;
   private readonly batchListeners: BatchListener[] = [];
   private readonly jobListeners: JobListener[] = [];
+  private readonly failureListeners: FailureListener[] = [];
   private readonly onJobEnd: (job: InferenceJob) => void;
   /** Jobs accepted and not yet ended. */
   private outstanding = 0;
@@ -72,6 +75,7 @@ export class ModelVersion {
     const logger = this.logger;
     this.onJobEnd = (job) => {
       logJobEnd(logger, job);
+      if (job.error) for (const l of this.failureListeners) l(job, job.error);
       if (--this.outstanding === 0) this.whenIdle?.();
     };
     this.queues = { predict: new JobQueue(init.settings.jobQueueSize), explain: new JobQueue(init.settings.jobQueueSize) };
@@ -122,6 +126,10 @@ export class ModelVersion {
     this.jobListeners.push(listener);
   }
 
+  onFailure(listener: FailureListener): void {
+    this.failureListeners.push(listener);
+  }
+
   /** Why a job would be refused now (503), or undefined when it may queue. */
   private refusal(): ModelServerError | undefined {
     const params = { model: this.name, version: this.version };
@@ -139,7 +147,10 @@ export class ModelVersion {
   /** Queues a job or refuses it at once (503) without touching any worker. */
   submit(job: InferenceJob): void {
     const refused = this.refusal();
-    if (refused) throw refused;
+    if (refused) {
+      for (const l of this.failureListeners) l(job, refused);
+      throw refused;
+    }
     job.enqueuedAt = performance.now();
     this.outstanding++;
     this.queues[job.kind].push(job);

@@ -1,5 +1,6 @@
 import type { GatewayContext } from '../gateway-context.js';
 import { jsonResponse, pathParam, queryParam } from './parts.js';
+import { statusPaths } from './status-paths.js';
 
 const error = (description: string) => jsonResponse(description, 'Error');
 const status = (description: string) => jsonResponse(description, 'Status');
@@ -93,6 +94,7 @@ export function buildManagementOpenApi(ctx: GatewayContext): Record<string, unkn
           responses: { '200': status('Default version updated'), '404': error('Model or version not found') },
         },
       },
+      ...statusPaths(),
       '/token': {
         get: {
           operationId: 'regenerateToken',

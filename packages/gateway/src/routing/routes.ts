@@ -50,7 +50,7 @@ export const V1_VERB_PATH = /^\/models\/([^/:]+)(?:\/versions\/([^/:]+))?:(predi
 /** Paths that exist for some method, per listener (and per router mount point); others answer 404. */
 export const KNOWN_PATHS = {
   inference: [/^\/$/, /^\/ping$/, /^\/api-description$/, /^\/(predictions|explanations)\//],
-  management: [/^\/$/, /^\/api-description$/, /^\/models(\/.*)?$/, /^\/token$/],
+  management: [/^\/$/, /^\/api-description$/, /^\/models(\/.*)?$/, /^\/token$/, /^\/status(\/events)?$/, /^\/dashboard(\/(app\.(js|css))?)?$/],
   metrics: [/^\/metrics$/],
   /** Relative to /v1. */
   v1: [V1_VERB_PATH, /^\/models(\/[^/]+(\/versions\/[^/]+)?)?$/],
