@@ -107,7 +107,7 @@ export class ModelVersion {
     if (init.settings.sequence) {
       const sequences = new SequenceBatcher(this.pool, () => this.sequencePolicy(), runBatch, { name: this.name, version: this.version });
       this.sequences = sequences;
-      this.pool.on('idle', () => sequences.dispatch());
+      this.pool.on('idle', () => sequences.schedule());
       this.pool.on('worker_lost', (worker: WorkerProcess, why: string, died: boolean) => sequences.workerLost(worker, why, died));
     } else {
       this.pool.on('idle', () => this.batcher.dispatch());

@@ -140,7 +140,13 @@ export class SequenceBatcher<W extends SequenceWorker> {
     let seq: Sequence<W>;
     if (opens) {
       if (!existing && this.open.size >= p.maxOpen) {
-        throw new ModelServerError('SEQUENCE_LIMIT', { ...this.model, limit: p.maxOpen, idleMs: p.maxIdleMs, retryAfter: this.retryAfterS(p) });
+        throw new ModelServerError('SEQUENCE_LIMIT', {
+          model: this.model.name,
+          version: this.model.version,
+          limit: p.maxOpen,
+          idleMs: p.maxIdleMs,
+          retryAfter: this.retryAfterS(p),
+        });
       }
       if (existing) this.finish(existing, 'restarted');
       seq = this.openSequence(id, p);
@@ -167,7 +173,6 @@ export class SequenceBatcher<W extends SequenceWorker> {
     this.queued++;
     job.whenEnded((j) => this.onJobEnded(seq, j));
     this.settle(seq);
-    this.schedule();
   }
 
   /** Ends an open sequence from outside (its WebSocket closed); its queued requests fail. */
@@ -186,7 +191,11 @@ export class SequenceBatcher<W extends SequenceWorker> {
     this.load.delete(worker);
   }
 
-  /** Dispatches once the current event-loop turn is over (coalesced), as the plain batcher does. */
+  /**
+   * Dispatches once the current event-loop turn is over (coalesced), as the plain batcher does. A
+   * worker that ended a batch is served this way too, not at once: the answers read with its
+   * batch_end are routed first, so the sequences they free can join its next batch.
+   */
   schedule(): void {
     if (this.scheduled || this.stopped) return;
     this.scheduled = true;
@@ -291,6 +300,7 @@ export class SequenceBatcher<W extends SequenceWorker> {
     if (seq.ended || seq.running) return;
     if (seq.queue.length > 0) {
       this.markReady(seq);
+      this.schedule();
       return;
     }
     if (seq.closing) {
