@@ -82,6 +82,18 @@ class BenchContext {
   sendIntermediate() {
     throw new Error('not used by the vad handler');
   }
+  sequenceIdFor(i) {
+    return this.getRequestHeader(i, 'ts_request_sequence_id') || undefined;
+  }
+  isSequenceStart(i) {
+    return this.getRequestHeader(i, 'ts_request_sequence_start') === 'true';
+  }
+  isSequenceEnd(i) {
+    return this.getRequestHeader(i, 'ts_request_sequence_end') === 'true';
+  }
+  endSequence(i) {
+    this.setResponseHeader(i, 'ts_request_sequence_end', 'true');
+  }
 }
 
 // Real speech, looped: the model's cost does not depend on the audio, but the segments are then real.
