@@ -132,7 +132,9 @@ export async function runSuite(suite: Suite, options: RunOptions): Promise<Omit<
           const config: LoadConfig =
             workload.id === 'stream'
               ? { kind: 'stream', url: target.url, connections: concurrency, request: requestsFor('stream', server, payloads)[0]!, plan: suite.plan }
-              : { kind: 'http', url: target.url, connections: concurrency, requests: requestsFor(workload.id, server, payloads), plan: suite.plan };
+              : workload.id === 'vad'
+                ? { kind: 'sequence', url: target.url, path: '/predictions/vad', connections: concurrency, chunkMs: suite.vadChunkMs, plan: suite.plan }
+                : { kind: 'http', url: target.url, connections: concurrency, requests: requestsFor(workload.id, server, payloads), plan: suite.plan };
           const ours = server === 'ours';
           const metered: Record<string, number> = ours ? { gateway: gateway.child.pid, worker: workerPids.get(workload.id) ?? 0 } : { server: target.child.pid };
           const before = ours ? await batchStats(workload.id) : undefined;
@@ -180,6 +182,7 @@ export async function runSuite(suite: Suite, options: RunOptions): Promise<Omit<
     plan: suite.plan,
     models: suite.models,
     streamChunks: suite.streamChunks,
+    vadChunkMs: suite.vadChunkMs,
     gatewayNodeOptions: options.gatewayNodeOptions ?? '',
     ...flags,
     points,

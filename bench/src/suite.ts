@@ -1,17 +1,20 @@
 import type { WindowPlan } from './windows.js';
 
 export type Mode = 'full' | 'quick' | 'tiny';
-export type WorkloadId = 'noop' | 'mnist' | 'heavy' | 'stream';
+export type WorkloadId = 'noop' | 'mnist' | 'heavy' | 'stream' | 'vad';
 /** Servers a load generator can be pointed at. */
 export type ServerId = 'ours' | 'bare-http' | 'express' | 'node-batched';
 
-export const WORKLOAD_IDS: readonly WorkloadId[] = ['noop', 'mnist', 'heavy', 'stream'];
+export const WORKLOAD_IDS: readonly WorkloadId[] = ['noop', 'mnist', 'heavy', 'stream', 'vad'];
 
 /** The in-process limit at one batch size. */
 export interface LimitSpec {
   batchSize: number;
-  /** `model`: session runs only; `decode+model`: the handler's image decoding included. */
-  variant: 'model' | 'decode+model';
+  /**
+   * `model`: session runs only; `decode+model`: the handler's image decoding included; `handler`: the
+   * whole handler in-process (the VAD: decoding, framing, ONNX runs, segmenting).
+   */
+  variant: 'model' | 'decode+model' | 'handler';
 }
 
 export interface WorkloadPlan {
@@ -44,6 +47,8 @@ export interface Suite {
   streamChunks: number;
   /** Distinct request bodies cycled through by the image and tensor workloads. */
   payloadCount: number;
+  /** Audio per request of the VAD's sequences. */
+  vadChunkMs: number;
 }
 
 /**
@@ -56,7 +61,19 @@ const MODELS: Record<WorkloadId, ModelSettings> = {
   mnist: { workers: 1, batchSize: 8, maxBatchDelay: 0, intraOpNumThreads: 1 },
   heavy: { workers: 1, batchSize: 32, maxBatchDelay: 0, intraOpNumThreads: 1 },
   stream: { workers: 1, batchSize: 8, maxBatchDelay: 0, intraOpNumThreads: 1 },
+  // The vad example's serving settings on one worker (the limit runs on one core too): sequence
+  // batching, a batch of up to 16 sequences' chunks.
+  vad: {
+    workers: 1,
+    batchSize: 16,
+    maxBatchDelay: 0,
+    intraOpNumThreads: 1,
+    extra: ['sequenceBatching: true', 'sequenceMaxIdleMSec: 60000', 'maxNumSequence: 64', 'maxSequenceJobQueueSize: 1', 'handler:', '  minSilenceMs: 300'].join('\n'),
+  },
 };
+
+/** Concurrent sequences of the VAD workload (the issue's 16), at every level but tiny's. */
+const VAD_SEQUENCES = 16;
 
 const PLANS: Record<Mode, WindowPlan> = {
   full: { warmupMs: 2000, windowMs: 1500, stableWindows: 3, maxWindows: 6, stabilityPct: 10 },
@@ -73,8 +90,16 @@ function workloads(mode: Mode): WorkloadPlan[] {
       { id: 'mnist', title: '(b) mnist, one PNG per request', concurrency: [2], servers: ['ours', 'express'], limits: [{ batchSize: 2, variant: 'decode+model' }] },
       { id: 'heavy', title: '(c) heavy MLP', concurrency: [2], servers: ['ours', 'node-batched'], limits: [{ batchSize: 2, variant: 'model' }] },
       { id: 'stream', title: '(d) streaming', concurrency: [2], servers: ['ours', 'bare-http'], limits: [] },
+      { id: 'vad', title: '(e) VAD sequences, 100 ms chunks', concurrency: [2], servers: ['ours'], limits: [{ batchSize: 2, variant: 'handler' }] },
     ];
   }
+  const vad: WorkloadPlan = {
+    id: 'vad',
+    title: `(e) VAD, ${VAD_SEQUENCES} sequences of 100 ms chunks`,
+    concurrency: [VAD_SEQUENCES],
+    servers: ['ours'],
+    limits: [{ batchSize: VAD_SEQUENCES, variant: 'handler' }],
+  };
   if (mode === 'quick') {
     // Only the levels the targets name, plus two streaming levels.
     return [
@@ -88,6 +113,7 @@ function workloads(mode: Mode): WorkloadPlan[] {
       },
       { id: 'heavy', title: '(c) heavy MLP, batched', concurrency: [64], servers: ['ours', 'bare-http', 'node-batched'], limits: [{ batchSize: heavyBatch, variant: 'model' }] },
       { id: 'stream', title: '(d) streaming', concurrency: [1, 8], servers: ['ours', 'bare-http'], limits: [] },
+      vad,
     ];
   }
   return [
@@ -112,6 +138,7 @@ function workloads(mode: Mode): WorkloadPlan[] {
       limits: [1, 8, heavyBatch, 64].filter((b, i, all) => all.indexOf(b) === i).map((batchSize) => ({ batchSize, variant: 'model' as const })),
     },
     { id: 'stream', title: '(d) streaming', concurrency: [1, 8, 32], servers: ['ours', 'bare-http'], limits: [] },
+    vad,
   ];
 }
 
@@ -132,5 +159,6 @@ export function buildSuite(mode: Mode, only?: readonly WorkloadId[]): Suite {
     models: MODELS,
     streamChunks: 16,
     payloadCount: mode === 'tiny' ? 8 : 64,
+    vadChunkMs: 100,
   };
 }
