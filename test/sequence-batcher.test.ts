@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ModelServerError, type SequenceEndReason } from '@model-server/protocol';
+import { ModelServerError, SEQUENCE_END_REASONS, parseToWorker, type SequenceEndReason } from '@model-server/protocol';
 import { loadServerConfig, resolveModelSettings } from '@model-server/gateway';
 import { InferenceJob, type ResponseSink } from '@model-server/gateway/internal/scheduling/job';
 import { SequenceBatcher, type SequencePolicy, type SequenceWorker } from '@model-server/gateway/internal/scheduling/sequence-batcher';
@@ -388,6 +388,15 @@ describe('SequenceBatcher: failures', () => {
     expect(t.batcher.openCount).toBe(0);
     vi.advanceTimersByTime(10_000);
     expect(t.workers[0]!.ends).toEqual([]);
+  });
+});
+
+describe('the sequence_end message', () => {
+  it('is checked by hand like every gateway -> worker message', () => {
+    for (const reason of SEQUENCE_END_REASONS) {
+      expect(parseToWorker({ type: 'sequence_end', sequenceId: 'a', reason })).toEqual({ type: 'sequence_end', sequenceId: 'a', reason });
+    }
+    expect(() => parseToWorker({ type: 'sequence_end', reason: 'idle' })).toThrow(/Invalid protocol message: sequenceId: expected string/);
   });
 });
 
