@@ -3,6 +3,7 @@ import { ModelServerError, SEQUENCE_END_HEADER, SEQUENCE_ID_HEADER, SEQUENCE_STA
 import type { BatchWorker } from './batcher.js';
 import type { InferenceJob, JobKind } from './job.js';
 import type { SequenceRequest } from './sequence-request.js';
+import { END_TEXT, Sequence } from './sequence.js';
 import { clearTimer, setTimer, type Timer } from './timers.js';
 
 /** What the sequence batcher needs of a worker. */
@@ -36,37 +37,6 @@ export interface SequencePolicy {
 
 /** Ended ids remembered, so that a late request hears how its sequence ended rather than "not found". */
 const REMEMBERED_ENDS = 4096;
-
-class Sequence<W> {
-  /** The worker holding its state: chosen when its first request is dispatched, then fixed. */
-  worker: W | undefined;
-  /** Accepted and not yet sent, in order. Jobs that end while here are removed at once. */
-  readonly queue: InferenceJob[] = [];
-  /** The one request sent to its worker and not yet ended. */
-  running: InferenceJob | undefined;
-  /** Its last request has been accepted: nothing more is taken. */
-  closing = false;
-  ended = false;
-  /** When it last became idle (nothing queued or running). */
-  idleSince = 0;
-  idleTimer: Timer | undefined;
-  lifeTimer: Timer | undefined;
-
-  constructor(readonly id: string) {}
-
-  get idle(): boolean {
-    return this.running === undefined && this.queue.length === 0;
-  }
-}
-
-const END_TEXT: Record<SequenceEndReason, (p: SequencePolicy) => string> = {
-  client: () => 'its last request (ts_request_sequence_end) was received',
-  handler: () => 'the model ended it',
-  idle: (p) => `it was idle for ${p.maxIdleMs} ms (sequenceMaxIdleMSec)`,
-  timeout: (p) => `it reached sequenceTimeoutMSec (${p.timeoutMs} ms)`,
-  restarted: () => 'a new request started it again (ts_request_sequence_start)',
-  closed: () => 'its WebSocket closed',
-};
 
 /**
  * The scheduler of a stateful model (sequenceBatching). Every request belongs to a sequence; all the
