@@ -48,6 +48,7 @@ describe('bench harness', () => {
       'noop/ours-grpc',
       'stream/bare-http',
       'stream/ours',
+      'vad/ours',
     ]);
     for (const p of result.points) {
       expect(p.measurement.windows.length).toBeGreaterThan(0);
@@ -55,11 +56,11 @@ describe('bench harness', () => {
       expect(p.measurement.completed).toBeGreaterThan(0);
     }
     expect(result.points.find((p) => p.workload === 'stream')?.measurement.ttfc).toBeDefined();
-    expect(result.limits.map((l) => `${l.workload}/${l.variant}`).sort()).toEqual(['heavy/model', 'mnist/decode+model']);
+    expect(result.limits.map((l) => `${l.workload}/${l.variant}`).sort()).toEqual(['heavy/model', 'mnist/decode+model', 'vad/handler']);
     expect(result.memory.filter((m) => m.role === 'gateway')).toHaveLength(1);
-    expect(result.memory.filter((m) => m.role === 'worker').map((m) => m.label.split(' ')[1]).sort()).toEqual(['heavy', 'mnist', 'mnist-tensor', 'noop', 'stream']);
+    expect(result.memory.filter((m) => m.role === 'worker').map((m) => m.label.split(' ')[1]).sort()).toEqual(['heavy', 'mnist', 'mnist-tensor', 'noop', 'stream', 'vad']);
     expect(result.checks.map((c) => c.id)).toEqual(
-      expect.arrayContaining(['noop-c1-p50', 'noop-c32-throughput', 'mnist-c64-throughput', 'mnist-c64-p99', 'heavy-c64-vs-limit', 'grpc-noop-c32-cpu', 'gateway-rss']),
+      expect.arrayContaining(['noop-c1-p50', 'noop-c32-throughput', 'mnist-c64-throughput', 'mnist-c64-p99', 'heavy-c64-vs-limit', 'grpc-noop-c32-cpu', 'vad-realtime', 'gateway-rss']),
     );
 
     const markdown = await readFile(join(out, 'latest.md'), 'utf8');

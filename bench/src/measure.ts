@@ -7,6 +7,16 @@ import type { Measurement } from './windows.js';
 
 const START_TIMEOUT_MS = 120_000;
 
+/** The load generator script of each kind of load. */
+const LOAD_SCRIPTS: Record<LoadConfig['kind'], string> = {
+  http: 'loads/http-load',
+  stream: 'loads/stream-load',
+  grpc: 'loads/grpc-load',
+  limit: 'loads/limit-load',
+  sequence: 'loads/sequence-load',
+  'vad-limit': 'loads/vad-limit-load',
+};
+
 /** A server under test (ours or a baseline), running in its own process. */
 export interface Server {
   child: Child;
@@ -44,7 +54,7 @@ export interface MeasureResult {
  * around the run; the load generator itself is metered as `client`.
  */
 export async function measure(config: LoadConfig, metered: Record<string, number> = {}): Promise<MeasureResult> {
-  const file = { http: 'loads/http-load', stream: 'loads/stream-load', grpc: 'loads/grpc-load', limit: 'loads/limit-load' }[config.kind];
+  const file = LOAD_SCRIPTS[config.kind];
   const child = Child.fork(`${config.kind} load`, script(file));
   const { plan } = config;
   const timeout = plan.warmupMs + plan.maxWindows * plan.windowMs + 60_000;

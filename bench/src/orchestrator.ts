@@ -55,6 +55,7 @@ function loadFor(id: WorkloadId, server: ServerId, target: Server, concurrency: 
     return { kind: 'grpc', address: target.grpc!, concurrency, ...grpcRequestsFor(id, payloads), plan: suite.plan };
   }
   if (id === 'stream') return { kind: 'stream', url: target.url, connections: concurrency, request: requestsFor('stream', server, payloads)[0]!, plan: suite.plan };
+  if (id === 'vad') return { kind: 'sequence', url: target.url, path: '/predictions/vad', connections: concurrency, chunkMs: suite.vadChunkMs, plan: suite.plan };
   return { kind: 'http', url: target.url, connections: concurrency, requests: requestsFor(id, server, payloads), plan: suite.plan };
 }
 
@@ -206,6 +207,7 @@ export async function runSuite(suite: Suite, options: RunOptions): Promise<Omit<
     plan: suite.plan,
     models: suite.models,
     streamChunks: suite.streamChunks,
+    vadChunkMs: suite.vadChunkMs,
     gatewayNodeOptions: options.gatewayNodeOptions ?? '',
     ...flags,
     ...(dashboardResult ? { dashboard: dashboardResult } : {}),

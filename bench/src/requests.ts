@@ -1,7 +1,7 @@
 import { GRPC_SERVICES, loadGrpcDefinitions } from '@model-server/gateway';
 import type { ServiceDefinition } from '@grpc/grpc-js';
 import { heavyRows, HEAVY_ONNX, MNIST_ONNX, mnistPngs } from './fixtures.js';
-import type { LimitLoadConfig, RequestSpec } from './loads/load-config.js';
+import type { LimitLoadConfig, RequestSpec, VadLimitLoadConfig } from './loads/load-config.js';
 import { mnistPixels } from './mnist-preprocess.js';
 import type { LimitSpec, ServerId, Suite, WorkloadId } from './suite.js';
 import type { WindowPlan } from './windows.js';
@@ -56,7 +56,8 @@ export function requestsFor(id: WorkloadId, server: ServerId, payloads: Payloads
 }
 
 /** The in-process limit's load for a workload at one batch size, with the worker's thread settings. */
-export function limitConfig(id: WorkloadId, spec: LimitSpec, suite: Suite, payloads: Payloads, plan: WindowPlan = suite.plan): LimitLoadConfig {
+export function limitConfig(id: WorkloadId, spec: LimitSpec, suite: Suite, payloads: Payloads, plan: WindowPlan = suite.plan): LimitLoadConfig | VadLimitLoadConfig {
+  if (id === 'vad') return { kind: 'vad-limit', sequences: spec.batchSize, chunkMs: suite.vadChunkMs, plan };
   const mnist = id === 'mnist';
   const base = {
     kind: 'limit' as const,

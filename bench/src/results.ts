@@ -21,7 +21,7 @@ export interface PointResult {
 export interface LimitResult {
   workload: WorkloadId;
   batchSize: number;
-  variant: 'model' | 'decode+model';
+  variant: 'model' | 'decode+model' | 'handler';
   measurement: Measurement;
 }
 
@@ -60,6 +60,8 @@ export interface SuiteResult {
   plan: WindowPlan;
   models: Record<WorkloadId, ModelSettings>;
   streamChunks: number;
+  /** Audio per request of the VAD's sequences; absent before the VAD workload. */
+  vadChunkMs?: number;
   /** NODE_OPTIONS the gateway (and so its workers) ran with; empty for Node's defaults. */
   gatewayNodeOptions: string;
   /** Node flags of the gateway process and of each worker (config `vmargs` / `worker_vmargs`); absent before 2026-11-27. */

@@ -1,7 +1,7 @@
 import type { WindowPlan } from './windows.js';
 
 export type Mode = 'full' | 'quick' | 'tiny';
-export type WorkloadId = 'noop' | 'mnist' | 'heavy' | 'stream' | 'mnist-tensor';
+export type WorkloadId = 'noop' | 'mnist' | 'heavy' | 'stream' | 'mnist-tensor' | 'vad';
 /**
  * Servers a load generator can be pointed at. `ours-grpc` is our gateway too, through its gRPC
  * inference port (TorchServe's Predictions; ModelInfer for mnist-tensor), measured beside `ours` (HTTP).
@@ -9,13 +9,16 @@ export type WorkloadId = 'noop' | 'mnist' | 'heavy' | 'stream' | 'mnist-tensor';
  */
 export type ServerId = 'ours' | 'ours-grpc' | 'bare-http' | 'bare-grpc-js' | 'bare-h2' | 'express' | 'node-batched';
 
-export const WORKLOAD_IDS: readonly WorkloadId[] = ['noop', 'mnist', 'heavy', 'stream', 'mnist-tensor'];
+export const WORKLOAD_IDS: readonly WorkloadId[] = ['noop', 'mnist', 'heavy', 'stream', 'mnist-tensor', 'vad'];
 
 /** The in-process limit at one batch size. */
 export interface LimitSpec {
   batchSize: number;
-  /** `model`: session runs only; `decode+model`: the handler's image decoding included. */
-  variant: 'model' | 'decode+model';
+  /**
+   * `model`: session runs only; `decode+model`: the handler's image decoding included; `handler`: the
+   * whole handler in-process (the VAD: decoding, framing, ONNX runs, segmenting).
+   */
+  variant: 'model' | 'decode+model' | 'handler';
 }
 
 export interface WorkloadPlan {
@@ -48,6 +51,8 @@ export interface Suite {
   streamChunks: number;
   /** Distinct request bodies cycled through by the image and tensor workloads. */
   payloadCount: number;
+  /** Audio per request of the VAD's sequences. */
+  vadChunkMs: number;
 }
 
 /**
@@ -62,7 +67,19 @@ const MODELS: Record<WorkloadId, ModelSettings> = {
   stream: { workers: 1, batchSize: 8, maxBatchDelay: 0, intraOpNumThreads: 1 },
   // The mnist example again, sent tensors (Open Inference Protocol) instead of PNGs.
   'mnist-tensor': { workers: 1, batchSize: 8, maxBatchDelay: 0, intraOpNumThreads: 1 },
+  // The vad example's serving settings on one worker (the limit runs on one core too): sequence
+  // batching, a batch of up to 16 sequences' chunks.
+  vad: {
+    workers: 1,
+    batchSize: 16,
+    maxBatchDelay: 0,
+    intraOpNumThreads: 1,
+    extra: ['sequenceBatching: true', 'sequenceMaxIdleMSec: 60000', 'maxNumSequence: 64', 'maxSequenceJobQueueSize: 1', 'handler:', '  minSilenceMs: 300'].join('\n'),
+  },
 };
+
+/** Concurrent sequences of the VAD workload (the issue's 16), at every level but tiny's. */
+const VAD_SEQUENCES = 16;
 
 const PLANS: Record<Mode, WindowPlan> = {
   full: { warmupMs: 2000, windowMs: 1500, stableWindows: 3, maxWindows: 6, stabilityPct: 10 },
@@ -80,8 +97,16 @@ function workloads(mode: Mode): WorkloadPlan[] {
       { id: 'heavy', title: '(c) heavy MLP', concurrency: [2], servers: ['ours', 'node-batched'], limits: [{ batchSize: 2, variant: 'model' }] },
       { id: 'stream', title: '(d) streaming', concurrency: [2], servers: ['ours', 'bare-http'], limits: [] },
       { id: 'mnist-tensor', title: '(e) mnist, one FP32 tensor per request (OIP)', concurrency: [2], servers: ['ours', 'ours-grpc'], limits: [] },
+      { id: 'vad', title: '(f) VAD sequences, 100 ms chunks', concurrency: [2], servers: ['ours'], limits: [{ batchSize: 2, variant: 'handler' }] },
     ];
   }
+  const vad: WorkloadPlan = {
+    id: 'vad',
+    title: `(f) VAD, ${VAD_SEQUENCES} sequences of 100 ms chunks`,
+    concurrency: [VAD_SEQUENCES],
+    servers: ['ours'],
+    limits: [{ batchSize: VAD_SEQUENCES, variant: 'handler' }],
+  };
   if (mode === 'quick') {
     // Only the levels the targets name, plus two streaming levels.
     return [
@@ -96,6 +121,7 @@ function workloads(mode: Mode): WorkloadPlan[] {
       { id: 'heavy', title: '(c) heavy MLP, batched', concurrency: [64], servers: ['ours', 'ours-grpc', 'bare-http', 'node-batched'], limits: [{ batchSize: heavyBatch, variant: 'model' }] },
       { id: 'stream', title: '(d) streaming', concurrency: [1, 8], servers: ['ours', 'bare-http'], limits: [] },
       { id: 'mnist-tensor', title: '(e) mnist, one FP32 tensor per request (OIP)', concurrency: [1, 64], servers: ['ours', 'ours-grpc'], limits: [] },
+      vad,
     ];
   }
   return [
@@ -121,6 +147,7 @@ function workloads(mode: Mode): WorkloadPlan[] {
     },
     { id: 'stream', title: '(d) streaming', concurrency: [1, 8, 32], servers: ['ours', 'bare-http'], limits: [] },
     { id: 'mnist-tensor', title: '(e) mnist, one FP32 tensor per request (OIP)', concurrency: [1, 8, 32, 64], servers: ['ours', 'ours-grpc'], limits: [] },
+    vad,
   ];
 }
 
@@ -141,5 +168,6 @@ export function buildSuite(mode: Mode, only?: readonly WorkloadId[]): Suite {
     models: MODELS,
     streamChunks: 16,
     payloadCount: mode === 'tiny' ? 8 : 64,
+    vadChunkMs: 100,
   };
 }

@@ -8,21 +8,36 @@
  * A segment without `end` is open; its end comes in a later answer (with its start again). With the
  * header `x-vad-probabilities: true` the answer adds `frames`: the speech probability of each frame the
  * chunk completed. Every request of a sequence carries its id (see sequence-headers.ts); the first
- * carries the start flag, the last the end flag. A request with no id is a whole recording.
+ * carries the start flag, the last the end flag. A request with no id is a whole recording. Through the
+ * Open Inference Protocol a chunk is an FP32 tensor and the answer tensors (see tensor-io.ts).
  *
  * Each sequence's state (LSTM state, audio not yet framed, time, hysteresis) stays in this worker
- * between requests; requests of different sequences that arrive in one batch run as one ONNX batch.
+ * between requests (the gateway's sequence batching sends every chunk of a sequence here, in order)
+ * and is freed when the gateway says the sequence ended (`endSequence`); requests of different
+ * sequences that arrive in one batch run as one ONNX batch.
  * The response headers `x-vad-batch-size` (requests in the worker's batch) and `x-vad-onnx-batch` (the
  * most sequences one ONNX run of this chunk carried) show the batching.
  */
 import { join } from 'node:path';
-import { openSession, readOnnxOptions, type Context, type Handler, type HandlerRequest } from '@model-server/sdk';
+import type { ModelMetadata } from '@model-server/protocol';
+import {
+  TENSOR_BUNDLE_CONTENT_TYPE,
+  PredictionError,
+  isTensorRequest,
+  openSession,
+  readOnnxOptions,
+  type Context,
+  type Handler,
+  type HandlerRequest,
+  type SequenceEndReason,
+} from '@model-server/sdk';
 import { AUDIO_FORMAT_HEADER, decodeAudio } from './audio-decode.js';
 import { AudioFormatError } from './pcm.js';
-import { SEQUENCE_START_HEADER, headerFlag, sequenceOf, type SequenceInfo } from './sequence-headers.js';
+import { headerFlag, sequenceOf, type SequenceInfo } from './sequence-headers.js';
 import { SequenceStore } from './sequence-store.js';
 import { SileroModel } from './silero-model.js';
 import { newSequenceState, runChunks, type ChunkResult, type SequenceState } from './stream-batch.js';
+import { VAD_METADATA, encodeTensorAnswer, tensorSamples } from './tensor-io.js';
 import { readVadConfig, SAMPLE_RATE, type VadConfig } from './vad-config.js';
 
 export const PROBABILITIES_HEADER = 'x-vad-probabilities';
@@ -33,9 +48,12 @@ const RUN_SIZE_BUCKETS = [1, 2, 4, 8, 16, 32, 64];
 
 interface Parsed {
   index: number;
+  request: HandlerRequest;
   sequence: SequenceInfo;
   samples: Float32Array;
   probabilities: boolean;
+  /** An Open Inference Protocol request: answered with tensors. */
+  tensor: boolean;
 }
 
 class RequestError extends Error {
@@ -45,6 +63,13 @@ class RequestError extends Error {
   ) {
     super(message);
   }
+}
+
+interface Answer {
+  segments: { start: number; end?: number }[];
+  receivedSeconds: number;
+  speaking: boolean;
+  frames?: { startSeconds: number; frameSeconds: number; probabilities: number[] };
 }
 
 const seconds = (samples: number): number => Math.round((samples * 1000) / SAMPLE_RATE) / 1000;
@@ -68,7 +93,7 @@ export default class VadHandler implements Handler {
   async handle(data: HandlerRequest[], context: Context): Promise<unknown[]> {
     const results: unknown[] = new Array(data.length);
     const fail = (i: number, err: unknown): void => {
-      const status = err instanceof RequestError || err instanceof AudioFormatError ? err.status : 500;
+      const status = err instanceof RequestError || err instanceof AudioFormatError || err instanceof PredictionError ? err.status : 500;
       context.setResponseStatus(status, i);
       results[i] = { code: status, type: 'PredictionException', message: err instanceof Error ? err.message : String(err) };
     };
@@ -79,11 +104,21 @@ export default class VadHandler implements Handler {
     data.forEach((request, index) => {
       try {
         const sequence = sequenceOf(context, index);
-        const input = request.get('data') ?? request.get('body') ?? request.inputs[0];
-        const samples = decodeAudio(input?.data ?? new Uint8Array(0), input?.contentType ?? '', request.header(AUDIO_FORMAT_HEADER));
+        const tensor = isTensorRequest(request);
+        let samples: Float32Array;
+        if (tensor) {
+          samples = tensorSamples(request);
+        } else {
+          const input = request.get('data') ?? request.get('body') ?? request.inputs[0];
+          const body = input?.data ?? new Uint8Array(0);
+          // An empty chunk, whatever its type, is no audio: how a client ends a sequence (a WebSocket's
+          // text message with sequence_end) without sending more.
+          samples = body.byteLength === 0 ? new Float32Array(0) : decodeAudio(body, input?.contentType ?? '', request.header(AUDIO_FORMAT_HEADER));
+        }
         const wave = sequence.id === undefined ? 0 : (seen.get(sequence.id) ?? 0);
         if (sequence.id !== undefined) seen.set(sequence.id, wave + 1);
-        (waves[wave] ??= []).push({ index, sequence, samples, probabilities: headerFlag(request.header(PROBABILITIES_HEADER)) });
+        const probabilities = tensor || headerFlag(request.header(PROBABILITIES_HEADER));
+        (waves[wave] ??= []).push({ index, request, sequence, samples, probabilities, tensor });
       } catch (err) {
         fail(index, err);
       }
@@ -107,7 +142,7 @@ export default class VadHandler implements Handler {
         state = this.sequences.use(id);
       }
       if (state) work.push({ parsed: p, state });
-      else fail(p.index, new RequestError(`sequence ${id} is not open in this worker: it was never started (${SEQUENCE_START_HEADER}), has ended, or was dropped`, 400));
+      else fail(p.index, new RequestError(`sequence ${id} is not open in this worker: it was never started (ts_request_sequence_start), has ended, or was dropped`, 400));
     }
     if (work.length === 0) return;
     const ran = await runChunks(
@@ -121,12 +156,18 @@ export default class VadHandler implements Handler {
       if (parsed.sequence.end && parsed.sequence.id !== undefined) this.sequences.close(parsed.sequence.id);
       context.setResponseHeader(i, BATCH_SIZE_HEADER, String(context.requestIds.length));
       context.setResponseHeader(i, ONNX_BATCH_HEADER, String(ran[k]!.largestRun));
-      results[i] = this.answer(ran[k]!, state, parsed.probabilities);
+      const answer = this.answer(ran[k]!, state, parsed.probabilities);
+      if (parsed.tensor) {
+        context.setResponseContentType(i, TENSOR_BUNDLE_CONTENT_TYPE);
+        results[i] = encodeTensorAnswer({ ...answer, probabilities: answer.frames?.probabilities ?? [] }, parsed.request);
+      } else {
+        results[i] = answer;
+      }
     });
   }
 
-  private answer(result: ChunkResult, state: SequenceState, probabilities: boolean): Record<string, unknown> {
-    const out: Record<string, unknown> = {
+  private answer(result: ChunkResult, state: SequenceState, probabilities: boolean): Answer {
+    const out: Answer = {
       segments: result.segments.map((s) =>
         s.end === undefined ? { start: seconds(s.start) } : { start: seconds(s.start), end: seconds(Math.min(s.end, result.received)) },
       ),
@@ -134,13 +175,23 @@ export default class VadHandler implements Handler {
       speaking: state.segmenter.speaking,
     };
     if (probabilities) {
-      out['frames'] = {
+      out.frames = {
         startSeconds: seconds(result.firstFrame),
         frameSeconds: this.config.frameSamples / SAMPLE_RATE,
         probabilities: result.probabilities.map((p) => Math.round(p * 1e4) / 1e4),
       };
     }
     return out;
+  }
+
+  /** The gateway ended the sequence (its last chunk ran, it expired, its socket closed): free its state. */
+  endSequence(sequenceId: string, _reason: SequenceEndReason): void {
+    this.sequences.close(sequenceId);
+  }
+
+  /** The Open Inference Protocol's view: one FP32 audio input, the answer as tensors. */
+  metadata(): ModelMetadata {
+    return VAD_METADATA;
   }
 
   async close(): Promise<void> {

@@ -1,14 +1,9 @@
 import type { Context } from '@model-server/sdk';
 
 /**
- * Which sequence request `i` of a batch belongs to. TorchServe's headers, which the gateway sets on
- * every request of a sequence; this is the one place that reads them, so moving to the SDK's own
- * accessor (`context.sequenceIdFor(i)`) changes only this file.
+ * Which sequence request `i` of a batch belongs to. The gateway serves this model with sequence
+ * batching: it sets TorchServe's sequence headers on every request, and the SDK reads them.
  */
-export const SEQUENCE_ID_HEADER = 'ts_request_sequence_id';
-export const SEQUENCE_START_HEADER = 'ts_request_sequence_start';
-export const SEQUENCE_END_HEADER = 'ts_request_sequence_end';
-
 export interface SequenceInfo {
   /** Absent for a request outside any sequence: it is then a whole recording on its own. */
   readonly id: string | undefined;
@@ -26,7 +21,7 @@ export function headerFlag(value: string | undefined): boolean {
 }
 
 export function sequenceOf(context: Context, i: number): SequenceInfo {
-  const id = context.getRequestHeader(i, SEQUENCE_ID_HEADER)?.trim() || undefined;
+  const id = context.sequenceIdFor(i)?.trim() || undefined;
   if (id === undefined) return { id, start: true, end: true };
-  return { id, start: headerFlag(context.getRequestHeader(i, SEQUENCE_START_HEADER)), end: headerFlag(context.getRequestHeader(i, SEQUENCE_END_HEADER)) };
+  return { id, start: context.isSequenceStart(i), end: context.isSequenceEnd(i) };
 }

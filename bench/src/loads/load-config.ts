@@ -57,4 +57,26 @@ export interface LimitLoadConfig {
   plan: WindowPlan;
 }
 
-export type LoadConfig = HttpLoadConfig | StreamLoadConfig | GrpcLoadConfig | LimitLoadConfig;
+/**
+ * Closed-loop stateful sequences: `connections` clients, each streaming its own sequence of audio
+ * chunks (TorchServe's sequence headers), the next chunk once the previous one is answered.
+ */
+export interface SequenceLoadConfig {
+  kind: 'sequence';
+  url: string;
+  /** Path of the model's predictions route. */
+  path: string;
+  connections: number;
+  chunkMs: number;
+  plan: WindowPlan;
+}
+
+/** The VAD's limit: its handler run in-process, one chunk of each of `sequences` sequences per batch. */
+export interface VadLimitLoadConfig {
+  kind: 'vad-limit';
+  sequences: number;
+  chunkMs: number;
+  plan: WindowPlan;
+}
+
+export type LoadConfig = HttpLoadConfig | StreamLoadConfig | GrpcLoadConfig | LimitLoadConfig | SequenceLoadConfig | VadLimitLoadConfig;

@@ -16,7 +16,15 @@ export function findLimit(
 
 /** The limit the target compares a workload with: decode included for images, model only otherwise. */
 export function limitVariant(workload: WorkloadId): LimitResult['variant'] {
-  return workload === 'mnist' ? 'decode+model' : 'model';
+  return workload === 'mnist' ? 'decode+model' : workload === 'vad' ? 'handler' : 'model';
+}
+
+/**
+ * The limit a workload's level is compared with: the model's batch size in-process, or for the VAD the
+ * handler with one chunk of each of the level's sequences per batch.
+ */
+export function limitFor(r: Pick<SuiteResult, 'limits' | 'models'>, workload: WorkloadId, concurrency: number): LimitResult | undefined {
+  return findLimit(r, workload, workload === 'vad' ? concurrency : r.models[workload].batchSize, limitVariant(workload));
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { SuiteResult } from '../results.js';
 import type { ServerId, WorkloadId } from '../suite.js';
-import { findLimit, findPoint, floorBound, limitVariant, mb, ms, rate, ratio } from './lookup.js';
+import { findPoint, floorBound, limitFor, mb, ms, rate, ratio } from './lookup.js';
 
 const SERVER_NAMES: Record<ServerId, string> = {
   ours: 'ours',
@@ -101,7 +101,7 @@ export function ratiosTable(r: SuiteResult): string {
         rows.push([w, String(c), SERVER_NAMES[server], units, ratio(o.latency.p50 / b.latency.p50), ratio(o.latency.p99 / b.latency.p99), ttfc]);
       }
       // The limit is a throughput ceiling: only the busiest level is worth comparing with it.
-      const limit = c === levels[levels.length - 1] ? findLimit(r, w, r.models[w].batchSize, limitVariant(w)) : undefined;
+      const limit = c === levels[levels.length - 1] ? limitFor(r, w, c) : undefined;
       if (limit) {
         rows.push([w, String(c), `limit, ${limit.variant}, batch ${limit.batchSize}`, ratio(o.throughput / limit.measurement.unitsPerSec), '', '', '']);
       }
@@ -173,7 +173,9 @@ function settingsLine(r: SuiteResult): string {
   return (
     `Closed loop (N requests in flight). Warm-up ${p.warmupMs} ms, windows of ${p.windowMs} ms until the last ${p.stableWindows} ` +
     `agree within ${p.stabilityPct}% (throughput and p50) or ${p.maxWindows} windows; figures merge the last ${p.stableWindows} windows. ` +
-    `One intra-op thread everywhere. Models: ${models}. Streams: ${r.streamChunks} lines per response. ${flags}`
+    `One intra-op thread everywhere. Models: ${models}. Streams: ${r.streamChunks} lines per response. ` +
+    (r.vadChunkMs !== undefined ? `VAD: each client streams its own sequence, a request is one ${r.vadChunkMs} ms chunk. ` : '') +
+    flags
   );
 }
 

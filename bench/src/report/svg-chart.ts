@@ -1,6 +1,6 @@
 import type { SuiteResult } from '../results.js';
 import type { ServerId, WorkloadId } from '../suite.js';
-import { findLimit, limitVariant } from './lookup.js';
+import { limitFor } from './lookup.js';
 
 const PANEL_W = 480;
 const PANEL_H = 240;
@@ -104,10 +104,11 @@ export function renderSvg(r: SuiteResult): string {
       key: s,
       points: pts.filter((p) => p.server === s).map((p) => ({ x: p.concurrency, y: p.measurement.latency.p99 })),
     }));
-    const limit = findLimit(r, w, r.models[w].batchSize, limitVariant(w));
+    const limit = limitFor(r, w, Math.max(...levels));
     const hline = limit ? { y: limit.measurement.unitsPerSec, text: `limit, batch ${limit.batchSize}` } : undefined;
     const oy = LEGEND_H + row * PANEL_H;
-    body.push(panel(0, oy, `${w}: ${stream ? 'chunks/s' : 'requests/s'}`, levels, thr, hline));
+    // A VAD request is one chunk of audio.
+    body.push(panel(0, oy, `${w}: ${stream || w === 'vad' ? 'chunks/s' : 'requests/s'}`, levels, thr, hline));
     body.push(panel(PANEL_W, oy, `${w}: p99 latency (ms)`, levels, p99));
   });
   return [

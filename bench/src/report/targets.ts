@@ -1,5 +1,5 @@
 import type { SuiteResult, TargetCheck } from '../results.js';
-import { findLimit, findPoint, floorBound, mb, ms, rate, ratio as ratio2 } from './lookup.js';
+import { findLimit, findPoint, floorBound, limitFor, mb, ms, rate, ratio as ratio2 } from './lookup.js';
 
 /** Ratios that decide a target get a third decimal, so 0.498 never reads as a met 0.50. */
 function ratio(value: number): string {
@@ -141,6 +141,32 @@ export function evaluateTargets(r: Result): TargetCheck[] {
         value,
         pass: value <= 1,
         stable: grpc.measurement.stable && http.measurement.stable,
+      });
+    }
+  }
+
+  {
+    // The VAD runs at one level: as many sequences as the suite streams at once.
+    const ours = r.points.find((p) => p.workload === 'vad' && p.server === 'ours');
+    const sequences = ours?.concurrency ?? 16;
+    const chunkMs = r.vadChunkMs ?? 100;
+    const realTime = (sequences * 1000) / chunkMs;
+    const id = 'vad-realtime';
+    const target = `VAD, ${sequences} concurrent sequences of ${chunkMs} ms chunks: keeps up with real time (${realTime} chunks/s) with p99 under ${chunkMs} ms`;
+    const goal = `>= ${realTime}/s, p99 < ${chunkMs} ms`;
+    const limit = ours ? limitFor(r, 'vad', sequences) : undefined;
+    if (!ours || !limit) checks.push(missing(id, target, goal));
+    else {
+      const m = ours.measurement;
+      const value = m.throughput / limit.measurement.unitsPerSec;
+      checks.push({
+        id,
+        target,
+        goal,
+        measured: `ours ${rate(m.throughput)} chunks/s (${(m.throughput / realTime).toFixed(1)}x real time), p99 ${ms(m.latency.p99)}; the handler in-process, ${sequences} sequences per batch: ${rate(limit.measurement.unitsPerSec)} chunks/s, ours ${ratio(value)} of it`,
+        value,
+        pass: m.throughput >= realTime && m.latency.p99 < chunkMs,
+        stable: m.stable && limit.measurement.stable,
       });
     }
   }

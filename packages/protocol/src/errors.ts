@@ -120,6 +120,34 @@ export const ERROR_CATALOG = {
     type: 'ServiceUnavailableException',
     message: 'Stream consumer too slow: more than {limit} chunks buffered for request {requestId}',
   },
+  // --- stateful sequences (sequenceBatching) ------------------------------------------------------
+  SEQUENCE_NOT_FOUND: {
+    status: 404,
+    grpc: 'NOT_FOUND',
+    type: 'BadRequestException',
+    message: 'Sequence {sequenceId} is not open for model "{model}": start a sequence with its first request ({how})',
+  },
+  // 410 Gone; gRPC FAILED_PRECONDITION (the sequence must be restarted), as for other 4xx.
+  SEQUENCE_ENDED: { status: 410, grpc: 'FAILED_PRECONDITION', type: 'BadRequestException', message: 'Sequence {sequenceId} of model "{model}" has ended: {reason}. Start a new sequence' },
+  SEQUENCE_LIMIT: {
+    status: 503,
+    grpc: 'UNAVAILABLE',
+    type: 'ServiceUnavailableException',
+    message:
+      'Model "{model}" Version {version} has {limit} open sequences (maxNumSequence). Were your sequences closed (ts_request_sequence_end), or left to expire after {idleMs} ms idle? Retry later.',
+  },
+  SEQUENCE_QUEUE_FULL: {
+    status: 503,
+    grpc: 'UNAVAILABLE',
+    type: 'ServiceUnavailableException',
+    message: 'Sequence {sequenceId} already has {capacity} requests waiting (maxSequenceJobQueueSize); send the next once one is answered. Retry later.',
+  },
+  SEQUENCE_LOST: {
+    status: 500,
+    grpc: 'INTERNAL',
+    type: 'InternalServerException',
+    message: 'Sequence {sequenceId} ended: {reason}; the state it kept is lost. Start a new sequence',
+  },
   // --- model, handler and worker errors -----------------------------------------------------------
   HANDLER_ERROR: { status: 500, grpc: 'INTERNAL', type: 'InternalServerException', message: '{message}' },
   BATCH_SIZE_MISMATCH: {

@@ -7,7 +7,7 @@ import { arr, bytes, int, invalidAt, isInt, isObj, isStringRecord, obj, str, str
  */
 
 /** Bumped on any incompatible change; the worker refuses a `load` with another version. */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 /** One named input of a request: a multipart field, the raw body (`body`), or a decoded tensor. */
 export interface InferenceInput {
@@ -55,7 +55,19 @@ export interface StopMessage {
   type: 'stop';
 }
 
-export type ToWorker = LoadMessage | PredictMessage | CancelMessage | StopMessage;
+/**
+ * A sequence of a stateful model ended (the client or the handler ended it, it expired, its socket
+ * closed): the handler may free what it kept for it. Sent after the sequence's last request, and run
+ * by the worker in order with its batches.
+ */
+export interface SequenceEndMessage {
+  type: 'sequence_end';
+  sequenceId: string;
+  /** Why: one of SEQUENCE_END_REASONS. */
+  reason: string;
+}
+
+export type ToWorker = LoadMessage | PredictMessage | CancelMessage | StopMessage | SequenceEndMessage;
 
 // The frequent message, `predict`, is checked by a guard that builds no field paths; only a value
 // it refuses is walked again by the checks below, which name the offending field.
@@ -151,6 +163,8 @@ export function parseToWorker(value: unknown): ToWorker {
       return { type: 'cancel', requestId: str(value.requestId, 'requestId'), reason: str(value.reason, 'reason') };
     case 'stop':
       return { type: 'stop' };
+    case 'sequence_end':
+      return { type: 'sequence_end', sequenceId: str(value.sequenceId, 'sequenceId'), reason: str(value.reason, 'reason') };
     default:
       throw new ModelServerError('MESSAGE_INVALID', { reason: `type: unknown message type ${JSON.stringify(value.type)}` });
   }

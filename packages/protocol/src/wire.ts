@@ -12,3 +12,4 @@ export * from './message-reader.js';
 export * from './to-worker.js';
 export * from './tensors.js';
 export * from './message-writer.js';
+export * from './sequences.js';

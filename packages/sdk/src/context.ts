@@ -63,6 +63,20 @@ export interface Context {
    * slow client. Rejects when the request was cancelled.
    */
   sendIntermediate(outputs: readonly unknown[]): Promise<void>;
+  /**
+   * The sequence request `idx` belongs to, for a stateful model (sequenceBatching): the gateway sends
+   * every request of a sequence to this worker, one at a time, in order. Undefined outside a sequence.
+   */
+  sequenceIdFor(idx: number): string | undefined;
+  /** Request `idx` is the first of its sequence: start from a fresh state (drop any kept under its id). */
+  isSequenceStart(idx: number): boolean;
+  /** Request `idx` is the last of its sequence (the client said so); `endSequence` follows. */
+  isSequenceEnd(idx: number): boolean;
+  /**
+   * Ends request `idx`'s sequence with its answer: the gateway takes no more requests for it, and
+   * the handler's `endSequence` hook follows. Sets the response header `ts_request_sequence_end`.
+   */
+  endSequence(idx: number): void;
 }
 
 /** TorchServe's free-function spelling of {@link Context.sendIntermediate}. */

@@ -1,4 +1,4 @@
-import type { ModelMetadata } from '@model-server/protocol';
+import type { ModelMetadata, SequenceEndReason } from '@model-server/protocol';
 import type { Context } from './context.js';
 import { runWithoutFailed } from './per-request.js';
 import type { HandlerRequest } from './request.js';
@@ -22,6 +22,13 @@ export interface Handler {
    * Protocol's model metadata. ONNX handlers answer from their session; others may leave it out.
    */
   metadata?(): ModelMetadata | undefined;
+  /**
+   * A stateful model's sequence ended (its last request ran, it was ended by the client or the handler,
+   * it expired, its WebSocket closed, or a new start reused its id): free what was kept for it. Called
+   * once per sequence, after its last request, between batches; not called when the worker itself
+   * stops or dies. What it throws is logged.
+   */
+  endSequence?(sequenceId: string, reason: SequenceEndReason, context: Context): Promise<void> | void;
 }
 
 /**

@@ -81,6 +81,18 @@ export class SubsetContext implements Context {
   getResponseSettings(idx: number): Readonly<ResponseSettings> {
     return this.parent.getResponseSettings(this.at(idx));
   }
+  sequenceIdFor(idx: number): string | undefined {
+    return this.parent.sequenceIdFor(this.at(idx));
+  }
+  isSequenceStart(idx: number): boolean {
+    return this.parent.isSequenceStart(this.at(idx));
+  }
+  isSequenceEnd(idx: number): boolean {
+    return this.parent.isSequenceEnd(this.at(idx));
+  }
+  endSequence(idx: number): void {
+    this.parent.endSequence(this.at(idx));
+  }
   sendIntermediate(outputs: readonly unknown[]): Promise<void> {
     if (outputs.length !== this.positions.length) {
       return Promise.reject(new RangeError(`sendIntermediate got ${outputs.length} outputs for a batch of ${this.positions.length}`));

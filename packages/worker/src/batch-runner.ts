@@ -1,5 +1,5 @@
 import { ModelServerError, toWireError, type PredictMessage, type WireError } from '@model-server/protocol/wire';
-import type { ChunkMessage, FromWorker } from '@model-server/protocol';
+import type { ChunkMessage, FromWorker, SequenceEndReason } from '@model-server/protocol';
 import { HandlerRequest, PredictionError, type Handler } from '@model-server/sdk';
 import { BatchSignals } from './batch-signals.js';
 import type { WorkerContext } from './context.js';
@@ -126,6 +126,19 @@ export class BatchRunner {
       rssBytes: residentBytes(),
     });
     await this.send(...out);
+  }
+
+  /**
+   * Runs the handler's `endSequence` hook. What it throws is logged, never fatal: a request cannot be
+   * failed for it any more, and the worker's other sequences are fine.
+   */
+  async endSequence(sequenceId: string, reason: string): Promise<void> {
+    if (!this.handler.endSequence) return;
+    try {
+      await this.handler.endSequence(sequenceId, reason as SequenceEndReason, this.context);
+    } catch (err) {
+      process.stderr.write(`worker: endSequence(${sequenceId}, ${reason}) failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    }
   }
 
   private checkSize<T extends { body: Uint8Array }>(encoded: T): T {

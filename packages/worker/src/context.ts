@@ -1,5 +1,6 @@
 import type { Context, Manifest, ResponseSettings } from '@model-server/sdk';
 import { MetricsRecorder, allAborted } from '@model-server/sdk';
+import { SEQUENCE_END_HEADER, SEQUENCE_ID_HEADER, SEQUENCE_START_HEADER, flagValue } from '@model-server/protocol/wire';
 import type { BatchSignals } from './batch-signals.js';
 
 export interface ModelInfo {
@@ -111,6 +112,22 @@ export class WorkerContext implements Context {
   sendIntermediate(outputs: readonly unknown[]): Promise<void> {
     if (!this.sender) return Promise.reject(new Error('sendIntermediate called outside of a running batch'));
     return this.sender(outputs);
+  }
+
+  sequenceIdFor(idx: number): string | undefined {
+    return this.getRequestHeader(idx, SEQUENCE_ID_HEADER) || undefined;
+  }
+
+  isSequenceStart(idx: number): boolean {
+    return flagValue(this.getRequestHeader(idx, SEQUENCE_START_HEADER));
+  }
+
+  isSequenceEnd(idx: number): boolean {
+    return flagValue(this.getRequestHeader(idx, SEQUENCE_END_HEADER));
+  }
+
+  endSequence(idx: number): void {
+    this.setResponseHeader(idx, SEQUENCE_END_HEADER, 'true');
   }
 
   private at(idx: number): ResponseSettings {

@@ -133,6 +133,10 @@ function dispatch(msg: ToWorker): void {
       // Not queued: a cancel must reach the batch that is running now.
       runner?.cancel(msg.requestId, msg.reason);
       return;
+    case 'sequence_end':
+      // In order with the batches: the sequence's last request has run before its state is freed.
+      enqueue(async () => runner?.endSequence(msg.sequenceId, msg.reason));
+      return;
     case 'stop':
       enqueue(async () => shutdown(0));
       return;

@@ -19,12 +19,41 @@ export const modelConfigSchema = z.looseObject({
   startupTimeout: posInt.optional(),
   maxRetryTimeoutInSec: nonNegInt.optional(),
   jobQueueSize: posInt.optional(),
+  // TorchServe's stateful sequences
+  sequenceBatching: z.boolean().optional(),
+  sequenceMaxIdleMSec: nonNegInt.optional(),
+  sequenceTimeoutMSec: nonNegInt.optional(),
+  maxNumSequence: posInt.optional(),
+  maxSequenceJobQueueSize: posInt.optional(),
   // Triton vocabulary
   max_batch_size: nonNegInt.optional(),
   max_queue_delay_microseconds: nonNegInt.optional(),
   preferred_batch_size: z.array(posInt).optional(),
   max_queue_size: nonNegInt.optional(),
 });
+
+/** How a stateful model's sequences are bounded (model-config.yaml's sequence keys, resolved). */
+export interface SequenceSettings {
+  /** A sequence with nothing queued or running for this long ends (sequenceMaxIdleMSec). */
+  maxIdleMs: number;
+  /** A sequence ends this long after it started; 0: no limit (sequenceTimeoutMSec). */
+  timeoutMs: number;
+  /** maxNumSequence as configured; the bound is at least batchSize x maxWorkers (see maxOpenSequences). */
+  maxNumSequence: number;
+  /** Requests of one sequence waiting behind its running one (maxSequenceJobQueueSize). */
+  maxQueue: number;
+}
+
+/** Keys that only mean something for a stateful model. */
+const SEQUENCE_KEYS = ['sequenceMaxIdleMSec', 'sequenceTimeoutMSec', 'maxNumSequence', 'maxSequenceJobQueueSize'] as const;
+
+/**
+ * Sequences open at once, TorchServe's rule: at least batchSize x maxWorkers, so that every worker can
+ * fill its batches with different sequences.
+ */
+export function maxOpenSequences(settings: Pick<ModelSettings, 'batchSize' | 'maxWorkers' | 'sequence'>): number {
+  return Math.max(settings.sequence?.maxNumSequence ?? 0, settings.batchSize * settings.maxWorkers);
+}
 
 /** A model version's resolved settings, all in milliseconds. */
 export interface ModelSettings {
@@ -37,6 +66,8 @@ export interface ModelSettings {
   startupTimeoutMs: number;
   maxRetryTimeoutMs: number;
   jobQueueSize: number;
+  /** Set for a stateful model (sequenceBatching: true): requests belong to sequences. */
+  sequence: SequenceSettings | undefined;
 }
 
 /** Values given at registration (management API, `--models`), which win over the archive's yaml. */
@@ -76,6 +107,7 @@ export function resolveModelSettings(
     startupTimeoutMs: overrides.startupTimeoutMs ?? (c.startupTimeout ?? server.default_startup_timeout) * 1000,
     maxRetryTimeoutMs: (c.maxRetryTimeoutInSec ?? 300) * 1000,
     jobQueueSize: c.jobQueueSize ?? tritonQueue ?? server.job_queue_size,
+    sequence: sequenceSettings(c, file),
   };
   if (settings.maxWorkers < settings.minWorkers) {
     throw new ModelServerError('CONFIG_INVALID', { file, reason: 'maxWorkers cannot be less than minWorkers' });
@@ -91,4 +123,24 @@ export function resolveModelSettings(
     }
   }
   return Object.freeze(settings);
+}
+
+function sequenceSettings(c: z.infer<typeof modelConfigSchema>, file: string): SequenceSettings | undefined {
+  const invalid = (reason: string) => new ModelServerError('CONFIG_INVALID', { file, reason });
+  if (c.sequenceBatching !== true) {
+    // Refused rather than ignored: the model's author thinks it stateful, and served stateless its
+    // sequences would be spread over workers that do not hold their state.
+    const set = SEQUENCE_KEYS.find((k) => c[k] !== undefined);
+    if (set) throw invalid(`${set} is set but sequenceBatching is not true`);
+    return undefined;
+  }
+  if (!c.sequenceMaxIdleMSec) {
+    throw invalid('sequenceBatching needs sequenceMaxIdleMSec > 0: without it a sequence whose client went away would hold its slot forever');
+  }
+  return Object.freeze({
+    maxIdleMs: c.sequenceMaxIdleMSec,
+    timeoutMs: c.sequenceTimeoutMSec ?? 0,
+    maxNumSequence: c.maxNumSequence ?? 1,
+    maxQueue: c.maxSequenceJobQueueSize ?? 1,
+  });
 }

@@ -19,6 +19,7 @@ import { decodeModelInfer, encodeModelInfer } from './oip-tensors.js';
 import { repositoryIndex, repositoryLoad, repositoryUnload } from './oip-repository.js';
 import { TaggedStreamSink, UnarySink } from './sinks.js';
 import { grpcStatusOf } from './status.js';
+import { sequenceFromOipParameters } from '../scheduling/sequence-request.js';
 import { cancelWithCall, metadataHeaders, required, submitGrpcJob, type GrpcJobRequest } from './submit.js';
 import { unaryRpc } from './unary-rpc.js';
 
@@ -50,7 +51,15 @@ function prepareInfer(registry: ModelRegistry, request: ModelInferRequest | Malf
   applySchedulePolicy(decoded.parameters, headers);
   const answer = { modelName: version.name, modelVersion: version.version, id: request.id, outputs: decoded.outputs, raw: decoded.raw };
   return {
-    job: { model: version.name, version: version.version, inputs: decoded.inputs, headers, deadline: call.getDeadline() },
+    job: {
+      model: version.name,
+      version: version.version,
+      inputs: decoded.inputs,
+      headers,
+      deadline: call.getDeadline(),
+      // Triton's sequence parameters, as on REST; a model without sequences ignores them.
+      sequence: version.sequences ? sequenceFromOipParameters(decoded.parameters) : undefined,
+    },
     render: (part) => encodeModelInfer(tensorsFromPart(part, version.name), answer),
   };
 }

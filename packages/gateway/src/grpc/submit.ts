@@ -3,6 +3,7 @@ import type { Deadline, Metadata } from '@grpc/grpc-js';
 import { ModelServerError, type InferenceInput } from '@model-server/protocol';
 import { REQUEST_ID_HEADER, TIMEOUT_HEADER, publicRequestId, submitJob } from '../scheduling/submit-job.js';
 import type { ModelRegistry } from '../registry/model-registry.js';
+import type { SequenceRequest } from '../scheduling/sequence-request.js';
 import type { InferenceJob, ResponseSink } from '../scheduling/job.js';
 
 /**
@@ -19,6 +20,8 @@ export interface GrpcJobRequest {
   headers: Record<string, string>;
   /** The call's deadline (`grpc-timeout`); Infinity when the client set none. */
   deadline: Deadline;
+  /** Its sequence, for a stateful model (Triton's `sequence_id` parameters on ModelInfer). */
+  sequence?: SequenceRequest | undefined;
 }
 
 /** Metadata keys that never reach a handler: the credentials, and binary values (`-bin`). */
@@ -74,6 +77,7 @@ export function submitGrpcJob(registry: ModelRegistry, request: GrpcJobRequest, 
     inputs: request.inputs,
     sink: sink(requestId),
     requestId,
+    sequence: request.sequence,
   });
 }
 

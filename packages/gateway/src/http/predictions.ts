@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ModelServerError } from '@model-server/protocol';
+import { ModelServerError, SEQUENCE_ID_HEADER, SEQUENCE_START_HEADER } from '@model-server/protocol';
 import type { ModelRegistry } from '../registry/model-registry.js';
 import type { InferenceJob } from '../scheduling/job.js';
 import { publicRequestId, REQUEST_ID_HEADER, submitJob } from '../scheduling/submit-job.js';
@@ -49,6 +49,18 @@ export function cancelOnClientClose(res: ServerResponse, job: InferenceJob): voi
 }
 
 /**
+ * Answers a request of a stateful model with its sequence (TorchServe's headers): the id, generated
+ * when the request named none, and the start flag on the request that opened it. Set before the sink
+ * writes, so success and error answers alike carry them.
+ */
+export function answerSequence(res: ServerResponse, job: InferenceJob): void {
+  const sequence = job.sequence;
+  if (sequence === undefined) return;
+  res.setHeader(SEQUENCE_ID_HEADER, sequence.id);
+  if (sequence.start) res.setHeader(SEQUENCE_START_HEADER, 'true');
+}
+
+/**
  * The hot path for `POST /predictions/{model}[/{version}][/extra/path]` and `/explanations/...`,
  * on plain node:http: no framework runs per request. The model is resolved before the body is read,
  * so an unknown model costs no upload. `segments` is the whole path, route segment first.
@@ -84,6 +96,7 @@ export function handlePrediction(
         ? new SseSink(res, requestId, deps.maxBufferedChunks)
         : new HttpSink(res, requestId, deps.maxBufferedChunks);
       const job = submitJob(deps.registry, { kind, model: model!, version, headers, inputs: inputs!, sink, requestId });
+      answerSequence(res, job);
       cancelOnClientClose(res, job);
     } catch (err) {
       sendError(res, err, { ...NO_CACHE_HEADERS, 'x-request-id': requestId });

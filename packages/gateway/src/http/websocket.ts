@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import { ModelServerError, type InferenceInput } from '@model-server/protocol';
+import { ModelServerError, SEQUENCE_END_HEADER, SEQUENCE_ID_HEADER, flagValue, type InferenceInput } from '@model-server/protocol';
 import type { Logger } from '../logging/logger.js';
 import type { ModelRegistry } from '../registry/model-registry.js';
 import type { InferenceJob, ResponsePart, ResponseSink } from '../scheduling/job.js';
@@ -13,6 +13,7 @@ import { isTextual } from './sse-sink.js';
 import { StreamBudget } from './stream-budget.js';
 import { pathSegments } from './url.js';
 import { webSocketTarget } from '../routing/routes.js';
+import { SocketSequence } from './socket-sequence.js';
 
 export interface WebSocketDeps {
   registry: ModelRegistry;
@@ -35,6 +36,10 @@ interface ClientMessage {
   inputs?: Record<string, unknown>;
   contentType?: string;
   headers?: Record<string, string>;
+  /** For a stateful model: the socket's sequence (only the first message may name it). */
+  sequence_id?: string;
+  /** For a stateful model: this is the sequence's last request. */
+  sequence_end?: boolean;
 }
 
 function refuseUpgrade(socket: Duplex, err: ModelServerError): void {
@@ -99,6 +104,7 @@ class WebSocketSink implements ResponseSink {
  * WebSocket streaming on the inference port: `GET /predictions/{model}[/{version}]/ws`, upgraded. Each
  * client message is one request; replies (`accepted`, `chunk`, `complete`, `error`) carry its id, so
  * one socket carries many concurrent requests. Closing the socket cancels every request it started.
+ * For a stateful model the socket carries one sequence (see SocketSequence), named on `accepted`.
  */
 export function attachWebSocket(server: Server, deps: WebSocketDeps): WebSocketServer {
   const wss = new WebSocketServer({ noServer: true, maxPayload: deps.maxRequestBytes });
@@ -117,19 +123,23 @@ export function attachWebSocket(server: Server, deps: WebSocketDeps): WebSocketS
       refuseUpgrade(socket, asModelServerError(err));
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => serve(ws, model, version, deps));
+    const queryId = new URLSearchParams(req.url?.split('?')[1] ?? '').get('sequence_id') ?? undefined;
+    wss.handleUpgrade(req, socket, head, (ws) => serve(ws, model, version, deps, new SocketSequence(queryId || undefined)));
   });
   return wss;
 }
 
-function serve(ws: WebSocket, model: string, version: string | undefined, deps: WebSocketDeps): void {
+function serve(ws: WebSocket, model: string, version: string | undefined, deps: WebSocketDeps, sequence: SocketSequence): void {
   const jobs = new Set<InferenceJob>();
+  const sequencesOf = () => deps.registry.resolve(model, version).sequences;
   ws.on('message', (data: RawData, isBinary: boolean) => {
     // The client's `id` tags the replies; it is data, never the job's key (two clients may use the same).
     let id: string = randomUUID();
     try {
       let inputs: InferenceInput[];
       let headers: Record<string, string> = {};
+      let named: string | undefined;
+      let end = false;
       const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
       if (isBinary) {
         inputs = [{ name: 'body', contentType: 'application/octet-stream', data: bytes }];
@@ -152,11 +162,14 @@ function serve(ws: WebSocket, model: string, version: string | undefined, deps: 
           }
         }
         headers = Object.fromEntries(Object.entries(msg.headers ?? {}).map(([k, v]) => [k.toLowerCase(), String(v)]));
+        named = (typeof msg.sequence_id === 'string' && msg.sequence_id) || headers[SEQUENCE_ID_HEADER] || undefined;
+        end = msg.sequence_end === true || flagValue(headers[SEQUENCE_END_HEADER]);
         inputs = msg.inputs
           ? Object.entries(msg.inputs).map(([name, value]) => toInput(name, value))
           : [toInput('body', msg.body, msg.contentType)];
       }
       headers['explain'] = 'False';
+      const sequences = sequencesOf();
       const job = submitJob(deps.registry, {
         kind: 'predict',
         model,
@@ -165,10 +178,13 @@ function serve(ws: WebSocket, model: string, version: string | undefined, deps: 
         inputs,
         sink: new WebSocketSink(ws, id, deps.maxBufferedChunks),
         requestId: publicRequestId(headers[REQUEST_ID_HEADER] ?? id),
+        sequence: sequences ? sequence.next(named, end, sequences) : undefined,
       });
       jobs.add(job);
       job.whenEnded(() => jobs.delete(job));
-      send(ws, { id, type: 'accepted' });
+      sequence.accepted(job);
+      const s = job.sequence;
+      send(ws, { id, type: 'accepted', ...(s ? { sequenceId: s.id, ...(s.start ? { sequenceStart: true } : {}) } : {}) });
     } catch (err) {
       const e = asModelServerError(err);
       send(ws, { id, type: 'error', status: e.status, error: e.toJSON() });
@@ -176,6 +192,11 @@ function serve(ws: WebSocket, model: string, version: string | undefined, deps: 
   });
   ws.on('close', () => {
     for (const job of [...jobs]) job.cancel('websocket closed');
+    try {
+      sequence.close(sequencesOf());
+    } catch {
+      // the model is gone, and its sequences with it
+    }
   });
   ws.on('error', (err) => deps.logger.debug({ err: err.message }, 'websocket error'));
 }

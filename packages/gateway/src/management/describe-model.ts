@@ -1,4 +1,5 @@
 import { ModelServerError } from '@model-server/protocol';
+import { maxOpenSequences } from '../config/model-config.js';
 import type { ModelVersion } from '../models/model-version.js';
 import type { WorkerProcess } from '../workers/worker-process.js';
 import type { WorkerState } from '../workers/worker-state.js';
@@ -70,17 +71,20 @@ export async function describeModel(v: ModelVersion, loadedAtStartup: boolean): 
     continuousBatching: false,
     useJobTicket: false,
     useVenv: false,
-    stateful: false,
-    sequenceMaxIdleMSec: 0,
-    sequenceTimeoutMSec: 0,
-    maxNumSequence: 0,
-    maxSequenceJobQueueSize: 0,
+    // maxNumSequence is the bound in force: at least batchSize x maxWorkers, as TorchServe computes it.
+    stateful: s.sequence !== undefined,
+    sequenceMaxIdleMSec: s.sequence?.maxIdleMs ?? 0,
+    sequenceTimeoutMSec: s.sequence?.timeoutMs ?? 0,
+    maxNumSequence: s.sequence ? maxOpenSequences(s) : 0,
+    maxSequenceJobQueueSize: s.sequence?.maxQueue ?? 0,
     loadedAtStartup,
     // Ours (TorchServe has none): loading, ready, degraded, failing, failed, idle, stopped; and why.
     state: v.pool.state,
     ...(v.pool.state === 'failing' || v.pool.state === 'failed' ? { lastError: v.pool.lastError?.message } : {}),
     workers,
     jobQueueStatus: { remainingCapacity: Math.max(0, v.queueCapacity - v.queueSize), pendingRequests: v.queueSize },
+    // Ours: sequences open now, for a stateful model.
+    ...(v.sequences ? { openSequences: v.sequences.openCount } : {}),
   };
 }
 

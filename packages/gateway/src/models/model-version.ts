@@ -1,11 +1,13 @@
 import { ModelServerError } from '@model-server/protocol';
 import type { OpenedArchive } from '@model-server/archive';
-import type { ModelSettings } from '../config/model-config.js';
+import { maxOpenSequences, type ModelSettings } from '../config/model-config.js';
 import type { WorkerLaunch } from '../config/vm-args.js';
 import type { Logger } from '../logging/logger.js';
 import { Batcher } from '../scheduling/batcher.js';
 import { JobQueue } from '../scheduling/job-queue.js';
 import type { InferenceJob, JobKind } from '../scheduling/job.js';
+import { SequenceBatcher, type SequencePolicy } from '../scheduling/sequence-batcher.js';
+import { sequenceFromHeaders, type SequenceRequest } from '../scheduling/sequence-request.js';
 import { WorkerPool } from '../workers/worker-pool.js';
 import type { WorkerProcess } from '../workers/worker-process.js';
 import { InferenceStatistics } from './inference-statistics.js';
@@ -36,7 +38,8 @@ const MIN_RETRY_AFTER_S = 1;
 
 /**
  * One registered model version: its settings, its bounded queues (one per kind, sharing one bound), its
- * worker pool and the batcher that joins them. Every API's jobs enter through `submit`.
+ * worker pool and the batcher that joins them; for a stateful model (sequenceBatching) the sequence
+ * batcher instead, which keeps each sequence on one worker. Every API's jobs enter through `submit`.
  */
 export class ModelVersion {
   readonly name: string;
@@ -51,6 +54,8 @@ export class ModelVersion {
   readonly statistics = new InferenceStatistics();
   private readonly queues: Record<JobKind, JobQueue>;
   private readonly batcher: Batcher<WorkerProcess>;
+  /** Set for a stateful model: it schedules every job instead of the batcher. */
+  readonly sequences: SequenceBatcher<WorkerProcess> | undefined;
   private readonly logger: Logger;
   private readonly batchListeners: BatchListener[] = [];
   private readonly jobListeners: JobListener[] = [];
@@ -101,12 +106,33 @@ export class ModelVersion {
         launch: init.workerLaunch,
       },
     });
-    this.batcher = new Batcher(this.queues, this.pool, () => this.settings, (worker, jobs, kind) => this.runBatch(worker, jobs, kind));
-    this.pool.on('idle', () => this.batcher.dispatch());
+    const runBatch = (worker: WorkerProcess, jobs: InferenceJob[], kind: JobKind): void => this.runBatch(worker, jobs, kind);
+    this.batcher = new Batcher(this.queues, this.pool, () => this.settings, runBatch);
+    if (init.settings.sequence) {
+      const sequences = new SequenceBatcher(this.pool, () => this.sequencePolicy(), runBatch, { name: this.name, version: this.version });
+      this.sequences = sequences;
+      this.pool.on('idle', () => sequences.schedule());
+      this.pool.on('worker_lost', (worker: WorkerProcess, why: string, died: boolean) => sequences.workerLost(worker, why, died));
+    } else {
+      this.pool.on('idle', () => this.batcher.dispatch());
+    }
+  }
+
+  private sequencePolicy(): SequencePolicy {
+    const s = this.settings;
+    const seq = s.sequence!;
+    return {
+      batchSize: s.batchSize,
+      maxBatchDelayMs: s.maxBatchDelayMs,
+      maxOpen: maxOpenSequences(s),
+      maxQueue: seq.maxQueue,
+      maxIdleMs: seq.maxIdleMs,
+      timeoutMs: seq.timeoutMs,
+    };
   }
 
   get queueSize(): number {
-    return this.queues.predict.size + this.queues.explain.size;
+    return this.queues.predict.size + this.queues.explain.size + (this.sequences?.size ?? 0);
   }
 
   get queueCapacity(): number {
@@ -144,20 +170,24 @@ export class ModelVersion {
     return undefined;
   }
 
-  /** Queues a job or refuses it at once (503) without touching any worker. */
-  submit(job: InferenceJob): void {
+  /**
+   * Queues a job or refuses it at once (503, or a sequence's refusal) without touching any worker. A
+   * stateful model reads `sequence` (by default from the request's TorchServe headers).
+   */
+  submit(job: InferenceJob, sequence?: SequenceRequest): void {
     const refused = this.refusal();
     if (refused) {
       for (const l of this.failureListeners) l(job, refused);
       throw refused;
     }
     job.enqueuedAt = performance.now();
+    if (this.sequences) this.sequences.submit(job, sequence ?? sequenceFromHeaders(job.headers));
+    else this.queues[job.kind].push(job);
     this.outstanding++;
-    this.queues[job.kind].push(job);
     this.statistics.trackJob(job);
     job.whenEnded(this.onJobEnd);
     for (const l of this.jobListeners) l(job);
-    this.batcher.schedule();
+    if (!this.sequences) this.batcher.schedule();
   }
 
   /** Requests sent to workers and not answered yet. */
@@ -205,9 +235,11 @@ export class ModelVersion {
   async drain(graceMs?: number): Promise<void> {
     this.draining = true;
     this.batcher.stop();
+    const noWorker = (): ModelServerError => new ModelServerError('NO_WORKER', { model: this.name, version: this.version });
     for (const queue of Object.values(this.queues)) {
-      for (const job of queue.drain()) job.fail(new ModelServerError('NO_WORKER', { model: this.name, version: this.version }));
+      for (const job of queue.drain()) job.fail(noWorker());
     }
+    this.sequences?.drain(noWorker);
     await this.pool.stopAll(graceMs);
   }
 }

@@ -3,6 +3,7 @@ import { ModelServerError, TENSOR_OUTPUTS_HEADER } from '@model-server/protocol'
 import { cancelOnClientClose, flattenHeaders, type PredictionDeps } from '../http/predictions.js';
 import { PRIORITY_HEADER, REQUEST_ID_HEADER, TIMEOUT_HEADER, publicRequestId, submitJob } from '../scheduling/submit-job.js';
 import { readInputsAsync } from '../http/read-inputs.js';
+import { sequenceFromOipParameters } from '../scheduling/sequence-request.js';
 import { NO_CACHE_HEADERS } from '../http/send-error.js';
 import { sendOipError } from '../http/send-oip-error.js';
 import { HEADER_LENGTH_HEADER, headerLength } from './binary-data.js';
@@ -88,6 +89,8 @@ export async function handleV2Infer(deps: PredictionDeps, req: IncomingMessage, 
       inputs: decoded.inputs,
       sink,
       requestId,
+      // Triton's sequence parameters; a model without sequences ignores them, as before.
+      sequence: version.sequences ? sequenceFromOipParameters(decoded.parameters) : undefined,
     });
     cancelOnClientClose(res, job);
   } catch (err) {

@@ -1,3 +1,4 @@
+import { maxOpenSequences } from '../config/model-config.js';
 import type { ModelVersion } from '../models/model-version.js';
 import { metadataOf } from './model-state.js';
 
@@ -29,6 +30,9 @@ const US_PER_MS = 1000;
  * When every input has a dynamic first dimension the model batches, and `max_batch_size` is the
  * version's batchSize (which our batcher counts in requests, Triton in rows); `dims` then leave the
  * batch dimension out, as Triton's do. Otherwise `max_batch_size` is 0 and `dims` are the full shapes.
+ * A stateful model shows `sequence_batching` instead of `dynamic_batching` (perf_analyzer then sends
+ * sequences): Triton's `oldest` strategy is the nearest to ours, the oldest requests of different
+ * sequences batched together, each sequence kept on one worker.
  */
 export function tritonModelConfig(version: ModelVersion): Record<string, unknown> {
   const metadata = metadataOf(version);
@@ -65,7 +69,19 @@ export function tritonModelConfig(version: ModelVersion): Record<string, unknown
     model_transaction_policy: { decoupled: false },
     response_cache: { enable: false },
   };
-  if (s.batchSize > 1) {
+  if (s.sequence) {
+    config['sequence_batching'] = {
+      max_sequence_idle_microseconds: s.sequence.maxIdleMs * US_PER_MS,
+      control_input: [],
+      state: [],
+      oldest: {
+        max_candidate_sequences: maxOpenSequences(s),
+        preferred_batch_size: [],
+        max_queue_delay_microseconds: s.maxBatchDelayMs * US_PER_MS,
+        preserve_ordering: true,
+      },
+    };
+  } else if (s.batchSize > 1) {
     config['dynamic_batching'] = {
       preferred_batch_size: [...s.preferredBatchSizes].sort((a, b) => a - b),
       max_queue_delay_microseconds: s.maxBatchDelayMs * US_PER_MS,

@@ -13,7 +13,7 @@ import { tritonModelStats } from './triton-stats.js';
 export const SERVER_NAME = 'model-server';
 
 /** What `GET /v2` lists in `extensions`: Triton's names for the extensions served here. */
-export const OIP_EXTENSIONS = ['binary_tensor_data', 'model_configuration', 'statistics'] as const;
+export const OIP_EXTENSIONS = ['binary_tensor_data', 'model_configuration', 'statistics', 'sequence', 'sequence(string_id)'] as const;
 
 function versionOf(ctx: GatewayContext, req: Request): ModelVersion {
   const { model, version } = req.params as { model: string; version?: string };

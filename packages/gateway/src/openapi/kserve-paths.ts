@@ -145,7 +145,7 @@ export const kservePaths: Record<string, unknown> = {
   '/v2': {
     get: {
       operationId: 'oipServerMetadata',
-      summary: 'Server metadata; extensions lists binary_tensor_data, model_configuration, statistics',
+      summary: 'Server metadata; extensions lists binary_tensor_data, model_configuration, statistics, sequence, sequence(string_id)',
       responses: { '200': { description: 'OK', content: json(ref('metadata_server_response')) } },
     },
   },

@@ -1,4 +1,4 @@
-import { ModelServerError, type InferenceInput } from '@model-server/protocol';
+import { ModelServerError, SEQUENCE_END_HEADER, flagValue, type InferenceInput } from '@model-server/protocol';
 import { clearTimer, setTimer, type Timer } from './timers.js';
 
 /** One part of a response: a stream chunk or the final result. */
@@ -54,6 +54,17 @@ export interface JobInit {
   timeoutMs: number;
 }
 
+/** The sequence a job of a stateful model belongs to, as the sequence batcher resolved it. */
+export interface JobSequence {
+  readonly id: string;
+  /** This request opened the sequence. */
+  readonly start: boolean;
+  /** The client flagged it as the sequence's last. */
+  readonly end: boolean;
+  /** Its answer ended the sequence (the handler's `context.endSequence`: the end header on the response). */
+  endedByHandler: boolean;
+}
+
 /** Receives a running job's cancellation, so the worker can be told. */
 export interface JobRunner {
   cancelJob(job: InferenceJob, reason: string): void;
@@ -84,6 +95,8 @@ export class InferenceJob {
   error: ModelServerError | undefined;
   /** Set while running, so a cancellation can reach the worker. */
   runner: JobRunner | undefined;
+  /** Set for a request of a stateful model once its sequence batcher has accepted it. */
+  sequence: JobSequence | undefined;
   private readonly sink: ResponseSink;
   private deadlineTimer: Timer | undefined;
   private readonly onEnd: ((job: InferenceJob) => void)[] = [];
@@ -132,6 +145,7 @@ export class InferenceJob {
 
   complete(part: ResponsePart): void {
     if (this.terminal) return;
+    if (this.sequence !== undefined) this.sequence.endedByHandler = flagValue(part.headers[SEQUENCE_END_HEADER]);
     this.end('done');
     this.sink.complete(part);
   }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ModelServerError, requestProblem } from '@model-server/protocol';
 import type { ModelRegistry } from '../registry/model-registry.js';
 import { InferenceJob, type JobKind, type ResponseSink } from './job.js';
+import type { SequenceRequest } from './sequence-request.js';
 
 /** Request header carrying a per-request deadline in milliseconds. */
 export const TIMEOUT_HEADER = 'x-request-timeout-ms';
@@ -40,11 +41,17 @@ export interface SubmitOptions {
   sink: ResponseSink;
   /** The public id (see publicRequestId); the handler sees it as the x-request-id header. */
   requestId: string;
+  /**
+   * Its sequence, for a stateful model: from the OIP parameters (sequenceFromOipParameters) or a
+   * WebSocket. Absent, a stateful model reads TorchServe's sequence headers; other models ignore it.
+   */
+  sequence?: SequenceRequest | undefined;
 }
 
 /**
  * Creates a job on the model version and queues it, or throws the refusal. Every API (HTTP,
- * WebSocket, KServe v1, the Open Inference Protocol, gRPC) enters through here.
+ * WebSocket, KServe v1, the Open Inference Protocol, gRPC) enters through here. For a stateful model
+ * the job's `sequence` is set once it is accepted (the id to answer with, and whether it opened it).
  */
 export function submitJob(registry: ModelRegistry, opts: SubmitOptions): InferenceJob {
   const target = registry.resolve(opts.model, opts.version);
@@ -71,7 +78,7 @@ export function submitJob(registry: ModelRegistry, opts: SubmitOptions): Inferen
     timeoutMs,
   });
   try {
-    target.submit(job);
+    target.submit(job, opts.sequence);
   } catch (err) {
     job.cancel('refused');
     throw err;

@@ -29,7 +29,9 @@ export interface PoolOptions {
  * than maxRetryTimeout ago; past that the pool is `failed` and stops trying (never a restart loop).
  * Scaling down retires starting workers first (they serve nothing yet), then idle ones, then busy ones
  * (which finish their batch). A retired worker never takes another batch.
- * Events: `idle` (worker ready for a batch), `metrics`, `state`, `batch_end` (worker, handlerMs, wallMs).
+ * Events: `idle` (worker ready for a batch), `metrics`, `state`, `batch_end` (worker, handlerMs, wallMs),
+ * `worker_lost` (worker, why, died: a worker that served is being retired, or died; sequences held
+ * there are lost; `died` when its running requests fail too).
  */
 export class WorkerPool extends EventEmitter {
   readonly workers = new Set<WorkerProcess>();
@@ -99,6 +101,13 @@ export class WorkerPool extends EventEmitter {
     return undefined;
   }
 
+  /** Workers that serve now and take work (neither starting nor being retired). */
+  liveWorkers(): WorkerProcess[] {
+    const out: WorkerProcess[] = [];
+    for (const w of this.workers) if (isLive(w.state) && !this.retiring.has(w)) out.push(w);
+    return out;
+  }
+
   /** A busy worker that can take a batch to run right after its current one, if any. */
   workerWithWaitingSlot(): WorkerProcess | undefined {
     for (const w of this.workers) if (w.canTakeWaitingBatch && !this.retiring.has(w)) return w;
@@ -124,10 +133,11 @@ export class WorkerPool extends EventEmitter {
     const surplus = active.length - this.target;
     if (surplus <= 0) return;
     const rank = (w: WorkerProcess): number => (w.state === 'starting' ? 0 : w.state === 'ready' ? 1 : 2);
-    for (const w of active.sort((a, b) => rank(a) - rank(b)).slice(0, surplus)) void this.retire(w);
+    for (const w of active.sort((a, b) => rank(a) - rank(b)).slice(0, surplus)) void this.retire(w, 'its worker was stopped (the model was scaled down)');
   }
 
-  private retire(worker: WorkerProcess, graceMs?: number): Promise<void> {
+  private retire(worker: WorkerProcess, why: string, graceMs?: number): Promise<void> {
+    if (!this.retiring.has(worker) && isLive(worker.state)) this.emit('worker_lost', worker, why, false);
     this.retiring.add(worker);
     return worker.stop(graceMs);
   }
@@ -156,6 +166,9 @@ export class WorkerPool extends EventEmitter {
     });
     worker.on('metrics', (entries: unknown) => this.emit('metrics', entries));
     worker.on('batch_end', (handlerMs: number, wallMs: number) => this.emit('batch_end', worker, handlerMs, wallMs));
+    worker.on('exiting', (reason: string, deliberate: boolean) => {
+      if (!deliberate) this.emit('worker_lost', worker, `its worker died (${reason})`, true);
+    });
     worker.once('exit', (exit: WorkerExit) => this.onWorkerExit(worker, exit));
     this.starting.add(worker);
     worker.start().then(
@@ -225,7 +238,7 @@ export class WorkerPool extends EventEmitter {
     this.stopped = true;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
-    await Promise.allSettled([...this.workers].map((w) => this.retire(w, graceMs)));
+    await Promise.allSettled([...this.workers].map((w) => this.retire(w, 'the model is stopping', graceMs)));
     this.changed();
   }
 }

@@ -8,6 +8,7 @@ import {
   type LoadMessage,
   type MetricEntry,
   type ModelMetadata,
+  type SequenceEndReason,
 } from '@model-server/protocol';
 import { WORKER_ENTRY } from '@model-server/worker';
 import type { WorkerLaunch } from '../config/vm-args.js';
@@ -60,7 +61,9 @@ const CONNECTION_LOST_GRACE_MS = 200;
  * honoured, never lost. Batches go out through the connection; what comes back is routed to each job
  * by gateway-issued id through the ledger.
  *
- * Events: `idle` (it can take a batch), `exit` (WorkerExit, after every in-flight job was failed),
+ * Events: `idle` (it can take a batch), `exiting` (reason, deliberate: the process ended, before its
+ * in-flight jobs fail, so that sequences can say their state is lost), `exit` (WorkerExit, after every
+ * in-flight job was failed),
  * `metrics` (entries), `batch_end` (handler ms as measured in the worker, wall ms since sent).
  */
 export class WorkerProcess extends EventEmitter implements JobRunner {
@@ -307,6 +310,11 @@ export class WorkerProcess extends EventEmitter implements JobRunner {
     return job;
   }
 
+  /** Loaded and doing nothing: it can take a batch now. */
+  get idle(): boolean {
+    return this.state === 'ready';
+  }
+
   /** Whether it can take a batch now: idle, or busy with room for one batch waiting behind the running one. */
   get canTakeBatch(): boolean {
     return this.state === 'ready' || this.canTakeWaitingBatch;
@@ -343,6 +351,11 @@ export class WorkerProcess extends EventEmitter implements JobRunner {
     const running = this.ledger.running();
     if (running && !running.jobs.includes(job)) this.deferredCancels.add(job.id);
     else this.armCancelTimer(job.id);
+  }
+
+  /** Tells the handler a sequence ended; the worker runs it after the batches sent before it. */
+  endSequence(sequenceId: string, reason: SequenceEndReason): void {
+    if (this.state === 'ready' || this.state === 'busy') this.connection.send({ type: 'sequence_end', sequenceId, reason });
   }
 
   /** The batch that waited now runs: its cancelled jobs' grace periods start. */
@@ -410,6 +423,7 @@ export class WorkerProcess extends EventEmitter implements JobRunner {
     this.connection.close();
     const { reason, error } = describeExit({ code, signal, given: this.exitReason, outOfMemory: this.outOfMemory });
     this.endedBecause = reason;
+    this.emit('exiting', reason, deliberate);
     for (const job of this.ledger.takeAll()) job.fail(error);
     if (!deliberate) this.spec.logger.warn({ worker: this.id, pid: this.pid }, `worker exited: ${reason}`);
     this.markExited();
