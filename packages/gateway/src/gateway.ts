@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Express } from 'express';
@@ -13,7 +12,9 @@ import { TokenStore } from './auth/token-store.js';
 import { createManagementApp } from './apps/management-app.js';
 import { createMetricsApp } from './apps/metrics-app.js';
 import { resolveModelSettings, type ModelOverrides } from './config/model-config.js';
-import { parseAddress, type ServerConfig } from './config/server-config.js';
+import type { ServerConfig } from './config/server-config.js';
+import { isHttpsAddress, loadTlsMaterial } from './config/tls.js';
+import { createListener, listen, listenerHandler, planListeners } from './http/listeners.js';
 import type { GatewayContext } from './gateway-context.js';
 import { handlePrediction } from './http/predictions.js';
 import { sendError } from './http/send-error.js';
@@ -26,6 +27,9 @@ import type { ManagementContext } from './management/management-context.js';
 import { GatewayMetrics } from './metrics/gateway-metrics.js';
 import { handleV2Infer, matchInferPath } from './v2/infer-route.js';
 import { listModelStore, parseModelSpecs, resolveModelPath, type ModelSpec } from './model-loader.js';
+import { openModels, type OpenedModel } from './model-loader/open-model.js';
+import { applyBlockDefaults, blockAsModelConfig, blockSpecs, modelsBlockEntry, parseModelsBlock, type ModelsBlock } from './config/models-block.js';
+import { modelConfigWarnings } from './config/model-config-keys.js';
 import { ModelRegistry } from './registry/model-registry.js';
 import { ModelVersion } from './models/model-version.js';
 import { buildModelSnapshot, parseModelSnapshot } from './snapshot/model-snapshot.js';
@@ -73,6 +77,8 @@ export class Gateway implements GatewayContext, ManagementContext {
   tokens: TokenStore | undefined;
   private guard = new TokenGuard(undefined);
   private readonly snapshots: SnapshotStore | undefined;
+  /** config.properties' `models={...}` block, per model and version. */
+  private readonly modelsBlock: ModelsBlock;
   private readonly startupModels = new WeakSet<ModelVersion>();
   readonly version = SERVER_VERSION;
   readonly extraInferenceRoutes: ((app: Express) => void)[] = [];
@@ -97,6 +103,7 @@ export class Gateway implements GatewayContext, ManagementContext {
     this.workerLaunch = workerLaunch(config);
     this.metrics = new GatewayMetrics(config.metrics_mode, this.logger);
     this.snapshots = options.snapshotDir === undefined ? undefined : new SnapshotStore(options.snapshotDir);
+    this.modelsBlock = parseModelsBlock(config.models, 'models');
   }
 
   static async start(options: GatewayOptions): Promise<Gateway> {
@@ -117,7 +124,8 @@ export class Gateway implements GatewayContext, ManagementContext {
         await gateway.restoreSnapshot(options.config.model_snapshot);
       } else {
         const specs = options.models ?? (options.config.load_models ? [options.config.load_models] : []);
-        await gateway.loadStartupModels(specs);
+        // A config whose `models` block names archives (marName) and that lists no models loads those.
+        await gateway.loadStartupModels(specs.length > 0 ? specs : blockSpecs(gateway.modelsBlock).map((b) => `${b.name}=${b.url}`));
       }
       gateway.startupComplete = true;
       await gateway.writeSnapshot('startup');
@@ -181,34 +189,27 @@ export class Gateway implements GatewayContext, ManagementContext {
       }
       managementApp(req, res);
     };
-    const inferenceAddress = await this.listenOn(this.config.inference_address, inference);
-    // Upgrades bypass the request handler above, so the WebSocket route runs the same token check.
-    const authorize = (req: IncomingMessage): void => {
-      const denied = this.guard.check(req, 'inference');
-      if (denied) throw denied;
-    };
-    this.webSockets = attachWebSocket(this.servers[0]!, { ...hotDeps, logger: this.logger, authorize });
-    this.addresses = {
-      inference: inferenceAddress,
-      management: await this.listenOn(this.config.management_address, management),
-      metrics: await this.listenOn(this.config.metrics_address, createMetricsApp(this)),
-    };
-  }
-
-  private listenOn(address: string, handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<string> {
-    const { host, port } = parseAddress(address);
-    const server = createServer({ keepAliveTimeout: 65_000, connectionsCheckingInterval: CONNECTION_CHECK_MS }, handler);
-    const readTimeoutMs = this.config.request_read_timeout * 1000;
-    guardConnections(server, this.logger, { requestTimeoutMs: readTimeoutMs, headersTimeoutMs: readTimeoutMs });
-    this.servers.push(server);
-    return new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => {
-        const bound = server.address() as AddressInfo;
-        const shown = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address;
-        resolve(`http://${shown}:${bound.port}`);
-      });
-    });
+    const handlers = { inference, management, metrics: createMetricsApp(this) };
+    const plans = planListeners({ inference: this.config.inference_address, management: this.config.management_address, metrics: this.config.metrics_address });
+    const tls = plans.some((p) => isHttpsAddress(p.address)) ? loadTlsMaterial(this.config, 'an https:// address') : undefined;
+    const bound: Partial<Addresses> = {};
+    for (const plan of plans) {
+      const server = createListener(plan, listenerHandler(plan.apis, handlers), { keepAliveTimeoutMs: 65_000, connectionsCheckingIntervalMs: CONNECTION_CHECK_MS, tls });
+      const readTimeoutMs = this.config.request_read_timeout * 1000;
+      guardConnections(server, this.logger, { requestTimeoutMs: readTimeoutMs, headersTimeoutMs: readTimeoutMs });
+      this.servers.push(server);
+      const address = await listen(server, plan);
+      for (const api of plan.apis) bound[api] = address;
+      if (plan.apis.includes('inference')) {
+        // Upgrades bypass the request handler above, so the WebSocket route runs the same token check.
+        const authorize = (req: IncomingMessage): void => {
+          const denied = this.guard.check(req, 'inference');
+          if (denied) throw denied;
+        };
+        this.webSockets = attachWebSocket(server, { ...hotDeps, logger: this.logger, authorize });
+      }
+    }
+    this.addresses = bound as Addresses;
   }
 
   /**
@@ -232,11 +233,12 @@ export class Gateway implements GatewayContext, ManagementContext {
       else throw new ModelServerError('CONFIG_INVALID', { file: '--models', reason: '"all" needs a model store (--model-store)' });
     }
     // Models load side by side; one failing model does not stop the others.
-    const results = await Promise.allSettled(specs.map((s) => this.register({ url: s.url, name: s.name, synchronous: true })));
+    const results = await Promise.allSettled(specs.map((s) => this.registerAll({ url: s.url, name: s.name, synchronous: true })));
     results.forEach((r, i) => {
       if (r.status === 'rejected') this.logger.error({ url: specs[i]!.url }, `failed to load model: ${(r.reason as Error).message}`);
-      else this.startupModels.add(r.value);
+      else for (const v of r.value) this.startupModels.add(v);
     });
+    applyBlockDefaults(this.modelsBlock, this.registry, this.logger);
   }
 
   /** Registers the models of a config snapshot as they were (scale, batching, default version). */
@@ -285,16 +287,42 @@ export class Gateway implements GatewayContext, ManagementContext {
     await this.snapshots?.write(kind, this.config, (name) => buildModelSnapshot(this.registry, name));
   }
 
-  /** Registers a model version from an archive and starts its workers. */
+  /**
+   * Registers a model from an archive (or a model without one) and starts its workers. A path serving
+   * several versions (Triton's layout) registers each, the highest as default, and returns that one.
+   */
   async register(options: RegisterOptions): Promise<ModelVersion> {
-    const path = resolveModelPath(options.url, this.config.model_store);
+    return (await this.registerAll(options)).at(-1)!;
+  }
+
+  private async registerAll(options: RegisterOptions): Promise<ModelVersion[]> {
     const unpacked = this.unpacked!;
-    const archive = await unpacked.open(path);
+    const opened = await openModels(resolveModelPath(options.url, this.config.model_store), options.name, unpacked);
+    const versions: ModelVersion[] = [];
+    for (let i = 0; i < opened.length; i++) {
+      try {
+        versions.push(await this.registerOpened(options, opened[i]!));
+      } catch (err) {
+        for (const rest of opened.slice(i + 1)) await unpacked.release(rest.archive);
+        throw err;
+      }
+    }
+    const last = versions.at(-1)!;
+    if (versions.length > 1) this.registry.setDefault(last.name, last.version);
+    return versions;
+  }
+
+  private async registerOpened(options: RegisterOptions, { archive, warnings }: OpenedModel): Promise<ModelVersion> {
+    const unpacked = this.unpacked!;
     let modelVersion: ModelVersion;
     try {
       const name = options.name ?? archive.manifest.model.modelName;
       const version = archive.manifest.model.modelVersion;
-      const settings = resolveModelSettings(archive.modelConfig, this.config, `${options.url}/${archive.manifest.model.configFile ?? 'model-config.yaml'}`, options);
+      const file = `${options.url}/${archive.manifest.model.configFile ?? 'model-config.yaml'}`;
+      // config.properties' `models` block sits below the archive's own yaml (TorchServe's precedence).
+      const block = blockAsModelConfig(modelsBlockEntry(this.modelsBlock, name, version));
+      const settings = resolveModelSettings({ ...block, ...archive.modelConfig }, this.config, file, options);
+      for (const warning of [...warnings, ...modelConfigWarnings(archive.modelConfig, file)]) this.logger.warn({ model: name, version }, warning);
       modelVersion = new ModelVersion({
         name,
         version,

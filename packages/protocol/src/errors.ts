@@ -116,6 +116,7 @@ export const ERROR_CATALOG = {
   },
   INTERNAL: { status: 500, type: 'InternalServerException', message: '{message}' },
   CONFIG_INVALID: { status: 500, type: 'ConfigurationException', message: 'Invalid configuration in {file}: {reason}' },
+  LISTEN_FAILED: { status: 500, type: 'ConfigurationException', message: 'Cannot listen on {address} ({key}): {reason}' },
   // --- wire protocol errors (gateway <-> worker); the connection is closed after each of these ------
   FRAME_TOO_LARGE: {
     status: 500,

@@ -2,6 +2,12 @@ import type { ModelVersion } from '../models/model-version.js';
 import type { WorkerProcess } from '../workers/worker-process.js';
 import type { WorkerState } from '../workers/worker-state.js';
 import { readProcessStats } from '../metrics/process-stats.js';
+import { modelConfigWarnings } from '../config/model-config-keys.js';
+
+function configNotes(v: ModelVersion): { configWarnings?: string[] } {
+  const warnings = modelConfigWarnings(v.archive.modelConfig, v.archive.manifest.model.configFile ?? 'model-config.yaml');
+  return warnings.length > 0 ? { configWarnings: warnings } : {};
+}
 
 const MS_PER_S = 1000;
 
@@ -76,5 +82,7 @@ export async function describeModel(v: ModelVersion, loadedAtStartup: boolean): 
     loadedAtStartup,
     workers,
     jobQueueStatus: { remainingCapacity: Math.max(0, v.queueCapacity - v.queueSize), pendingRequests: v.queueSize },
+    // What the archive's model-config.yaml asks for that the fields above do not reflect.
+    ...configNotes(v),
   };
 }
