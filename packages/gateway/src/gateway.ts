@@ -35,8 +35,9 @@ import { ModelVersion } from './models/model-version.js';
 import { buildModelSnapshot, parseModelSnapshot } from './snapshot/model-snapshot.js';
 import { SnapshotStore, type SnapshotKind } from './snapshot/snapshot-store.js';
 import { workerLaunch, type WorkerLaunch } from './config/vm-args.js';
+import { SERVER_VERSION } from './version.js';
 
-export const SERVER_VERSION = '0.1.0';
+export { SERVER_VERSION } from './version.js';
 
 export interface GatewayOptions {
   config: ServerConfig;
