@@ -1,9 +1,15 @@
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join, relative } from 'node:path';
-import { build } from 'esbuild';
 import { zipSync, type Zippable } from 'fflate';
 import * as tar from 'tar';
+import { ArchiverError } from './archiver-error.js';
+import { bundleHandler } from './bundle.js';
+import { HANDLER_GUIDE, parseHandlerSpec } from './handler-spec.js';
+import { readRequirements } from './requirements.js';
+import { typeCheckHandler } from './type-check.js';
+
+export { ArchiverError };
 
 /** TorchServe's model-name pattern. */
 export const MODEL_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_\-.]*$/;
@@ -17,7 +23,10 @@ export const PROVIDED_PACKAGES = ['@model-server/sdk', 'onnxruntime-node', 'onnx
  */
 export const BUILTIN_HANDLERS: readonly string[] = ['onnx_generic'];
 
-export type ArchiveFormat = 'default' | 'tgz' | 'no-archive';
+export type ArchiveFormat = 'default' | 'tgz' | 'no-archive' | 'zip-store';
+export const ARCHIVE_FORMATS: readonly ArchiveFormat[] = ['default', 'tgz', 'no-archive', 'zip-store'];
+/** Runtimes an archive may declare; TorchServe's `python` has no worker here. */
+export const RUNTIMES: readonly string[] = ['node'];
 
 export interface ArchiveOptions {
   modelName: string;
@@ -29,17 +38,14 @@ export interface ArchiveOptions {
   exportPath: string;
   archiveFormat?: ArchiveFormat | undefined;
   force?: boolean | undefined;
-}
-
-/** A refusal with the exit code the CLI should use (2 = bad arguments, 3 = output exists). */
-export class ArchiverError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode = 2,
-  ) {
-    super(message);
-    this.name = 'ArchiverError';
-  }
+  /** `--runtime`: only `node`. */
+  runtime?: string | undefined;
+  /** `--requirements-file`: the handler's package.json; its dependencies must be installed, and are bundled. */
+  requirementsFile?: string | undefined;
+  /** Type-check a TypeScript handler against the SDK first (the CLI's default; `--skip-type-check`). */
+  typeCheck?: boolean | undefined;
+  /** Receives notes (packages bundled, dependencies not imported). */
+  note?: ((message: string) => void) | undefined;
 }
 
 async function mustExist(path: string, what: string): Promise<void> {
@@ -52,32 +58,8 @@ async function mustExist(path: string, what: string): Promise<void> {
 
 function outputPath(opts: ArchiveOptions): string {
   const format = opts.archiveFormat ?? 'default';
-  const name = format === 'default' ? `${opts.modelName}.mar` : format === 'tgz' ? `${opts.modelName}.tar.gz` : opts.modelName;
+  const name = format === 'default' || format === 'zip-store' ? `${opts.modelName}.mar` : format === 'tgz' ? `${opts.modelName}.tar.gz` : opts.modelName;
   return join(opts.exportPath, name);
-}
-
-/** Bundles the handler (TypeScript or JS) into one ESM file, leaving what the worker provides external. */
-async function bundleHandler(entry: string, outfile: string): Promise<void> {
-  try {
-    await build({
-      entryPoints: [entry],
-      outfile,
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      external: PROVIDED_PACKAGES,
-      // Bundled CommonJS dependencies may `require` Node built-ins, which ESM lacks.
-      banner: { js: "import { createRequire as __msCreateRequire } from 'node:module'; const require = __msCreateRequire(import.meta.url);" },
-      logLevel: 'silent',
-      sourcemap: 'inline',
-    });
-  } catch (err) {
-    const errors = (err as { errors?: { text: string; location?: { file: string; line: number } }[] }).errors;
-    const first = errors?.[0];
-    const where = first?.location ? ` (${first.location.file}:${first.location.line})` : '';
-    throw new ArchiverError(`cannot bundle handler ${entry}: ${first?.text ?? (err as Error).message}${where}`);
-  }
 }
 
 async function collect(dir: string, root: string, out: Zippable): Promise<void> {
@@ -97,11 +79,18 @@ export async function createArchive(opts: ArchiveOptions): Promise<string> {
     throw new ArchiverError(`invalid --version "${opts.version}": must match ${MODEL_NAME_PATTERN.source}`);
   }
   const format = opts.archiveFormat ?? 'default';
-  if (!['default', 'tgz', 'no-archive'].includes(format)) {
-    throw new ArchiverError(`invalid --archive-format "${format}": expected default, tgz or no-archive`);
+  if (!ARCHIVE_FORMATS.includes(format)) {
+    throw new ArchiverError(`invalid --archive-format "${format}": expected ${ARCHIVE_FORMATS.join(', ')}`);
   }
-  const builtin = BUILTIN_HANDLERS.includes(opts.handler);
-  if (!builtin) await mustExist(opts.handler, 'handler');
+  const runtime = opts.runtime ?? 'node';
+  if (!RUNTIMES.includes(runtime)) {
+    throw new ArchiverError(`--runtime ${runtime} is not supported: handlers run on node (write it in TypeScript, see ${HANDLER_GUIDE}), and --runtime may only be node`);
+  }
+  const handler = parseHandlerSpec(opts.handler, BUILTIN_HANDLERS);
+  const builtin = handler.kind === 'builtin';
+  if (handler.kind === 'file') await mustExist(handler.file, 'handler');
+  const requirements = opts.requirementsFile && handler.kind === 'file' ? await readRequirements(opts.requirementsFile, handler.file, PROVIDED_PACKAGES) : undefined;
+  if (opts.requirementsFile && builtin) throw new ArchiverError(`--requirements-file needs a handler of your own; the built-in ${opts.handler} has no dependencies`);
   if (opts.serializedFile) await mustExist(opts.serializedFile, 'serialized file');
   if (opts.configFile) await mustExist(opts.configFile, 'config file');
   for (const extra of opts.extraFiles ?? []) await mustExist(extra, 'extra file');
@@ -132,12 +121,31 @@ export async function createArchive(opts: ArchiveOptions): Promise<string> {
   const staging = await mkdtemp(join(tmpdir(), 'model-archiver-'));
   try {
     await mkdir(join(staging, 'MAR-INF'));
-    if (!builtin) await bundleHandler(opts.handler, join(staging, 'handler.js'));
+    let entry = opts.handler;
+    if (handler.kind === 'file') {
+      if (opts.typeCheck && /\.[cm]?tsx?$/i.test(handler.file)) await typeCheckHandler(handler.file);
+      const bundle = await bundleHandler(handler.file, join(staging, 'handler.js'), PROVIDED_PACKAGES);
+      if (handler.exportName !== undefined && !bundle.exports.includes(handler.exportName)) {
+        throw new ArchiverError(`--handler ${opts.handler}: ${handler.file} exports no "${handler.exportName}" (its exports: ${bundle.exports.join(', ') || 'none'})`);
+      }
+      entry = handler.exportName === undefined ? 'handler.js' : `handler.js:${handler.exportName}`;
+      if (requirements) {
+        const unused = requirements.bundled.filter((d) => !bundle.bundledPackages.includes(d));
+        opts.note?.(`bundled from ${requirements.file}: ${requirements.bundled.filter((d) => !unused.includes(d)).join(', ') || 'nothing'}`);
+        if (unused.length > 0) opts.note?.(`listed in ${requirements.file} but not imported by the handler, so not bundled: ${unused.join(', ')}`);
+        if (requirements.provided.length > 0) opts.note?.(`provided by the worker, not bundled: ${requirements.provided.join(', ')}`);
+      }
+    }
     const model: Record<string, string> = {
       modelName: opts.modelName,
       modelVersion: opts.version,
-      handler: builtin ? opts.handler : 'handler.js',
+      handler: entry,
     };
+    if (requirements) {
+      // Kept for the record (nothing installs it): in MAR-INF, since a package.json beside handler.js would change how node loads it.
+      model['requirementsFile'] = 'MAR-INF/package.json';
+      await writeFile(join(staging, 'MAR-INF', 'package.json'), requirements.text);
+    }
     if (opts.serializedFile) {
       model['serializedFile'] = basename(opts.serializedFile);
       await cp(opts.serializedFile, join(staging, model['serializedFile']));
@@ -149,7 +157,7 @@ export async function createArchive(opts: ArchiveOptions): Promise<string> {
     for (const extra of opts.extraFiles ?? []) await cp(extra, join(staging, basename(extra)), { recursive: true });
     const manifest = {
       createdOn: formatCreatedOn(new Date()),
-      runtime: 'node',
+      runtime,
       model,
       archiverVersion: ARCHIVER_VERSION,
     };
@@ -164,7 +172,8 @@ export async function createArchive(opts: ArchiveOptions): Promise<string> {
     } else {
       const files: Zippable = {};
       await collect(staging, staging, files);
-      await writeFile(out, zipSync(files, { level: 6 }));
+      // zip-store: entries stored uncompressed (TorchServe's zip-store), for models that do not compress.
+      await writeFile(out, zipSync(files, { level: format === 'zip-store' ? 0 : 6 }));
     }
     return out;
   } finally {
