@@ -1,6 +1,9 @@
 export type { Context, Manifest, ResponseSettings } from './context.js';
 export { sendIntermediatePredictResponse } from './context.js';
 export { HandlerRequest, type RequestInput } from './request.js';
+export { type RequestTensor, type TensorData } from './request-tensor.js';
+export { tensorResponse, type OutputTensor } from './tensor-response.js';
+export { imageBytes } from './image-bytes.js';
 export { BaseHandler, type Handler } from './handler.js';
 export { OnnxHandler, TENSOR_RUNS_METRIC, Tensor, type Feeds, type Fetches } from './onnx-handler.js';
 export { openSession, readOnnxOptions, type OnnxOptions } from './onnx-session.js';

@@ -11,7 +11,8 @@ import {
 } from '@model-server/protocol';
 import { z } from 'zod';
 import { BinaryCursor } from './binary-data.js';
-import { jsonToTensorBytes } from './tensor-json.js';
+import { binaryElementCount, resolveWildcardShape } from './shape-wildcard.js';
+import { flatten, jsonToTensorBytes } from './tensor-json.js';
 
 const parameters = z.record(z.string(), z.unknown());
 
@@ -23,7 +24,8 @@ const inferRequestSchema = z.object({
     .array(
       z.object({
         name: z.string().min(1),
-        shape: z.array(z.number().int().min(0)),
+        // -1 (one dimension, solved from the data) and a bare number, as KServe's clients send them.
+        shape: z.union([z.array(z.number().int().min(-1)), z.number().int().min(-1).transform((n) => [n])]),
         datatype: z.string(),
         parameters: parameters.optional(),
         data: z.unknown().optional(),
@@ -125,7 +127,12 @@ function decodeRawBinary(body: Uint8Array, metadata: ModelMetadata | undefined):
  * `jsonLength` is `Inference-Header-Content-Length` (undefined: the whole body is JSON). `metadata`,
  * when the model reported it, lets bad requests fail here with 400.
  */
-export function decodeInferRequest(body: Uint8Array, jsonLength: number | undefined, metadata: ModelMetadata | undefined): DecodedInferRequest {
+export function decodeInferRequest(
+  body: Uint8Array,
+  jsonLength: number | undefined,
+  metadata: ModelMetadata | undefined,
+  options: { handlerDecides?: boolean } = {},
+): DecodedInferRequest {
   if (jsonLength === 0) return decodeRawBinary(body, metadata);
   const json = jsonLength === undefined ? body : body.subarray(0, jsonLength);
   const parsed = inferRequestSchema.safeParse(parseJson(json));
@@ -140,18 +147,22 @@ export function decodeInferRequest(body: Uint8Array, jsonLength: number | undefi
     const datatype = input.datatype.toUpperCase();
     if (!isTensorDatatype(datatype)) throw invalid(`input '${input.name}' has unknown datatype ${input.datatype}`);
     if (headers.has(input.name)) throw invalid(`input '${input.name}' is given more than once`);
-    const header = { datatype, shape: input.shape };
-    headers.set(input.name, header);
     const binarySize = input.parameters?.['binary_data_size'];
     let data: Uint8Array;
+    let header: { datatype: TensorDatatype; shape: number[] };
     if (binarySize !== undefined) {
       if (input.data !== undefined) throw invalid(`input '${input.name}' has both "data" and binary_data_size`);
       data = cursor.take(input.name, binarySize);
+      header = { datatype, shape: resolveWildcardShape(input.name, input.shape, binaryElementCount(datatype, data)) };
       checkTensorData(input.name, header, data);
     } else {
       if (input.data === undefined) throw invalid(`input '${input.name}' has no "data" (and no binary_data_size)`);
-      data = jsonToTensorBytes(input.name, datatype, input.shape, input.data);
+      // A lone value for a one-element input (tobytes.py writes "data": "<base64>").
+      const values = Array.isArray(input.data) ? input.data : [input.data];
+      header = { datatype, shape: resolveWildcardShape(input.name, input.shape, input.shape.includes(-1) ? flatten(values, input.name).length : 0) };
+      data = jsonToTensorBytes(input.name, datatype, header.shape, values);
     }
+    headers.set(input.name, header);
     return { name: input.name, contentType: formatTensorContentType(header), data };
   });
   cursor.finish();
@@ -162,6 +173,11 @@ export function decodeInferRequest(body: Uint8Array, jsonLength: number | undefi
     return { name: o.name, binary: typeof flag === 'boolean' ? flag : undefined };
   });
   if (outputs && new Set(outputs.map((o) => o.name)).size !== outputs.length) throw invalid('an output is requested more than once');
-  if (metadata) checkSignature(inputs, headers, metadata, outputs);
+  // A handler with code of its own may take what its model does not: a BYTES input the model has no
+  // name for (an image as base64 text for an FP32 model, as KServe's clients send) is the handler's to
+  // read. Anything else is checked against the model's signature.
+  const forHandler =
+    options.handlerDecides === true && metadata !== undefined && inputs.some((i) => headers.get(i.name)!.datatype === 'BYTES' && !metadata.inputs.some((m) => m.name === i.name));
+  if (metadata && !forHandler) checkSignature(inputs, headers, metadata, outputs);
   return { id: request.id, parameters: request.parameters ?? {}, inputs, outputs, binaryByDefault };
 }

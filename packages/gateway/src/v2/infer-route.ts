@@ -10,6 +10,11 @@ import { decodeInferRequest } from './decode-request.js';
 import { InferSink } from './infer-sink.js';
 import { assertReady, metadataOf } from './model-state.js';
 
+/** Whether a version's handler is code of its own, which may take inputs its model's signature does not list. */
+export function hasOwnHandler(version: { archive: { manifest: { model: { handler: string } } } }): boolean {
+  return version.archive.manifest.model.handler !== 'onnx_generic';
+}
+
 export interface InferTarget {
   model: string;
   version: string | undefined;
@@ -66,7 +71,9 @@ export async function handleV2Infer(deps: PredictionDeps, req: IncomingMessage, 
     }
     const [body] = await readInputsAsync(req, deps.maxRequestBytes);
     const data = body?.data ?? new Uint8Array(0);
-    const decoded = decodeInferRequest(data, headerLength(req.headers[HEADER_LENGTH_HEADER], data.byteLength), metadataOf(version));
+    const decoded = decodeInferRequest(data, headerLength(req.headers[HEADER_LENGTH_HEADER], data.byteLength), metadataOf(version), {
+      handlerDecides: hasOwnHandler(version),
+    });
     const headers = flattenHeaders(req);
     delete headers[TENSOR_OUTPUTS_HEADER];
     if (decoded.outputs) headers[TENSOR_OUTPUTS_HEADER] = JSON.stringify(decoded.outputs.map((o) => o.name));

@@ -1,15 +1,16 @@
 import type { ServerResponse } from 'node:http';
-import { ModelServerError, TENSOR_BUNDLE_CONTENT_TYPE, decodeTensorBundle } from '@model-server/protocol';
+import { ModelServerError } from '@model-server/protocol';
 import type { ResponsePart, ResponseSink } from '../scheduling/job.js';
 import { NO_CACHE_HEADERS } from '../http/send-error.js';
 import { sendOipError } from '../http/send-oip-error.js';
 import { encodeInferResponse, type InferResponseOptions } from './encode-response.js';
 import { handlerStatusError } from '../http/handler-status.js';
+import { answerTensors } from './result-tensors.js';
 
 
 /**
- * Answers a v2 `infer` job: the handler's tensor bundle becomes the inference response (JSON or
- * binary); an error (a request failed by its handler, or an error status it chose) becomes `{"error": "..."}`. A
+ * Answers a v2 `infer` job: the handler's tensors (or its JSON answer as a `predict` output) become the
+ * inference response (JSON or binary); an error (a request failed by its handler, or an error status it chose) becomes `{"error": "..."}`. A
  * handler's intermediate chunks have no place in this protocol and are dropped.
  */
 export class InferSink implements ResponseSink {
@@ -29,12 +30,7 @@ export class InferSink implements ResponseSink {
     }
     let encoded;
     try {
-      if (!part.contentType?.startsWith(TENSOR_BUNDLE_CONTENT_TYPE)) {
-        throw new ModelServerError('HANDLER_ERROR', {
-          message: `model ${this.options.modelName} answered ${part.contentType ?? 'untyped data'} instead of tensors; its handler does not speak the inference protocol`,
-        });
-      }
-      encoded = encodeInferResponse(decodeTensorBundle(part.body), this.options);
+      encoded = encodeInferResponse(answerTensors(part), this.options);
     } catch (err) {
       this.fail(err instanceof ModelServerError ? err : new ModelServerError('INTERNAL', { message: (err as Error).message }));
       return;
