@@ -1,5 +1,3 @@
-import { keystoreAdvice } from './tls.js';
-
 /**
  * What this server does with each of TorchServe's config.properties keys (docs/configuration.md lists
  * them from this table, and a test keeps the two and the loader's behaviour in step):
@@ -23,6 +21,8 @@ const honoured = (note: string, valueWarning?: (value: string) => string | undef
 const warned = (note: string): TorchServeKey => ({ status: 'warned', note });
 const refused = (note: string): TorchServeKey => ({ status: 'refused', note });
 
+/** The refusal prints keystoreAdvice(<the keystore's path>): the openssl commands. */
+const KEYSTORE = 'convert the Java keystore to PEM files for private_key_file and certificate_file; start-up prints the openssl commands';
 const GRPC = warned('gRPC is not served by this build; the HTTP APIs serve the same models');
 
 export const TORCHSERVE_KEYS: Readonly<Record<string, TorchServeKey>> = Object.freeze({
@@ -39,12 +39,12 @@ export const TORCHSERVE_KEYS: Readonly<Record<string, TorchServeKey>> = Object.f
   load_models: honoured('all, a.mar,b.mar, name=a.mar, name=model.onnx'),
   models: honoured('per model and version: minWorkers, maxWorkers, batchSize, maxBatchDelay, responseTimeout, startupTimeout, marName, defaultVersion'),
   default_workers_per_model: honoured('default 1 (TorchServe: one per CPU)'),
-  job_queue_size: honoured(''),
-  max_request_size: honoured(''),
-  max_response_size: honoured(''),
+  job_queue_size: honoured('as in TorchServe (see above)'),
+  max_request_size: honoured('as in TorchServe (see above)'),
+  max_response_size: honoured('as in TorchServe (see above)'),
   default_response_timeout: honoured('a per-request deadline (504), the worker is not killed'),
-  default_startup_timeout: honoured(''),
-  unregister_model_timeout: honoured(''),
+  default_startup_timeout: honoured('as in TorchServe (see above)'),
+  unregister_model_timeout: honoured('as in TorchServe (see above)'),
   number_of_netty_threads: warned('no Netty: one event loop serves every connection'),
   netty_client_threads: warned('no Netty: one event loop serves every connection'),
   number_of_gpu: warned('models run on the CPU (onnxruntime-node CPU build)'),
@@ -55,15 +55,15 @@ export const TORCHSERVE_KEYS: Readonly<Record<string, TorchServeKey>> = Object.f
   cors_allowed_origin: warned('CORS headers are not sent'),
   cors_allowed_methods: warned('CORS headers are not sent'),
   cors_allowed_headers: warned('CORS headers are not sent'),
-  keystore: refused(keystoreAdvice('')),
-  keystore_pass: refused(keystoreAdvice('')),
-  keystore_type: refused(keystoreAdvice('')),
+  keystore: refused(KEYSTORE),
+  keystore_pass: refused(KEYSTORE),
+  keystore_type: refused(KEYSTORE),
   private_key_file: honoured('PEM private key for https:// addresses'),
   certificate_file: honoured('PEM certificate (chain) for https:// addresses'),
-  allowed_urls: honoured(''),
-  enable_model_api: honoured(''),
-  disable_token_authorization: honoured(''),
-  token_expiration_min: honoured(''),
+  allowed_urls: honoured('as in TorchServe (see above)'),
+  enable_model_api: honoured('as in TorchServe (see above)'),
+  disable_token_authorization: honoured('as in TorchServe (see above)'),
+  token_expiration_min: honoured('as in TorchServe (see above)'),
   metrics_mode: honoured('native, prometheus, legacy, log'),
   metrics_format: honoured('older name of metrics_mode (KServe\'s sample configs)'),
   metrics_config: warned('metrics are defined by the server; handlers add their own through context.metrics'),
@@ -91,7 +91,7 @@ export const TORCHSERVE_KEYS: Readonly<Record<string, TorchServeKey>> = Object.f
   cpu_launcher_enable: warned('no CPU pinning; ONNX Runtime threads are set per model (onnx.intraOpNumThreads)'),
   cpu_launcher_args: warned('no CPU pinning; ONNX Runtime threads are set per model (onnx.intraOpNumThreads)'),
   ipex_enable: warned('no Intel Extension for PyTorch'),
-  model_snapshot: honoured(''),
+  model_snapshot: honoured('as in TorchServe (see above)'),
 });
 
 /** Keys honoured without being a field of serverConfigSchema: served always, or aliases. */
