@@ -53,7 +53,8 @@ export async function typeCheckHandler(handler: string): Promise<void> {
   if (diagnostics.length === 0) return;
   const shown = ts.formatDiagnostics(diagnostics.slice(0, MAX_SHOWN), {
     getCanonicalFileName: (f) => f,
-    getCurrentDirectory: () => process.cwd(),
+    // Paths relative to the handler's folder: the message names the handler in full already.
+    getCurrentDirectory: () => dir,
     getNewLine: () => '\n',
   });
   const more = diagnostics.length > MAX_SHOWN ? `... and ${diagnostics.length - MAX_SHOWN} more\n` : '';
