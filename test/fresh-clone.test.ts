@@ -65,19 +65,21 @@ describe('a fresh clone', () => {
     let out = '';
     demo.stdout.on('data', (d: Buffer) => (out += d.toString()));
     demo.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    const exited = new Promise<number | null>((resolve) => demo.once('exit', (code) => resolve(code)));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => demo.once('exit', (code, signal) => resolve({ code, signal })));
     await new Promise<void>((resolve, reject) => {
       const check = (): void => {
         if (/token authorization is off/.test(out)) resolve();
       };
       demo.stdout.on('data', check);
-      void exited.then((code) => reject(new Error(`npm start exited (${code}):\n${out}`)));
+      void exited.then(({ code }) => reject(new Error(`npm start exited (${code}):\n${out}`)));
     });
     expect(out).toMatch(/models:\s+echo_stream, identity, mnist, vad/);
     const demoInference = bannerAddress(out, 'inference');
     expect((await fetch(`${demoInference}/predictions/mnist`, { method: 'POST', body: await readFile(join(clone, 'examples', 'mnist', 'samples', 'digit-7.png')) })).status).toBe(200);
-    process.kill(-demo.pid!, 'SIGTERM');
-    expect(await exited).toBe(0);
+    // Ctrl-C as a terminal sends it: to the whole process group (npm, its shell, the server).
+    process.kill(-demo.pid!, 'SIGINT');
+    expect(await exited).toMatchObject({ signal: null });
+    await expect(fetch(`${demoInference}/ping`)).rejects.toThrow();
     // The demo leaves no config snapshot for the next start to restore.
     expect(existsSync(join(clone, 'logs', 'config')) ? await readdir(join(clone, 'logs', 'config')) : []).toEqual([]);
 
