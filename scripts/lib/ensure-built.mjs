@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -25,4 +25,9 @@ export function ensureBuilt(pkg, command) {
     process.exit(1);
   }
   return main;
+}
+
+/** Runs `<pkg>/dist/main.js` as the command `command`, building it first on a fresh checkout. */
+export async function runCommand(pkg, command) {
+  await import(pathToFileURL(ensureBuilt(pkg, command)).href);
 }

@@ -4,8 +4,8 @@ import { UsageError, parseArgs } from './args.js';
 import { HELP, USAGE, flagsOf } from './help.js';
 import { fail, runDetached, runForeground } from './start.js';
 import { collectStatus, formatStatus } from './status.js';
-import { findServer, liveStates } from './state-file.js';
-import { notRunning, selectorOf, stop } from './stop.js';
+import { liveStates } from './state-file.js';
+import { selectedServer, stop } from './stop.js';
 import type { Values } from './config-lookup.js';
 
 async function status(values: Values): Promise<number> {
@@ -15,13 +15,8 @@ async function status(values: Values): Promise<number> {
     for (const state of all) process.stdout.write(formatStatus(await collectStatus(state)));
     return all.length > 0 ? 0 : 1;
   }
-  const selector = selectorOf(values);
-  if (!selector) return 2;
-  const state = await findServer(selector);
-  if (!state) {
-    process.stdout.write(await notRunning(selector));
-    return 1;
-  }
+  const state = await selectedServer(values, 1);
+  if (typeof state === 'number') return state;
   const report = await collectStatus(state);
   process.stdout.write(formatStatus(report));
   return report.ping === 200 ? 0 : 1;

@@ -23,14 +23,22 @@ export async function notRunning(selector: ServerSelector): Promise<string> {
   return `model-server is not running (no server ${where}).${hint}\n`;
 }
 
-export async function stop(values: Values): Promise<number> {
+/**
+ * The server `--pid` / `--ts-config` (or this folder) names; otherwise the exit code to end with, once
+ * the reason is printed (2 for a bad flag, `notFoundCode` when no such server runs).
+ */
+export async function selectedServer(values: Values, notFoundCode: number): Promise<ServerState | number> {
   const selector = selectorOf(values);
   if (!selector) return 2;
   const state = await findServer(selector);
-  if (!state) {
-    process.stdout.write(await notRunning(selector));
-    return 0;
-  }
+  if (state) return state;
+  process.stdout.write(await notRunning(selector));
+  return notFoundCode;
+}
+
+export async function stop(values: Values): Promise<number> {
+  const state = await selectedServer(values, 0);
+  if (typeof state === 'number') return state;
   process.kill(state.pid, 'SIGTERM');
   const deadline = Date.now() + STOP_GRACE_MS;
   while (isAlive(state.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));

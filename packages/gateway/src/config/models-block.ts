@@ -2,19 +2,22 @@ import { z } from 'zod';
 import { ModelServerError } from '@model-server/protocol';
 import { didYouMeanSuffix } from './did-you-mean.js';
 
-/** One version's entry of config.properties' `models={...}` block, TorchServe's field names and units. */
-const versionEntry = z.strictObject({
+/**
+ * A model version's settings as TorchServe writes them in config.properties' `models={...}` block and in
+ * `model_snapshot`: the same field names and units (timeouts in seconds, the delay in ms).
+ */
+export const VERSION_SETTINGS_SHAPE = {
   defaultVersion: z.boolean().optional(),
-  marName: z.string().min(1).optional(),
   minWorkers: z.number().int().min(0).optional(),
   maxWorkers: z.number().int().min(0).optional(),
   batchSize: z.number().int().positive().optional(),
   maxBatchDelay: z.number().int().min(0).optional(),
-  /** Seconds. */
   responseTimeout: z.number().int().positive().optional(),
-  /** Seconds. */
   startupTimeout: z.number().int().positive().optional(),
-});
+};
+
+/** One version's entry of the `models` block; a misspelt field is refused (strict). */
+const versionEntry = z.strictObject({ ...VERSION_SETTINGS_SHAPE, marName: z.string().min(1).optional() });
 
 const FIELDS = Object.keys(versionEntry.shape);
 
