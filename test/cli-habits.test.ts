@@ -1,8 +1,9 @@
+import { spawn } from 'node:child_process';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bannerAddress, cliFolder, type CliFolder } from './helpers/cli-run.js';
+import { CLI_BIN, bannerAddress, cliFolder, type CliFolder } from './helpers/cli-run.js';
 import { buildModel, tempDir } from './helpers/models.js';
 import { postJson } from './helpers/server.js';
 
@@ -125,6 +126,22 @@ describe('servers side by side, one per folder', () => {
     const pidB = Number(/started \(pid (\d+)\)/.exec(startedB.stdout)![1]);
     expect((await a.run('stop', '--pid', String(pidB))).stdout).toContain(`has stopped (pid ${pidB}, ${b.dir})`);
     await expect(fetch(`${inferenceB}/ping`)).rejects.toThrow();
+  });
+
+  it('starts in the foreground with --foreground alone, as torchserve --foreground', async () => {
+    const f = await folder();
+    const child = spawn(process.execPath, [CLI_BIN, '--foreground', '--model-store', store, '--models', 'alpha=alpha.mar', '--dt', '--ncs'], { cwd: f.dir, env: f.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', () => /token authorization is off/.test(out) && resolve());
+      void exited.then((code) => reject(new Error(`exited (${code}): ${out}`)));
+    });
+    expect((await postJson(`${bannerAddress(out, 'inference')}/predictions/alpha`, { op: 'echo', value: 3 })).json).toMatchObject({ value: 3 });
+    expect((await f.run('status')).stdout).toMatch(/model alpha 1\.0 \(default\)/);
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
   });
 
   it('acts on the server named by the config file it was started with', async () => {

@@ -33,8 +33,10 @@ async function main(argv: readonly string[]): Promise<number> {
   const { command, values } = parsed;
   switch (command) {
     case 'start': {
-      // The flags as given, so a background start hands its child the same ones.
-      return values['foreground'] ? runForeground(values) : runDetached(argv.filter((a) => a !== '--start' && a !== 'start'), values);
+      // The flags as given (less the command, which the child is given as `start`), so a background
+      // start hands its child the same ones.
+      const flags = (argv[0] === 'start' ? argv.slice(1) : argv).filter((a) => a !== '--start');
+      return values['foreground'] ? runForeground(values) : runDetached(flags, values);
     }
     case 'stop':
       return stop(values);
