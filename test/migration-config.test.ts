@@ -188,6 +188,28 @@ describe("KServe's stock TorchServe config: inference and management on one addr
   });
 });
 
+describe('all three addresses on one port', () => {
+  it('adds /metrics (no key) to the shared listener', async () => {
+    const port = await freePort();
+    const shared = `http://127.0.0.1:${port}`;
+    const server = await startServer({ store, models: ['probe.mar'], config: { inference_address: shared, management_address: shared, metrics_address: shared, disable_token_authorization: false, token_key_file: join(await tempDir('ms-keys-'), 'key_file.json') } });
+    try {
+      expect(server.url).toBe(shared);
+      expect(server.metrics).toBe(shared);
+      const metrics = await fetch(`${shared}/metrics`);
+      expect(metrics.status).toBe(200);
+      expect(await metrics.text()).toContain('# TYPE');
+      // Inference paths still need the inference key; management paths the management key.
+      expect((await postJson(`${shared}/predictions/probe`, { op: 'echo' })).status).toBe(401);
+      expect((await mgmt(shared, 'GET', '/models')).status).toBe(401);
+      const keys = JSON.parse(await readFile(server.gateway.tokens!.keyFile, 'utf8')) as Record<string, { key: string }>;
+      expect((await mgmt(shared, 'GET', '/models', { headers: { authorization: `Bearer ${keys['management']!.key}` } })).status).toBe(200);
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
 describe('the models={...} block', () => {
   it('sets per-model and per-version settings below model-config.yaml, and the default version', async () => {
     const models = {
