@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mgmt } from './helpers/management.js';
 import { ROOT, buildModel, tempDir } from './helpers/models.js';
 import { infer } from './helpers/oip-client.js';
-import { postJson } from './helpers/server.js';
+import { postJson, startServer } from './helpers/server.js';
 import { startServerProcess, type ServerProcess } from './helpers/server-process.js';
 
 const MNIST_ONNX = join(ROOT, 'examples', 'mnist', 'mnist.onnx');
@@ -112,6 +112,21 @@ describe('models without an archive, served by the built-in ONNX handler', () =>
     expect(await predictDigit('kserve_m', digits[0]!.pixels)).toBe(digits[0]!.label);
     // What config.pbtxt holds beyond that is named once at load.
     expect(server.output()).toContain('config.pbtxt fields not acted on: model_warmup');
+  });
+
+  it('restores each version of a versioned folder from a config snapshot, once', async () => {
+    const snapshot = (await mgmt(server.management, 'GET', '/models/tri/all')).json.map((v: { modelVersion: string }) => v.modelVersion);
+    const entry = (version: string) => ({ defaultVersion: version === '1', marName: 'tri', minWorkers: 0 });
+    const restored = await startServer({ store, models: [], config: { model_snapshot: JSON.stringify({ models: { tri: Object.fromEntries(snapshot.map((v: string) => [v, entry(v)])) } }) } });
+    try {
+      expect(restored.gateway.registry.versionsOf('tri').map((v) => v.version).sort()).toEqual(['1', '2']);
+      expect(restored.gateway.registry.defaultVersionOf('tri')).toBe('1');
+      // Each entry registered its own version: both count as loaded at start-up, none failed.
+      const described = (await mgmt(restored.management, 'GET', '/models/tri/all')).json as { loadedAtStartup: boolean }[];
+      expect(described.map((d) => d.loadedAtStartup)).toEqual([true, true]);
+    } finally {
+      await restored.stop();
+    }
   });
 
   it('refuses a folder that holds no model, saying what it expected', async () => {

@@ -53,6 +53,8 @@ export interface GatewayOptions {
 export interface RegisterOptions extends ModelOverrides {
   url: string;
   name?: string | undefined;
+  /** Only this version, of a path that serves several (a snapshot restores one version per entry). */
+  version?: string | undefined;
   /** Wait for the workers to load (default true). */
   synchronous?: boolean;
 }
@@ -248,10 +250,11 @@ export class Gateway implements GatewayContext, ManagementContext {
     const entries = Object.entries(snapshot.models).flatMap(([name, versions]) => Object.entries(versions).map(([version, v]) => ({ name, version, v })));
     this.logger.info({ models: entries.length }, 'restoring models from the config snapshot (--models and load_models are ignored)');
     const results = await Promise.allSettled(
-      entries.map(({ name, v }) =>
+      entries.map(({ name, version, v }) =>
         this.register({
           url: v.marName,
           name,
+          version,
           synchronous: true,
           minWorkers: v.minWorkers,
           maxWorkers: v.maxWorkers,
@@ -298,7 +301,13 @@ export class Gateway implements GatewayContext, ManagementContext {
 
   private async registerAll(options: RegisterOptions): Promise<ModelVersion[]> {
     const unpacked = this.unpacked!;
-    const opened = await openModels(resolveModelPath(options.url, this.config.model_store), options.name, unpacked);
+    let opened = await openModels(resolveModelPath(options.url, this.config.model_store), options.name, unpacked);
+    if (options.version !== undefined && opened.length > 1) {
+      const [wanted, rest] = [opened.filter((o) => o.archive.manifest.model.modelVersion === options.version), opened.filter((o) => o.archive.manifest.model.modelVersion !== options.version)];
+      for (const o of rest) await unpacked.release(o.archive);
+      if (wanted.length === 0) throw new ModelServerError('MODEL_VERSION_NOT_FOUND', { model: options.name ?? options.url, version: options.version });
+      opened = wanted;
+    }
     const versions: ModelVersion[] = [];
     for (let i = 0; i < opened.length; i++) {
       try {
