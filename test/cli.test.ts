@@ -106,13 +106,17 @@ describe('model-server CLI', () => {
     await expect(cmdline(serverPid)).rejects.toThrow();
   });
 
-  it('refuses vmargs that are not node flags before starting anything', async () => {
+  it('refuses vmargs that are not node flags before starting anything, naming the node flag for a JVM one', async () => {
     const file = join(stateDir, 'bad-vmargs.properties');
     await writeFile(file, 'vmargs=-Xmx128m\n');
     const r = await cli('start', '--ts-config', file);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('bad-vmargs.properties');
-    expect(r.stderr).toMatch(/vmargs: must be node flags/);
+    expect(r.stderr).toContain('vmargs: holds JVM flags, and model-server runs node: write vmargs=--max-old-space-size=128');
+    await writeFile(file, 'worker_vmargs=script.js\n');
+    const other = await cli('start', '--ts-config', file);
+    expect(other.code).toBe(2);
+    expect(other.stderr).toMatch(/worker_vmargs: must be node flags/);
   });
 
   it('refuses an unknown command with usage', async () => {

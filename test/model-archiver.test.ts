@@ -126,7 +126,7 @@ describe('model-archiver CLI', () => {
     ['a missing serialized file', ['--serialized-file', '/nonexistent/model.onnx'], /serialized file not found/],
     ['a missing config file', ['--config-file', '/nonexistent/model-config.yaml'], /config file not found/],
     ['a missing extra file', ['--extra-files', '/nonexistent/vocab.txt'], /extra file not found/],
-    ['an unknown archive format', ['--archive-format', 'zip-store'], /invalid --archive-format "zip-store"/],
+    ['an unknown archive format', ['--archive-format', 'rar'], /invalid --archive-format "rar": expected default, tgz, no-archive, zip-store/],
   ])('refuses %s with exit code 2', async (_what, override, message) => {
     const args = base('refused');
     for (let i = 0; i < override.length; i += 2) {
@@ -157,7 +157,11 @@ describe('model-archiver CLI', () => {
     expect(r.stderr).toMatch(/--version is required/);
     const broken = join(src, 'broken.ts');
     await writeFile(broken, 'export default {{{');
-    const b = await archiver('--model-name', 'x', '--version', '1', '--handler', broken, '--export-path', out);
+    // The type check finds it first; without the check, esbuild does.
+    const checked = await archiver('--model-name', 'x', '--version', '1', '--handler', broken, '--export-path', out);
+    expect(checked.exitCode).toBe(2);
+    expect(checked.stderr).toMatch(/broken\.ts has type errors[^]*broken\.ts\(1,17\): error TS1136/);
+    const b = await archiver('--model-name', 'x', '--version', '1', '--handler', broken, '--export-path', out, '--skip-type-check');
     expect(b.exitCode).toBe(2);
     expect(b.stderr).toMatch(/cannot bundle handler .*broken\.ts/);
   });

@@ -246,11 +246,13 @@ describe('Open Inference Protocol: infer', () => {
     expectOipSchema('error_response', await nowhere.json());
   });
 
-  it('answers 500 {error} when the model fails to produce tensors', async () => {
+  it('hands a handler of its own the tensor inputs, and answers its JSON as a BYTES output named predict', async () => {
     const r = await infer(`${v2}/models/probe/infer`, { inputs: [{ name: 'x', shape: [1], datatype: 'INT32', data: [1] }] });
-    expect(r.status).toBe(500);
-    expectOipSchema('error_response', r.json);
-    expect(r.json['error']).toMatch(/instead of tensors/);
+    expect(r.status).toBe(200);
+    const outputs = r.json['outputs'] as { name: string; datatype: string; shape: number[]; data: string[] }[];
+    expect(outputs.map((o) => [o.name, o.datatype, o.shape])).toEqual([['predict', 'BYTES', [1]]]);
+    const seen = JSON.parse(outputs[0]!.data[0]!) as { inputs: { name: string; contentType: string; size: number }[] };
+    expect(seen.inputs).toEqual([expect.objectContaining({ name: 'x', contentType: 'application/x-tensor; datatype=INT32; shape=1', size: 4 })]);
   });
 });
 

@@ -10,6 +10,8 @@ describe('isProbeRequest (what token authorization lets through for Kubernetes p
     ['GET', '/v2/models/mnist/versions/1.0/ready'],
     ['GET', '/v1/models/mnist'],
     ['GET', '/v1/models/mnist/versions/1.0'],
+    ['GET', '/'],
+    ['HEAD', '/'],
   ])('lets %s %s through', (method, url) => {
     expect(isProbeRequest(method, url)).toBe(true);
   });
@@ -25,6 +27,7 @@ describe('isProbeRequest (what token authorization lets through for Kubernetes p
     ['GET', '/v1/models/mnist:predict'],
     ['GET', '/predictions/mnist'],
     ['GET', '/ping'],
+    ['POST', '/'],
   ])('keeps %s %s behind the token', (method, url) => {
     expect(isProbeRequest(method, url)).toBe(false);
   });

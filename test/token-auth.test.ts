@@ -106,8 +106,11 @@ describe('token authorization (on by default)', () => {
     expect((await fetch(`${server.url}/api-description`)).status).toBe(200);
     expect((await fetch(`${server.management}/`, { method: 'OPTIONS' })).status).toBe(200);
     expect((await fetch(`${server.metrics}/metrics`)).status).toBe(200);
-    // Only OPTIONS is open on "/": a GET still needs the key.
-    expect((await fetch(`${server.url}/`)).status).toBe(401);
+    // GET / is KServe v1's liveness: open, and it says no more than that.
+    const live = await fetch(`${server.url}/`);
+    expect(live.status).toBe(200);
+    expect(await live.json()).toEqual({ status: 'alive' });
+    expect((await fetch(`${server.url}/`, { method: 'DELETE' })).status).toBe(401);
   });
 
   it('regenerates a key with the API key (GET /token), and only with it', async () => {

@@ -4,10 +4,13 @@ import { zipSync, type Zippable } from 'fflate';
 import * as tar from 'tar';
 import { MANIFEST_PATH } from './names.js';
 
-/** `default` a .mar (zip), `tgz` a .tar.gz, `no-archive` a plain folder: TorchServe's three forms. */
-export type ArchiveFormat = 'default' | 'tgz' | 'no-archive';
+/**
+ * TorchServe's forms: `default` a .mar (zip), `zip-store` a .mar with its entries stored uncompressed
+ * (for models that do not compress), `tgz` a .tar.gz, `no-archive` a plain folder.
+ */
+export type ArchiveFormat = 'default' | 'tgz' | 'no-archive' | 'zip-store';
 
-export const ARCHIVE_FORMATS: readonly ArchiveFormat[] = ['default', 'tgz', 'no-archive'];
+export const ARCHIVE_FORMATS: readonly ArchiveFormat[] = ['default', 'tgz', 'no-archive', 'zip-store'];
 
 /** A staged archive: a folder with the files at its root; the manifest is written by writeArchive. */
 export interface ArchiveLayout {
@@ -17,7 +20,7 @@ export interface ArchiveLayout {
 
 /** The file or folder name an archive of `name` gets in `format`. */
 export function archiveFileName(name: string, format: ArchiveFormat): string {
-  return format === 'default' ? `${name}.mar` : format === 'tgz' ? `${name}.tar.gz` : name;
+  return format === 'default' || format === 'zip-store' ? `${name}.mar` : format === 'tgz' ? `${name}.tar.gz` : name;
 }
 
 async function collect(dir: string, root: string, out: Zippable): Promise<void> {
@@ -44,6 +47,6 @@ export async function writeArchive(layout: ArchiveLayout, out: string, format: A
   } else {
     const files: Zippable = {};
     await collect(staging, staging, files);
-    await writeFile(out, zipSync(files, { level: 6 }));
+    await writeFile(out, zipSync(files, { level: format === 'zip-store' ? 0 : 6 }));
   }
 }

@@ -1,211 +1,60 @@
 #!/usr/bin/env node
-import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-import { defaultSnapshotDir, gatewayNodeArgs, latestSnapshot, loadServerConfig, type ServerConfig } from '@model-server/gateway/launch';
-import { needsRelaunch, relaunch } from './relaunch.js';
-import { clearState, isAlive, readState, writeState } from './state-file.js';
-import { showStatus, STATUS_USAGE } from './status-command.js';
+import { SERVER_VERSION } from '@model-server/gateway/launch';
+import { UsageError, parseArgs } from './args.js';
+import { HELP, USAGE, flagsOf } from './help.js';
+import { fail, runDetached, runForeground } from './start.js';
+import { showStatus, statusOptions } from './status-command.js';
+import { collectStatus, formatStatus } from './status.js';
+import { liveStates } from './state-file.js';
+import { selectedServer, stop } from './stop.js';
+import type { Values } from './config-lookup.js';
 
-const USAGE = `usage: model-server start [--model-store DIR] [--models name=path|path|all ...] [--ts-config FILE]
-                          [--foreground] [--disable-token-auth] [--enable-model-api] [--ncs]
-       model-server stop
-       ${STATUS_USAGE}`;
-
-const START_OPTIONS = {
-  'model-store': { type: 'string' },
-  models: { type: 'string', multiple: true },
-  'ts-config': { type: 'string' },
-  foreground: { type: 'boolean', default: false },
-  'disable-token-auth': { type: 'boolean', default: false },
-  'enable-model-api': { type: 'boolean', default: false },
-  ncs: { type: 'boolean', default: false },
-  'start-timeout': { type: 'string', default: '300' },
-} as const;
-
-function fail(message: string, code = 1): number {
-  process.stderr.write(`model-server: ${message}\n`);
-  return code;
-}
-
-/**
- * The config file, looked up as TorchServe does: `TS_CONFIG_FILE`, then `--ts-config`, then (unless
- * `--ncs`) the newest config snapshot, which restores the models of the last run.
- */
-async function configFile(values: Record<string, unknown>, snapshotDir: string | undefined): Promise<string | undefined> {
-  const given = process.env['TS_CONFIG_FILE'] ?? (values['ts-config'] as string | undefined);
-  if (given || !snapshotDir) return given;
-  const snapshot = await latestSnapshot(snapshotDir);
-  if (snapshot) {
-    process.stderr.write(`model-server: restoring from config snapshot ${snapshot} (--ncs to start without it)\n`);
-    if (values['models']) process.stderr.write('model-server: warning: --models is ignored when a config snapshot is restored\n');
+async function status(values: Values): Promise<number> {
+  const options = statusOptions(values);
+  if (typeof options === 'string') return fail(options, 2);
+  if (values['all']) {
+    const all = await liveStates();
+    if (all.length === 0) process.stdout.write('No model-server is running.\n');
+    for (const state of all) process.stdout.write(formatStatus(await collectStatus(state)));
+    return all.length > 0 ? 0 : 1;
   }
-  return snapshot;
+  const state = await selectedServer(values, 1);
+  if (typeof state === 'number') return state;
+  const report = await collectStatus(state);
+  // With --watch the live table alone, redrawn; once, the server and its workers, then the table.
+  if (!options.watch) process.stdout.write(formatStatus(report));
+  return showStatus(state, options, report.ping === 200 ? 0 : 1);
 }
 
-function configFrom(values: Record<string, unknown>, file: string | undefined): ServerConfig {
-  const overrides: Record<string, unknown> = {};
-  if (values['model-store']) overrides['model_store'] = values['model-store'];
-  if (values['disable-token-auth']) overrides['disable_token_authorization'] = true;
-  if (values['enable-model-api']) overrides['enable_model_api'] = true;
-  return loadServerConfig({
-    file,
-    overrides,
-    warn: (m) => process.stderr.write(`model-server: warning: ${m}\n`),
-  });
-}
-
-async function runForeground(values: Record<string, unknown>): Promise<number> {
-  const snapshotDir = values['ncs'] ? undefined : defaultSnapshotDir();
-  let config: ServerConfig;
+async function main(argv: readonly string[]): Promise<number> {
+  let parsed;
   try {
-    config = configFrom(values, await configFile(values, snapshotDir));
+    parsed = parseArgs(argv, flagsOf);
   } catch (err) {
-    return fail((err as Error).message, 2);
+    if (err instanceof UsageError) return fail(`${err.message}\n${USAGE}`, 2);
+    throw err;
   }
-  const existing = await readState();
-  if (existing && existing.pid !== process.pid && isAlive(existing.pid)) {
-    return fail(`model-server is already running (pid ${existing.pid}); stop it first with "model-server stop"`);
-  }
-  const nodeArgs = gatewayNodeArgs(config);
-  if (needsRelaunch(nodeArgs)) return relaunch(nodeArgs);
-  // Loaded only here: a process that relaunched itself just waits, and should not hold the gateway's code.
-  const { Gateway, createLogger } = await import('@model-server/gateway');
-  const logger = createLogger(undefined, { maxBytes: config.log_max_file_size, maxFiles: config.log_max_files });
-  const gateway = await Gateway.start({ config, logger, models: values['models'] as string[] | undefined, snapshotDir });
-  const keyFile = gateway.tokens?.keyFileWritten ? gateway.tokens.keyFile : undefined;
-  await writeState({ pid: process.pid, addresses: gateway.addresses, startedAt: new Date().toISOString(), ...(keyFile ? { keyFile } : {}) });
-  process.stdout.write(
-    `model-server ${gateway.version} started (pid ${process.pid})\n` +
-      `  inference:  ${gateway.addresses.inference}\n  management: ${gateway.addresses.management}\n  metrics:    ${gateway.addresses.metrics}\n` +
-      `  gRPC:       inference ${gateway.addresses.grpcInference}, management ${gateway.addresses.grpcManagement}\n` +
-      `  models:     ${gateway.registry.names().join(', ') || '(none)'}\n` +
-      (gateway.tokens
-        ? `  token authorization is on: ${gateway.tokens.keyFileWritten ? `keys in ${gateway.tokens.keyFile}` : 'configured keys'} (Authorization: Bearer <key>; --disable-token-auth to turn off)\n`
-        : '  token authorization is off\n'),
-  );
-  // The first SIGTERM or Ctrl-C drains (see Gateway.shutdown); a second one stops at once.
-  let signals = 0;
-  const stop = (): void => {
-    signals++;
-    const done = signals === 1 ? gateway.shutdown(config.shutdown_grace_period * 1000) : gateway.stop();
-    void done
-      .catch((err: unknown) => process.stderr.write(`model-server: ${(err as Error).message}\n`))
-      .finally(() => clearState(process.pid))
-      .finally(() => process.exit(0));
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
-  return new Promise<number>(() => undefined);
-}
-
-async function ping(address: string): Promise<number | undefined> {
-  try {
-    const res = await fetch(`${address}/ping`, { signal: AbortSignal.timeout(2000) });
-    return res.status;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Starts the server in the background and returns once it answers /ping Healthy. */
-async function runDetached(argv: string[], values: Record<string, unknown>): Promise<number> {
-  const existing = await readState();
-  if (existing && isAlive(existing.pid)) return fail(`model-server is already running (pid ${existing.pid})`);
-  // The server's node flags come from its config; given here, the server needs no relaunch of its own.
-  let nodeArgs: readonly string[];
-  try {
-    nodeArgs = gatewayNodeArgs(configFrom(values, await configFile(values, values['ncs'] ? undefined : defaultSnapshotDir())));
-  } catch (err) {
-    return fail((err as Error).message, 2);
-  }
-  // The server outlives this command, so its output goes to a log file (TorchServe's LOG_LOCATION).
-  const logDir = resolve(process.env['LOG_LOCATION'] ?? 'logs');
-  mkdirSync(logDir, { recursive: true });
-  // The server writes its log itself (rotated, model_server.log); what reaches its stdout and stderr
-  // (the start banner, a crash's trace) goes to model_server.out.
-  const logFile = join(logDir, 'model_server.log');
-  const log = openSync(join(logDir, 'model_server.out'), 'a');
-  const child = spawn(process.execPath, [...nodeArgs, process.argv[1]!, 'start', ...argv, '--foreground'], {
-    env: { ...process.env, MODEL_SERVER_LOG_FILE: logFile },
-    detached: true,
-    stdio: ['ignore', log, log],
-  });
-  closeSync(log);
-  child.unref();
-  let exited: number | null = null;
-  child.on('exit', (code) => (exited = code ?? 1));
-  const deadline = Date.now() + Number(values['start-timeout']) * 1000;
-  while (Date.now() < deadline) {
-    if (exited !== null) return fail(`server exited during start-up (code ${exited}); see ${logFile} and ${join(logDir, "model_server.out")}`);
-    const state = await readState();
-    if (state && state.pid === child.pid && (await ping(state.addresses.inference)) === 200) {
-      process.stdout.write(
-        `model-server started (pid ${state.pid})\n  inference:  ${state.addresses.inference}\n` +
-          `  management: ${state.addresses.management}\n  metrics:    ${state.addresses.metrics}\n` +
-          `  gRPC:       inference ${state.addresses.grpcInference}, management ${state.addresses.grpcManagement}\n  log:        ${logFile}\n`,
-      );
-      return 0;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  return fail(`server did not become healthy in time; see ${logFile}`);
-}
-
-async function stop(): Promise<number> {
-  const state = await readState();
-  if (!state || !isAlive(state.pid)) {
-    process.stdout.write('model-server is not running.\n');
-    return 0;
-  }
-  process.kill(state.pid, 'SIGTERM');
-  const deadline = Date.now() + 30_000;
-  while (isAlive(state.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-  if (isAlive(state.pid)) process.kill(state.pid, 'SIGKILL');
-  await clearState(state.pid);
-  process.stdout.write('model-server has stopped.\n');
-  return 0;
-}
-
-async function status(args: readonly string[]): Promise<number> {
-  const state = await readState();
-  if (!state || !isAlive(state.pid)) {
-    process.stdout.write('model-server is not running.\n');
-    return 1;
-  }
-  const code = await ping(state.addresses.inference);
-  process.stdout.write(
-    `model-server is running (pid ${state.pid}, since ${state.startedAt})\n  inference: ${state.addresses.inference} ` +
-      `(/ping: ${code === 200 ? 'Healthy' : code === undefined ? 'no answer' : 'Unhealthy'})\n`,
-  );
-  return showStatus(state, args, code === 200 ? 0 : 1);
-}
-
-async function main(): Promise<number> {
-  const [command, ...rest] = process.argv.slice(2);
+  const { command, values } = parsed;
   switch (command) {
     case 'start': {
-      let values;
-      try {
-        ({ values } = parseArgs({ args: rest, options: START_OPTIONS }));
-      } catch (err) {
-        return fail(`${(err as Error).message}\n${USAGE}`, 2);
-      }
-      return values.foreground ? runForeground(values) : runDetached(rest, values);
+      // The flags as given (less the command, which the child is given as `start`), so a background
+      // start hands its child the same ones.
+      const flags = (argv[0] === 'start' ? argv.slice(1) : argv).filter((a) => a !== '--start');
+      return values['foreground'] ? runForeground(values) : runDetached(flags, values);
     }
     case 'stop':
-      return stop();
+      return stop(values);
     case 'status':
-      return status(rest);
-    case undefined:
-    case '-h':
-    case '--help':
-      process.stdout.write(`${USAGE}\n`);
-      return command === undefined ? 2 : 0;
-    default:
-      return fail(`unknown command "${command}"\n${USAGE}`, 2);
+      return status(values);
+    case 'version':
+      process.stdout.write(`model-server ${SERVER_VERSION}\n`);
+      return 0;
+    case 'help':
+      if (parsed.helpFor && HELP[parsed.helpFor]) process.stdout.write(`${HELP[parsed.helpFor]}\n`);
+      else process.stdout.write(`${USAGE}\n`);
+      // `model-server` alone is a usage error, as before; an explicit --help is not.
+      return argv.length === 0 ? 2 : 0;
   }
 }
 
-process.exitCode = await main().catch((err: unknown) => fail(err instanceof Error ? err.message : String(err)));
+process.exitCode = await main(process.argv.slice(2)).catch((err: unknown) => fail(err instanceof Error ? err.message : String(err)));

@@ -11,8 +11,12 @@ import { createManagementApp } from './apps/management-app.js';
 import { createMetricsApp } from './apps/metrics-app.js';
 import { resolveModelSettings, type ModelOverrides } from './config/model-config.js';
 import type { ServerConfig } from './config/server-config.js';
+import { isHttpsAddress, loadTlsMaterial } from './config/tls.js';
+import { applyBlockDefaults, blockAsModelConfig, blockSpecs, modelsBlockEntry, parseModelsBlock, type ModelsBlock } from './config/models-block.js';
+import { modelConfigWarnings } from './config/model-config-keys.js';
 import type { GatewayContext } from './gateway-context.js';
-import { listenOn, stopAccepting } from './http/listen.js';
+import { createListener, listen, listenerHandler, planListeners, stopAccepting } from './http/listeners.js';
+import { guardConnections } from './http/connection-guard.js';
 import { attachWebSocket } from './http/websocket.js';
 import { startGrpcListeners, type GrpcListeners } from './grpc/grpc-servers.js';
 import { AccessLog } from './logging/access-log.js';
@@ -20,6 +24,7 @@ import { createLogger, type Logger } from './logging/logger.js';
 import type { ManagementContext } from './management/management-context.js';
 import { GatewayMetrics } from './metrics/gateway-metrics.js';
 import { resolveModelPath } from './model-loader.js';
+import { openModels, type OpenedModel } from '@model-server/archive';
 import { ModelRegistry } from './registry/model-registry.js';
 import { loadStartupModels, restoreSnapshot, type StartupOutcome } from './registry/startup-models.js';
 import { ModelVersion } from './models/model-version.js';
@@ -29,7 +34,9 @@ import { SnapshotStore, type SnapshotKind } from './snapshot/snapshot-store.js';
 import { workerLaunch, type WorkerLaunch } from './config/vm-args.js';
 import { StatusSampler } from './status/status-sampler.js';
 
-export const SERVER_VERSION = '0.1.0';
+import { SERVER_VERSION } from './version.js';
+
+export { SERVER_VERSION } from './version.js';
 
 export interface GatewayOptions {
   config: ServerConfig;
@@ -47,6 +54,8 @@ export interface GatewayOptions {
 export interface RegisterOptions extends ModelOverrides {
   url: string;
   name?: string | undefined;
+  /** Only this version, of a path that serves several (a snapshot restores one version per entry). */
+  version?: string | undefined;
   /** Wait for the workers to load (default true). */
   synchronous?: boolean;
 }
@@ -60,6 +69,11 @@ export interface Addresses {
   grpcManagement: string;
 }
 
+/** How often node checks connections against the header and request read timeouts. */
+const CONNECTION_CHECK_MS = 1_000;
+/** Longer than the 60 s idle timeout of the usual load balancers, so they close first (no race). */
+const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+
 /** The gateway: owns the three listeners, the model registry and every worker. */
 export class Gateway implements GatewayContext, ManagementContext {
   readonly registry = new ModelRegistry();
@@ -71,6 +85,8 @@ export class Gateway implements GatewayContext, ManagementContext {
   tokens: TokenStore | undefined;
   private guard = new TokenGuard(undefined);
   private readonly snapshots: SnapshotStore | undefined;
+  /** config.properties' `models={...}` block, per model and version. */
+  private readonly modelsBlock: ModelsBlock;
   private readonly startupModels = new WeakSet<ModelVersion>();
   /** Models named at start that could not be registered: the server is not ready while any is. */
   startupFailures: StartupOutcome['failures'] = [];
@@ -108,6 +124,7 @@ export class Gateway implements GatewayContext, ManagementContext {
     });
     this.snapshots = options.snapshotDir === undefined ? undefined : new SnapshotStore(options.snapshotDir);
     this.logDir = options.logDir ?? process.env['LOG_LOCATION'] ?? 'logs';
+    this.modelsBlock = parseModelsBlock(config.models, 'models');
   }
 
   static async start(options: GatewayOptions): Promise<Gateway> {
@@ -125,9 +142,14 @@ export class Gateway implements GatewayContext, ManagementContext {
       }
       await gateway.listen();
       gateway.status.start();
-      const outcome = options.config.model_snapshot
-        ? await restoreSnapshot(gateway, options.config.model_snapshot)
-        : await loadStartupModels(gateway, options.models ?? (options.config.load_models ? [options.config.load_models] : []));
+      let outcome;
+      if (options.config.model_snapshot) outcome = await restoreSnapshot(gateway, options.config.model_snapshot);
+      else {
+        const specs = options.models ?? (options.config.load_models ? [options.config.load_models] : []);
+        // A config whose `models` block names archives (marName) and that lists no models loads those.
+        outcome = await loadStartupModels(gateway, specs.length > 0 ? specs : blockSpecs(gateway.modelsBlock).map((b) => `${b.name}=${b.url}`));
+        applyBlockDefaults(gateway.modelsBlock, gateway.registry, gateway.logger);
+      }
       for (const v of outcome.loaded) gateway.startupModels.add(v);
       gateway.startupFailures = outcome.failures;
       gateway.startupComplete = true;
@@ -151,21 +173,33 @@ export class Gateway implements GatewayContext, ManagementContext {
     }
     const deps: ListenerDeps = { guard: () => this.guard, metrics: this.metrics, accessLog: this.accessLog, draining: () => this.draining };
     const hot = { registry: this.registry, maxRequestBytes: config.max_request_size, maxBufferedChunks: config.stream_max_buffered_chunks };
-    const options = { logger: this.logger, requestReadTimeoutMs: config.request_read_timeout * 1000 };
-    const inference = await listenOn(config.inference_address, 'inference_address', inferenceListener(deps, hot, createInferenceApp(this)), options);
-    this.servers.push(inference.server);
-    // Upgrades bypass the request listener, so the WebSocket route runs the same token check.
-    const authorize = (req: IncomingMessage): void => {
-      const denied = this.draining ? new ModelServerError('SERVER_DRAINING') : this.guard.check(req, 'inference');
-      if (denied) throw denied;
+    const handlers = {
+      inference: inferenceListener(deps, hot, createInferenceApp(this)),
+      management: managementListener(deps, createManagementApp(this)),
+      metrics: metricsListener(deps, createMetricsApp(this)),
     };
-    this.webSockets = attachWebSocket(inference.server, { ...hot, logger: this.logger, authorize });
-    const management = await listenOn(config.management_address, 'management_address', managementListener(deps, createManagementApp(this)), options);
-    this.servers.push(management.server);
-    const metrics = await listenOn(config.metrics_address, 'metrics_address', metricsListener(deps, createMetricsApp(this)), options);
-    this.servers.push(metrics.server);
+    // Equal addresses share one listener (TorchServe's, and KServe's stock config on 8085).
+    const plans = planListeners({ inference: config.inference_address, management: config.management_address, metrics: config.metrics_address });
+    const tls = plans.some((p) => isHttpsAddress(p.address)) ? loadTlsMaterial(config, 'an https:// address') : undefined;
+    const readTimeoutMs = config.request_read_timeout * 1000;
+    const bound: Partial<Record<'inference' | 'management' | 'metrics', string>> = {};
+    for (const plan of plans) {
+      const server = createListener(plan, listenerHandler(plan.apis, handlers), { keepAliveTimeoutMs: KEEP_ALIVE_TIMEOUT_MS, connectionsCheckingIntervalMs: CONNECTION_CHECK_MS, tls });
+      guardConnections(server, this.logger, { requestTimeoutMs: readTimeoutMs, headersTimeoutMs: readTimeoutMs });
+      this.servers.push(server);
+      const address = await listen(server, plan);
+      for (const api of plan.apis) bound[api] = address;
+      if (plan.apis.includes('inference')) {
+        // Upgrades bypass the request listener, so the WebSocket route runs the same token check.
+        const authorize = (req: IncomingMessage): void => {
+          const denied = this.draining ? new ModelServerError('SERVER_DRAINING') : this.guard.check(req, 'inference');
+          if (denied) throw denied;
+        };
+        this.webSockets = attachWebSocket(server, { ...hot, logger: this.logger, authorize });
+      }
+    }
     this.grpc = await startGrpcListeners(this);
-    this.addresses = { inference: inference.url, management: management.url, metrics: metrics.url, grpcInference: this.grpc.inference, grpcManagement: this.grpc.management };
+    this.addresses = { inference: bound.inference!, management: bound.management!, metrics: bound.metrics!, grpcInference: this.grpc.inference, grpcManagement: this.grpc.management };
   }
 
   /**
@@ -195,17 +229,50 @@ export class Gateway implements GatewayContext, ManagementContext {
     await this.snapshots?.write(kind, this.config, (name) => buildModelSnapshot(this.registry, name));
   }
 
-  /** Registers a model version from an archive and starts its workers. */
+  /**
+   * Registers a model from an archive (or a model without one) and starts its workers. A path serving
+   * several versions (Triton's layout) registers each, the highest as default, and returns that one.
+   */
   async register(options: RegisterOptions): Promise<ModelVersion> {
+    return (await this.registerAll(options)).at(-1)!;
+  }
+
+  /** Every version a path serves, registered (StartupContext). */
+  async registerAll(options: RegisterOptions): Promise<ModelVersion[]> {
     if (this.draining) throw new ModelServerError('SERVER_DRAINING');
-    const path = resolveModelPath(options.url, this.config.model_store);
     const unpacked = this.unpacked!;
-    const archive = await unpacked.open(path);
+    let opened = await openModels(resolveModelPath(options.url, this.config.model_store), options.name, unpacked);
+    if (options.version !== undefined && opened.length > 1) {
+      const [wanted, rest] = [opened.filter((o) => o.archive.manifest.model.modelVersion === options.version), opened.filter((o) => o.archive.manifest.model.modelVersion !== options.version)];
+      for (const o of rest) await unpacked.release(o.archive);
+      if (wanted.length === 0) throw new ModelServerError('MODEL_VERSION_NOT_FOUND', { model: options.name ?? options.url, version: options.version });
+      opened = wanted;
+    }
+    const versions: ModelVersion[] = [];
+    for (let i = 0; i < opened.length; i++) {
+      try {
+        versions.push(await this.registerOpened(options, opened[i]!));
+      } catch (err) {
+        for (const rest of opened.slice(i + 1)) await unpacked.release(rest.archive);
+        throw err;
+      }
+    }
+    const last = versions.at(-1)!;
+    if (versions.length > 1) this.registry.setDefault(last.name, last.version);
+    return versions;
+  }
+
+  private async registerOpened(options: RegisterOptions, { archive, warnings }: OpenedModel): Promise<ModelVersion> {
+    const unpacked = this.unpacked!;
     let modelVersion: ModelVersion;
     try {
       const name = options.name ?? archive.manifest.model.modelName;
       const version = archive.manifest.model.modelVersion;
-      const settings = resolveModelSettings(archive.modelConfig, this.config, `${options.url}/${archive.manifest.model.configFile ?? 'model-config.yaml'}`, options);
+      const file = `${options.url}/${archive.manifest.model.configFile ?? 'model-config.yaml'}`;
+      // config.properties' `models` block sits below the archive's own yaml (TorchServe's precedence).
+      const block = blockAsModelConfig(modelsBlockEntry(this.modelsBlock, name, version));
+      const settings = resolveModelSettings({ ...block, ...archive.modelConfig }, this.config, file, options);
+      for (const warning of [...warnings, ...modelConfigWarnings(archive.modelConfig, file)]) this.logger.warn({ model: name, version }, warning);
       modelVersion = new ModelVersion({
         name,
         version,
@@ -225,7 +292,6 @@ export class Gateway implements GatewayContext, ManagementContext {
       throw err;
     }
     this.metrics.track(modelVersion);
-    this.status.track(modelVersion);
     const settings = modelVersion.settings;
     const starting = modelVersion.pool.scaleTo(settings.minWorkers);
     if (options.synchronous !== false) await starting;

@@ -1,6 +1,12 @@
 export { Gateway, SERVER_VERSION, type GatewayOptions, type RegisterOptions, type Addresses } from './gateway.js';
 export { loadServerConfig, parseAddress, serverConfigSchema, type ServerConfig, type LoadConfigOptions } from './config/server-config.js';
 export { parseProperties } from './config/properties.js';
+export { isHttpsAddress, keystoreAdvice, loadTlsMaterial, type TlsMaterial, type TlsKeys } from './config/tls.js';
+export { TORCHSERVE_KEYS, ALWAYS_HONOURED, type KeyStatus, type TorchServeKey } from './config/torchserve-keys.js';
+export { didYouMean } from './config/did-you-mean.js';
+export { translateJvmFlag } from './config/jvm-args.js';
+export { MODEL_CONFIG_KEYS, checkModelConfigKeys } from './config/model-config-keys.js';
+export { parsePbtxt } from '@model-server/archive';
 export { DEFAULT_GATEWAY_VMARGS, DEFAULT_WORKER_VMARGS, gatewayNodeArgs, runsWith, workerLaunch, type WorkerLaunch } from './config/vm-args.js';
 export { resolveModelSettings, type ModelSettings } from './config/model-config.js';
 export { createLogger, formatLogLine, LOG_FILE_ENV, type Logger } from './logging/logger.js';

@@ -6,3 +6,7 @@
 export { loadServerConfig, type ServerConfig, type LoadConfigOptions } from './config/server-config.js';
 export { gatewayNodeArgs, runsWith } from './config/vm-args.js';
 export { defaultSnapshotDir, latestSnapshot } from './snapshot/snapshot-store.js';
+export { didYouMean, didYouMeanSuffix } from './config/did-you-mean.js';
+export { isHttpsAddress } from './config/tls.js';
+export { SERVER_VERSION } from './version.js';
+export { LOG_FILE_ENV } from './logging/log-file-env.js';

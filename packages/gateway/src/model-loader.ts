@@ -1,6 +1,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { basename, isAbsolute, join } from 'node:path';
 import { ModelServerError } from '@model-server/protocol';
+import { isRawModelEntry } from '@model-server/archive';
 
 /** A model to load at start: `name=path`, `path`, or every archive in the store (`all`). */
 export interface ModelSpec {
@@ -22,13 +23,14 @@ export function parseModelSpecs(values: readonly string[]): (ModelSpec | 'all')[
     });
 }
 
-/** Every archive or archive folder in the model store. */
+/** Every archive, archive folder and model without an archive (.onnx, Triton's layout) in the model store. */
 export async function listModelStore(store: string): Promise<ModelSpec[]> {
   const out: ModelSpec[] = [];
   for (const entry of (await readdir(store, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
     const full = join(store, entry.name);
     if (entry.isFile() && ARCHIVE_PATTERN.test(entry.name)) out.push({ url: entry.name });
     else if (entry.isDirectory() && (await stat(join(full, 'MAR-INF', 'MANIFEST.json')).catch(() => undefined))) out.push({ url: entry.name });
+    else if ((entry.isFile() || entry.isDirectory()) && (await isRawModelEntry(full, entry.isDirectory()))) out.push({ url: entry.name });
   }
   return out;
 }

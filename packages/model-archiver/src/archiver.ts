@@ -1,26 +1,33 @@
-import { cp, mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { build } from 'esbuild';
 import {
   ARCHIVE_FORMATS,
   BUILTIN_HANDLER_NAMES,
   HANDLER_BUNDLE,
   MODEL_NAME_PATTERN,
   MODEL_VERSION_PATTERN,
+  SUPPORTED_RUNTIMES,
   archiveFileName,
-  isBuiltinHandler,
   writeArchive,
   type ArchiveFormat,
 } from '@model-server/archive';
+import { ArchiverError } from './archiver-error.js';
+import { bundleHandler } from './bundle.js';
+import { HANDLER_GUIDE, parseHandlerSpec } from './handler-spec.js';
+import { readRequirements } from './requirements.js';
+import { typeCheckHandler } from './type-check.js';
 
-export { MODEL_NAME_PATTERN, type ArchiveFormat };
+export { ArchiverError, ARCHIVE_FORMATS, MODEL_NAME_PATTERN, type ArchiveFormat };
 export const ARCHIVER_VERSION = '0.1.0';
 /** Packages the worker provides to every handler; never bundled into an archive. */
 export const PROVIDED_PACKAGES = ['@model-server/sdk', 'onnxruntime-node', 'onnxruntime-common', 'sharp'];
 
 /** Handlers the worker provides, named instead of a file: `--handler onnx_generic` archives a plain ONNX model. */
 export const BUILTIN_HANDLERS: readonly string[] = BUILTIN_HANDLER_NAMES;
+
+/** Runtimes an archive may declare; TorchServe's `python` has no worker here. */
+export const RUNTIMES: readonly string[] = SUPPORTED_RUNTIMES;
 
 export interface ArchiveOptions {
   modelName: string;
@@ -32,17 +39,14 @@ export interface ArchiveOptions {
   exportPath: string;
   archiveFormat?: ArchiveFormat | undefined;
   force?: boolean | undefined;
-}
-
-/** A refusal with the exit code the CLI should use (2 = bad arguments, 3 = output exists). */
-export class ArchiverError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode = 2,
-  ) {
-    super(message);
-    this.name = 'ArchiverError';
-  }
+  /** `--runtime`: only `node`. */
+  runtime?: string | undefined;
+  /** `--requirements-file`: the handler's package.json; its dependencies must be installed, and are bundled. */
+  requirementsFile?: string | undefined;
+  /** Type-check a TypeScript handler against the SDK first (the CLI's default; `--skip-type-check`). */
+  typeCheck?: boolean | undefined;
+  /** Receives notes (packages bundled, dependencies not imported). */
+  note?: ((message: string) => void) | undefined;
 }
 
 async function mustExist(path: string, what: string): Promise<void> {
@@ -57,30 +61,6 @@ function outputPath(opts: ArchiveOptions): string {
   return join(opts.exportPath, archiveFileName(opts.modelName, opts.archiveFormat ?? 'default'));
 }
 
-/** Bundles the handler (TypeScript or JS) into one ESM file, leaving what the worker provides external. */
-async function bundleHandler(entry: string, outfile: string): Promise<void> {
-  try {
-    await build({
-      entryPoints: [entry],
-      outfile,
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      external: PROVIDED_PACKAGES,
-      // Bundled CommonJS dependencies may `require` Node built-ins, which ESM lacks.
-      banner: { js: "import { createRequire as __msCreateRequire } from 'node:module'; const require = __msCreateRequire(import.meta.url);" },
-      logLevel: 'silent',
-      sourcemap: 'inline',
-    });
-  } catch (err) {
-    const errors = (err as { errors?: { text: string; location?: { file: string; line: number } }[] }).errors;
-    const first = errors?.[0];
-    const where = first?.location ? ` (${first.location.file}:${first.location.line})` : '';
-    throw new ArchiverError(`cannot bundle handler ${entry}: ${first?.text ?? (err as Error).message}${where}`);
-  }
-}
-
 /** Builds a model archive and returns its path. */
 export async function createArchive(opts: ArchiveOptions): Promise<string> {
   if (!MODEL_NAME_PATTERN.test(opts.modelName)) {
@@ -91,10 +71,17 @@ export async function createArchive(opts: ArchiveOptions): Promise<string> {
   }
   const format = opts.archiveFormat ?? 'default';
   if (!ARCHIVE_FORMATS.includes(format)) {
-    throw new ArchiverError(`invalid --archive-format "${format}": expected default, tgz or no-archive`);
+    throw new ArchiverError(`invalid --archive-format "${format}": expected ${ARCHIVE_FORMATS.join(', ')}`);
   }
-  const builtin = isBuiltinHandler(opts.handler);
-  if (!builtin) await mustExist(opts.handler, 'handler');
+  const runtime = opts.runtime ?? 'node';
+  if (!RUNTIMES.includes(runtime)) {
+    throw new ArchiverError(`--runtime ${runtime} is not supported: handlers run on node (write it in TypeScript, see ${HANDLER_GUIDE}), and --runtime may only be node`);
+  }
+  const handler = parseHandlerSpec(opts.handler, BUILTIN_HANDLERS);
+  const builtin = handler.kind === 'builtin';
+  if (handler.kind === 'file') await mustExist(handler.file, 'handler');
+  const requirements = opts.requirementsFile && handler.kind === 'file' ? await readRequirements(opts.requirementsFile, handler.file, PROVIDED_PACKAGES) : undefined;
+  if (opts.requirementsFile && builtin) throw new ArchiverError(`--requirements-file needs a handler of your own; the built-in ${opts.handler} has no dependencies`);
   if (opts.serializedFile) await mustExist(opts.serializedFile, 'serialized file');
   if (opts.configFile) await mustExist(opts.configFile, 'config file');
   for (const extra of opts.extraFiles ?? []) await mustExist(extra, 'extra file');
@@ -124,12 +111,32 @@ export async function createArchive(opts: ArchiveOptions): Promise<string> {
 
   const staging = await mkdtemp(join(tmpdir(), 'model-archiver-'));
   try {
-    if (!builtin) await bundleHandler(opts.handler, join(staging, HANDLER_BUNDLE));
+    await mkdir(join(staging, 'MAR-INF'));
+    let entry = opts.handler;
+    if (handler.kind === 'file') {
+      if (opts.typeCheck && /\.[cm]?tsx?$/i.test(handler.file)) await typeCheckHandler(handler.file);
+      const bundle = await bundleHandler(handler.file, join(staging, HANDLER_BUNDLE), PROVIDED_PACKAGES);
+      if (handler.exportName !== undefined && !bundle.exports.includes(handler.exportName)) {
+        throw new ArchiverError(`--handler ${opts.handler}: ${handler.file} exports no "${handler.exportName}" (its exports: ${bundle.exports.join(', ') || 'none'})`);
+      }
+      entry = handler.exportName === undefined ? HANDLER_BUNDLE : `${HANDLER_BUNDLE}:${handler.exportName}`;
+      if (requirements) {
+        const unused = requirements.bundled.filter((d) => !bundle.bundledPackages.includes(d));
+        opts.note?.(`bundled from ${requirements.file}: ${requirements.bundled.filter((d) => !unused.includes(d)).join(', ') || 'nothing'}`);
+        if (unused.length > 0) opts.note?.(`listed in ${requirements.file} but not imported by the handler, so not bundled: ${unused.join(', ')}`);
+        if (requirements.provided.length > 0) opts.note?.(`provided by the worker, not bundled: ${requirements.provided.join(', ')}`);
+      }
+    }
     const model: Record<string, string> = {
       modelName: opts.modelName,
       modelVersion: opts.version,
-      handler: builtin ? opts.handler : HANDLER_BUNDLE,
+      handler: entry,
     };
+    if (requirements) {
+      // Kept for the record (nothing installs it): in MAR-INF, since a package.json beside handler.js would change how node loads it.
+      model['requirementsFile'] = 'MAR-INF/package.json';
+      await writeFile(join(staging, 'MAR-INF', 'package.json'), requirements.text);
+    }
     if (opts.serializedFile) {
       model['serializedFile'] = basename(opts.serializedFile);
       await cp(opts.serializedFile, join(staging, model['serializedFile']));
@@ -141,7 +148,7 @@ export async function createArchive(opts: ArchiveOptions): Promise<string> {
     for (const extra of opts.extraFiles ?? []) await cp(extra, join(staging, basename(extra)), { recursive: true });
     const manifest = {
       createdOn: formatCreatedOn(new Date()),
-      runtime: 'node',
+      runtime,
       model,
       archiverVersion: ARCHIVER_VERSION,
     };

@@ -169,6 +169,7 @@ export const ERROR_CATALOG = {
   },
   INTERNAL: { status: 500, grpc: 'INTERNAL', type: 'InternalServerException', message: '{message}' },
   CONFIG_INVALID: { status: 500, grpc: 'INTERNAL', type: 'ConfigurationException', message: 'Invalid configuration in {file}: {reason}' },
+  LISTEN_FAILED: { status: 500, grpc: 'INTERNAL', type: 'ConfigurationException', message: 'Cannot listen on {address} ({key}): {reason}' },
   // --- wire protocol errors (gateway <-> worker); the connection is closed after each of these ------
   FRAME_TOO_LARGE: {
     status: 500,

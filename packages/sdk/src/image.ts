@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { PredictionError } from './errors.js';
+import { imageBytes } from './image-bytes.js';
 
 // Each decoder is required on first use, synchronously (both are CommonJS): a worker whose handler
 // never decodes that format does not keep its code resident.
@@ -60,8 +61,9 @@ export function imageSize(bytes: Uint8Array): { width: number; height: number; f
   throw new PredictionError('Input is not a PNG or JPEG image', 400);
 }
 
-/** Decodes a PNG or JPEG with the pure-JS decoders (fast for small images). */
-export function decodeImage(bytes: Uint8Array): RgbaImage {
+/** Decodes a PNG or JPEG (or its base64 text, see imageBytes) with the pure-JS decoders (fast for small images). */
+export function decodeImage(input: Uint8Array): RgbaImage {
+  const bytes = imageBytes(input);
   const { format } = imageSize(bytes);
   try {
     if (format === 'png') {
@@ -128,10 +130,11 @@ function loadSharp(): Promise<SharpFactory | undefined> {
 }
 
 /**
- * Image bytes to a CHW float tensor of the requested size. Small images take the pure-JS path; large
+ * Image bytes (or their base64 text) to a CHW float tensor of the requested size. Small images take the pure-JS path; large
  * ones go through sharp when it is installed (resizing in libvips before any pixel reaches JS).
  */
-export async function imageToTensor(bytes: Uint8Array, opts: TensorImageOptions): Promise<Float32Array> {
+export async function imageToTensor(input: Uint8Array, opts: TensorImageOptions): Promise<Float32Array> {
+  const bytes = imageBytes(input);
   const { width, height } = imageSize(bytes);
   if (width * height >= SHARP_MIN_PIXELS) {
     const sharp = await loadSharp();

@@ -22,11 +22,15 @@ export const TENSOR_RUNS_METRIC = 'onnx_tensor_runs_total';
 export type Feeds = Record<string, Tensor>;
 export type Fetches = Record<string, Tensor>;
 
-/** Splits batch positions into tensor requests (v2 `infer`) and the others. */
-function partition(data: readonly HandlerRequest[]): { tensors: number[]; others: number[] } {
+/**
+ * Splits batch positions into requests for the session itself (v2 `infer` naming only the model's
+ * inputs) and the others, which go through preprocess: a v2 request with inputs of its own (a BYTES
+ * image for a model taking FP32 pixels, as KServe's clients send) is the handler's to read.
+ */
+function partition(data: readonly HandlerRequest[], inputNames: readonly string[]): { tensors: number[]; others: number[] } {
   const tensors: number[] = [];
   const others: number[] = [];
-  data.forEach((r, i) => (isTensorRequest(r) ? tensors : others).push(i));
+  data.forEach((r, i) => (isTensorRequest(r) && r.inputs.every((input) => inputNames.includes(input.name)) ? tensors : others).push(i));
   return { tensors, others };
 }
 
@@ -96,7 +100,7 @@ export abstract class OnnxHandler extends BaseHandler<(Feeds | Error)[], Fetches
   /** Routes tensor requests to the tensor path and the others to preprocess → inference → postprocess. */
   override async handle(data: HandlerRequest[], context: Context): Promise<unknown[]> {
     if (context.isExplain) return this.explain(data, context);
-    const { tensors, others } = partition(data);
+    const { tensors, others } = partition(data, this.session.inputNames);
     if (tensors.length === 0) return super.handle(data, context);
     const results: unknown[] = new Array(data.length);
     if (others.length > 0) {
@@ -137,7 +141,7 @@ export abstract class OnnxHandler extends BaseHandler<(Feeds | Error)[], Fetches
 
   /** Feeds per request: tensors as sent for tensor requests, `preprocess` for the others; a bad one is its Error. */
   protected async feedsFor(data: HandlerRequest[], context: Context): Promise<(Feeds | Error)[]> {
-    const { tensors, others } = partition(data);
+    const { tensors, others } = partition(data, this.session.inputNames);
     const feeds: (Feeds | Error)[] = new Array(data.length);
     for (const p of tensors) {
       try {

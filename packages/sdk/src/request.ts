@@ -1,3 +1,5 @@
+import { decodeRequestTensor, firstBytesElement, type RequestTensor } from './request-tensor.js';
+
 /** One named input of a request, as the gateway received it (a multipart part, or the raw body as `body`). */
 export interface RequestInput {
   readonly name: string;
@@ -39,11 +41,28 @@ export class HandlerRequest {
 
   /**
    * The payload most handlers want: the `data` field, else the raw `body`, else the first input,
-   * as TorchServe handlers conventionally read `row.get("data") or row.get("body")`.
+   * as TorchServe handlers conventionally read `row.get("data") or row.get("body")`. For an Open
+   * Inference Protocol request whose input is BYTES, its first element (KServe clients send an image
+   * as one BYTES element), so a handler written for `/predictions` serves `/v2/.../infer` unchanged.
    */
   get payload(): Uint8Array {
     const input = this.get('data') ?? this.get('body') ?? this.inputs[0];
-    return input?.data ?? new Uint8Array(0);
+    if (!input) return new Uint8Array(0);
+    return firstBytesElement(input) ?? input.data;
+  }
+
+  /**
+   * The named input (default: the first) as a tensor, when the request came through the Open Inference
+   * Protocol (`/v2/models/{m}/infer`): datatype, shape, and typed data. Undefined for other inputs.
+   */
+  tensor(name?: string): RequestTensor | undefined {
+    const input = name === undefined ? this.inputs[0] : this.get(name);
+    return input ? decodeRequestTensor(input) : undefined;
+  }
+
+  /** Every tensor input, in the order sent (empty when the request has none). */
+  tensors(): RequestTensor[] {
+    return this.inputs.map(decodeRequestTensor).filter((t): t is RequestTensor => t !== undefined);
   }
 
   /** The payload (or the named input) decoded as UTF-8. */

@@ -32,6 +32,12 @@ export function createInferenceApp(ctx: GatewayContext): Express {
     res.status(healthy ? 200 : 500).json({ status: healthy ? 'Healthy' : 'Unhealthy' });
   });
 
+  // KServe v1's server liveness: its clients (a transformer's predictor health check, the SDK's
+  // wait_model_ready) read {"status": "alive"} from GET /.
+  app.get('/', (_req, res) => {
+    res.json({ status: 'alive' });
+  });
+
   const describe = (_req: express.Request, res: express.Response): void => {
     res.json(buildInferenceOpenApi(ctx));
   };

@@ -3,6 +3,10 @@ import { z } from 'zod';
 import { ModelServerError } from '@model-server/protocol';
 import { parseProperties } from './properties.js';
 import { DEFAULT_GATEWAY_VMARGS, DEFAULT_WORKER_VMARGS, NODE_FLAG, splitVmArgs } from './vm-args.js';
+import { reportKeys } from './key-report.js';
+import { isJvmFlag, jvmFlagsMessage } from './jvm-args.js';
+import { parseModelsBlock } from './models-block.js';
+import { isHttpsAddress, loadTlsMaterial } from './tls.js';
 
 const int = (min: number) => z.coerce.number().int().min(min);
 /** Seconds, fractions allowed, up to what a Node timer holds (2^31 - 1 ms). */
@@ -10,14 +14,21 @@ const seconds = z.coerce.number().positive().max(2_147_483);
 const bool = z.union([z.boolean(), z.enum(['true', 'false', 'TRUE', 'FALSE', 'True', 'False'])]).transform((v) => String(v).toLowerCase() === 'true');
 const address = z
   .string()
-  .regex(/^https?:\/\/[^/\s]+$/, 'must look like http://host:port');
+  .regex(/^https?:\/\/[^/\s]+$/, 'must look like http://host:port or https://host:port');
 /** gRPC listeners take a host name or IP (as TorchServe's grpc_*_address), the port is a key of its own. */
 const host = z.string().regex(/^(\[[0-9A-Fa-f:.]+\]|[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*|[A-Za-z0-9.-]+)$/, 'must be a host name or IP address, without scheme or port');
 const port = int(0).max(65_535);
 // Kept as one space-separated string, as written in config.properties and in config snapshots.
-const vmArgs = z
+const vmArgs = (key: string) => z
   .string()
-  .refine((value) => splitVmArgs(value).every((arg) => NODE_FLAG.test(arg)), 'must be node flags separated by spaces, such as --max-semi-space-size=4')
+  .superRefine((value, ctx) => {
+    const tokens = splitVmArgs(value);
+    if (tokens.every((arg) => NODE_FLAG.test(arg))) return;
+    const message = tokens.some(isJvmFlag)
+      ? jvmFlagsMessage(key, tokens)
+      : 'must be node flags separated by spaces, such as --max-semi-space-size=4';
+    ctx.addIssue({ code: 'custom', message });
+  })
   .transform((value) => splitVmArgs(value).join(' '));
 
 /**
@@ -40,8 +51,8 @@ export const serverConfigSchema = z.object({
   /** Time left to in-flight calls after that GOAWAY; unset = unlimited. */
   grpc_inference_max_connection_age_grace_ms: int(1).optional(),
   grpc_management_max_connection_age_grace_ms: int(1).optional(),
-  /** TLS on the gRPC listeners waits for TLS on the HTTP ones: refused rather than silently ignored. */
-  enable_grpc_ssl: bool.default(false).refine((on) => !on, 'TLS on the gRPC listeners is not supported yet; remove enable_grpc_ssl or set it to false'),
+  /** TLS on both gRPC listeners, with private_key_file and certificate_file (TorchServe's keys). */
+  enable_grpc_ssl: bool.default(false),
   model_store: z.string().optional(),
   load_models: z.string().default(''),
   default_workers_per_model: int(0).default(1),
@@ -72,6 +83,12 @@ export const serverConfigSchema = z.object({
   disable_token_authorization: bool.default(false),
   token_expiration_min: z.coerce.number().min(0).default(60),
   allowed_urls: z.string().default('file://.*|http(s)?://.*'),
+  /** TorchServe's guard: TS_ALLOWED_URLS is read from the environment only when this is true. */
+  use_env_allowed_urls: bool.default(false),
+  /** PEM private key for https:// addresses (TorchServe's name). */
+  private_key_file: z.string().default(''),
+  /** PEM certificate, or chain, for https:// addresses. */
+  certificate_file: z.string().default(''),
   /** Where generated keys are written (TorchServe: key_file.json in the working directory). */
   token_key_file: z.string().default('key_file.json'),
   /** Fixed keys for containers; empty means generate one. Given keys never expire. */
@@ -96,6 +113,11 @@ export const serverConfigSchema = z.object({
   metrics_mode: z.enum(['native', 'prometheus', 'legacy', 'log']).default('native'),
   /** Models to restore, as TorchServe's config snapshots write them (JSON); wins over load_models. */
   model_snapshot: z.string().default(''),
+  /**
+   * TorchServe's per-model settings block (JSON): model -> version -> minWorkers, maxWorkers, batchSize,
+   * maxBatchDelay, responseTimeout, startupTimeout, marName, defaultVersion (config/models-block.ts).
+   */
+  models: z.string().default(''),
   enable_envvars_config: bool.default(false),
   /**
    * Stream chunks a slow client may leave unsent before its stream is failed (503 STREAM_OVERFLOW,
@@ -107,9 +129,9 @@ export const serverConfigSchema = z.object({
   /** Where .mar archives are unpacked; defaults to a folder under the OS temp dir. */
   model_work_dir: z.string().optional(),
   /** Node and V8 flags of the gateway process (TorchServe's JVM `vmargs`); `model-server start` applies them. */
-  vmargs: vmArgs.prefault(DEFAULT_GATEWAY_VMARGS),
+  vmargs: vmArgs('vmargs').prefault(DEFAULT_GATEWAY_VMARGS),
   /** Node and V8 flags of every worker process. */
-  worker_vmargs: vmArgs.prefault(DEFAULT_WORKER_VMARGS),
+  worker_vmargs: vmArgs('worker_vmargs').prefault(DEFAULT_WORKER_VMARGS),
 }).superRefine((c, ctx) => {
   if (c.default_workers_per_model > c.max_workers_per_model) {
     ctx.addIssue({ code: 'custom', path: ['default_workers_per_model'], message: `must not exceed max_workers_per_model (${c.max_workers_per_model})` });
@@ -156,16 +178,19 @@ export function loadServerConfig(options: LoadConfigOptions = {}): ServerConfig 
     }
   }
   const merged: Record<string, unknown> = { ...fromFile };
+  // TorchServe's older name, still in KServe's sample configs.
+  if (merged['metrics_format'] !== undefined && merged['metrics_mode'] === undefined) merged['metrics_mode'] = merged['metrics_format'];
   if (String(merged['enable_envvars_config'] ?? '').toLowerCase() === 'true' || env['TS_ENABLE_ENVVARS_CONFIG'] === 'true') {
+    const allowedFromEnv = String(env['TS_USE_ENV_ALLOWED_URLS'] ?? merged['use_env_allowed_urls'] ?? '').toLowerCase() === 'true';
     for (const key of KNOWN_KEYS) {
+      // As TorchServe: the URL allow-list is a security setting, not taken from the environment unless asked.
+      if (key === 'allowed_urls' && !allowedFromEnv) continue;
       const value = env[`TS_${key.toUpperCase()}`];
       if (value !== undefined) merged[key] = value;
     }
   }
   for (const [key, value] of Object.entries(options.overrides ?? {})) if (value !== undefined) merged[key] = value;
-  for (const key of Object.keys(fromFile)) {
-    if (!KNOWN_KEYS.has(key)) options.warn?.(`${source}: key "${key}" is not used by model-server`);
-  }
+  reportKeys(fromFile, KNOWN_KEYS, source, options.warn);
   const known = Object.fromEntries(Object.entries(merged).filter(([k]) => KNOWN_KEYS.has(k)));
   const parsed = serverConfigSchema.safeParse(known);
   if (!parsed.success) {
@@ -176,7 +201,19 @@ export function loadServerConfig(options: LoadConfigOptions = {}): ServerConfig 
       reason: `${key}: ${issue.message} (got ${JSON.stringify(known[key])})`,
     });
   }
-  return deepFreeze(parsed.data);
+  const config = parsed.data;
+  parseModelsBlock(config.models, source);
+  checkTls(config, options.warn);
+  return deepFreeze(config);
+}
+
+/** The addresses served over TLS; their key and certificate are read now, so a bad one stops start-up before anything listens. */
+function checkTls(config: z.infer<typeof serverConfigSchema>, warn: ((message: string) => void) | undefined): void {
+  const https = (['inference_address', 'management_address', 'metrics_address'] as const).filter((k) => isHttpsAddress(config[k]));
+  if (https.length > 0) loadTlsMaterial(config, `${https[0]}=${config[https[0]!]}`);
+  else if (config.private_key_file || config.certificate_file) {
+    warn?.('private_key_file / certificate_file are set, but no address is https://: every listener serves plain HTTP');
+  }
 }
 
 /** host and port of an `http://host:port` address. */

@@ -1,5 +1,6 @@
 import { Server, ServerCredentials, type ChannelOptions, type GrpcObject, type ServiceClientConstructor, type ServiceDefinition, loadPackageDefinition } from '@grpc/grpc-js';
 import type { ServerConfig } from '../config/server-config.js';
+import { loadTlsMaterial } from '../config/tls.js';
 import { AllowedUrls } from '../management/allowed-urls.js';
 import type { ManagementContext } from '../management/management-context.js';
 import type { GrpcDeps } from './grpc-deps.js';
@@ -56,10 +57,17 @@ function serverOptions(config: ServerConfig, api: 'inference' | 'management'): C
   return options;
 }
 
-function bind(server: Server, host: string, port: number): Promise<string> {
+/** TLS with the HTTP listeners' key and certificate when enable_grpc_ssl is on (TorchServe's keys), else plaintext. */
+function credentials(config: ServerConfig): ServerCredentials {
+  if (!config.enable_grpc_ssl) return ServerCredentials.createInsecure();
+  const tls = loadTlsMaterial(config, 'enable_grpc_ssl=true')!;
+  return ServerCredentials.createSsl(null, [{ private_key: Buffer.from(tls.key), cert_chain: Buffer.from(tls.cert) }], false);
+}
+
+function bind(server: Server, host: string, port: number, creds: ServerCredentials): Promise<string> {
   return new Promise((resolve, reject) => {
     const target = `${targetHost(host)}:${port}`;
-    server.bindAsync(target, ServerCredentials.createInsecure(), (err, bound) => {
+    server.bindAsync(target, creds, (err, bound) => {
       if (err) reject(new Error(`gRPC cannot listen on ${target}: ${err.message}`, { cause: err }));
       else resolve(`${targetHost(host)}:${bound}`);
     });
@@ -82,13 +90,14 @@ export async function startGrpcListeners(ctx: ManagementContext): Promise<GrpcLi
   const management = new Server(serverOptions(ctx.config, 'management'));
   management.addService(tolerantService(serviceOf(root, GRPC_SERVICES.torchServeManagement)), torchServeManagement(deps));
   const servers = [inference, management];
+  const creds = credentials(ctx.config);
   const stop = async (): Promise<void> => {
     for (const s of servers) s.forceShutdown();
   };
   try {
     return {
-      inference: await bind(inference, ctx.config.grpc_inference_address, ctx.config.grpc_inference_port),
-      management: await bind(management, ctx.config.grpc_management_address, ctx.config.grpc_management_port),
+      inference: await bind(inference, ctx.config.grpc_inference_address, ctx.config.grpc_inference_port, creds),
+      management: await bind(management, ctx.config.grpc_management_address, ctx.config.grpc_management_port, creds),
       stop,
     };
   } catch (err) {

@@ -60,7 +60,7 @@ function prepareInfer(registry: ModelRegistry, request: ModelInferRequest | Malf
       // Triton's sequence parameters, as on REST; a model without sequences ignores them.
       sequence: version.sequences ? sequenceFromOipParameters(decoded.parameters) : undefined,
     },
-    render: (part) => encodeModelInfer(tensorsFromPart(part, version.name), answer),
+    render: (part) => encodeModelInfer(tensorsFromPart(part), answer),
   };
 }
 

@@ -13,6 +13,7 @@ import { oipErrorMiddleware, sendOipError } from '../http/send-oip-error.js';
 import type { InferenceJob } from '../scheduling/job.js';
 import { assertReady } from '../oip/model-state.js';
 import { instanceInputs, predictionValue } from './instances.js';
+import { isOipRequest, oipInputs } from './oip-inputs.js';
 
 const VERB_PATH = V1_VERB_PATH;
 
@@ -55,14 +56,18 @@ export function createV1Router(ctx: GatewayContext): Router {
     const target = ctx.registry.resolve(model!, version);
     const kind = verb === 'explain' ? 'explain' : 'predict';
     const body = req.body as { instances?: unknown } | undefined;
-    if (!body || typeof body !== 'object' || !Array.isArray(body.instances)) {
+    const oip = isOipRequest(body) ? [oipInputs(body)] : undefined;
+    if (!oip && (!body || typeof body !== 'object' || !Array.isArray(body.instances))) {
       const columnar = body && typeof body === 'object' && 'inputs' in body;
       throw new ModelServerError('INVALID_INPUT', {
-        reason: columnar ? 'the columnar "inputs" form is not supported; send {"instances": [...]}' : 'the body must be {"instances": [...]}',
+        reason: columnar
+          ? 'the columnar "inputs" form is not supported; send {"instances": [...]}, or an Open Inference Protocol request ("inputs": [{"name", "datatype", "shape", "data"}])'
+          : 'the body must be {"instances": [...]}',
       });
     }
-    if (body.instances.length === 0) throw new ModelServerError('INVALID_INPUT', { reason: '"instances" is empty' });
-    const perInstance = body.instances.map(instanceInputs);
+    const instances = (body as { instances?: unknown[] }).instances;
+    if (!oip && instances!.length === 0) throw new ModelServerError('INVALID_INPUT', { reason: '"instances" is empty' });
+    const perInstance = oip ?? instances!.map(instanceInputs);
     const headers = flattenHeaders(req);
     headers['explain'] = kind === 'explain' ? 'True' : 'False';
     // The inference app gave the response its public id (the client's own when safe).

@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
+import { LOG_FILE_ENV } from './log-file-env.js';
 import { RotatingFile, type RotationOptions } from './rotating-file.js';
 
 export type Logger = pino.Logger;
@@ -36,8 +37,7 @@ function readableStderr(): Writable {
   });
 }
 
-/** Set by `model-server start` (detached) to the file the server logs to, rotated by size. */
-export const LOG_FILE_ENV = 'MODEL_SERVER_LOG_FILE';
+export { LOG_FILE_ENV };
 const DEFAULT_ROTATION: RotationOptions = { maxBytes: 100 * 1024 * 1024, maxFiles: 5 };
 
 /**

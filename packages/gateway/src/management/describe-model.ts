@@ -5,6 +5,12 @@ import type { WorkerProcess } from '../workers/worker-process.js';
 import type { WorkerState } from '../workers/worker-state.js';
 import { readProcessStats } from '../metrics/process-stats.js';
 import type { ManagementContext } from './management-context.js';
+import { modelConfigWarnings } from '../config/model-config-keys.js';
+
+function configNotes(v: ModelVersion): { configWarnings?: string[] } {
+  const warnings = modelConfigWarnings(v.archive.modelConfig, v.archive.manifest.model.configFile ?? 'model-config.yaml');
+  return warnings.length > 0 ? { configWarnings: warnings } : {};
+}
 
 const MS_PER_S = 1000;
 
@@ -85,6 +91,8 @@ export async function describeModel(v: ModelVersion, loadedAtStartup: boolean): 
     jobQueueStatus: { remainingCapacity: Math.max(0, v.queueCapacity - v.queueSize), pendingRequests: v.queueSize },
     // Ours: sequences open now, for a stateful model.
     ...(v.sequences ? { openSequences: v.sequences.openCount } : {}),
+    // What the archive's model-config.yaml asks for that the fields above do not reflect.
+    ...configNotes(v),
   };
 }
 

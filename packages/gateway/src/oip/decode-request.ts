@@ -11,7 +11,8 @@ import {
 } from '@model-server/protocol';
 import { z } from 'zod';
 import { BinaryCursor } from './binary-data.js';
-import { jsonToTensorBytes } from './tensor-json.js';
+import { binaryElementCount, resolveWildcardShape } from './shape-wildcard.js';
+import { flatten, jsonToTensorBytes } from './tensor-json.js';
 
 const parameters = z.record(z.string(), z.unknown());
 
@@ -23,7 +24,8 @@ const inferRequestSchema = z.object({
     .array(
       z.object({
         name: z.string().min(1),
-        shape: z.array(z.number().int().min(0)),
+        // -1 (one dimension, solved from the data) and a bare number, as KServe's clients send them.
+        shape: z.union([z.array(z.number().int().min(-1)), z.number().int().min(-1).transform((n) => [n])]),
         datatype: z.string(),
         parameters: parameters.optional(),
         data: z.unknown().optional(),
@@ -148,7 +150,12 @@ function decodeRawBinary(body: Uint8Array, metadata: ModelMetadata | undefined):
  * `jsonLength` is `Inference-Header-Content-Length` (undefined: the whole body is JSON). `metadata`,
  * when the model reported it, lets bad requests fail here with 400.
  */
-export function decodeInferRequest(body: Uint8Array, jsonLength: number | undefined, metadata: ModelMetadata | undefined): DecodedInferRequest {
+export function decodeInferRequest(
+  body: Uint8Array,
+  jsonLength: number | undefined,
+  metadata: ModelMetadata | undefined,
+  options: { handlerDecides?: boolean } = {},
+): DecodedInferRequest {
   if (jsonLength === 0) return decodeRawBinary(body, metadata);
   const json = jsonLength === undefined ? body : body.subarray(0, jsonLength);
   const parsed = inferRequestSchema.safeParse(parseJson(json));
@@ -160,17 +167,24 @@ export function decodeInferRequest(body: Uint8Array, jsonLength: number | undefi
   const cursor = new BinaryCursor(jsonLength === undefined ? new Uint8Array(0) : body.subarray(jsonLength));
   const headers = new Map<string, TensorHeader>();
   const inputs: InferenceInput[] = request.inputs.map((input) => {
-    const header = inputHeader(headers, input.name, input.datatype, input.shape);
+    const { datatype } = inputHeader(headers, input.name, input.datatype, input.shape);
     const binarySize = input.parameters?.['binary_data_size'];
     let data: Uint8Array;
+    let header: TensorHeader;
     if (binarySize !== undefined) {
       if (input.data !== undefined) throw invalid(`input '${input.name}' has both "data" and binary_data_size`);
       data = cursor.take(input.name, binarySize);
+      header = { datatype, shape: resolveWildcardShape(input.name, input.shape, binaryElementCount(datatype, data)) };
       checkTensorData(input.name, header, data);
     } else {
       if (input.data === undefined) throw invalid(`input '${input.name}' has no "data" (and no binary_data_size)`);
-      data = jsonToTensorBytes(input.name, header.datatype, input.shape, input.data);
+      // A lone value for a one-element input (tobytes.py writes "data": "<base64>").
+      const values = Array.isArray(input.data) ? input.data : [input.data];
+      header = { datatype, shape: resolveWildcardShape(input.name, input.shape, input.shape.includes(-1) ? flatten(values, input.name).length : 0) };
+      data = jsonToTensorBytes(input.name, datatype, header.shape, values);
     }
+    // The shape as solved (a -1 replaced), for the signature check below.
+    headers.set(input.name, header);
     return tensorInput(input.name, header, data);
   });
   cursor.finish();
@@ -181,6 +195,11 @@ export function decodeInferRequest(body: Uint8Array, jsonLength: number | undefi
     return { name: o.name, binary: typeof flag === 'boolean' ? flag : undefined };
   });
   checkRequestedOutputs(outputs);
-  if (metadata) checkSignature(inputs, headers, metadata, outputs);
+  // A handler with code of its own may take what its model does not: a BYTES input the model has no
+  // name for (an image as base64 text for an FP32 model, as KServe's clients send) is the handler's to
+  // read. Anything else is checked against the model's signature.
+  const forHandler =
+    options.handlerDecides === true && metadata !== undefined && inputs.some((i) => headers.get(i.name)!.datatype === 'BYTES' && !metadata.inputs.some((m) => m.name === i.name));
+  if (metadata && !forHandler) checkSignature(inputs, headers, metadata, outputs);
   return { id: request.id, parameters: request.parameters ?? {}, inputs, outputs, binaryByDefault };
 }

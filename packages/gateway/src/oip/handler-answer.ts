@@ -1,4 +1,5 @@
-import { ModelServerError, TENSOR_BUNDLE_CONTENT_TYPE, decodeTensorBundle, type WireTensor } from '@model-server/protocol';
+import { ModelServerError, type WireTensor } from '@model-server/protocol';
+import { answerTensors } from './result-tensors.js';
 import type { ResponsePart } from '../scheduling/job.js';
 
 const decoder = new TextDecoder();
@@ -17,14 +18,10 @@ export function errorFromPart(part: ResponsePart): ModelServerError | undefined 
 }
 
 /**
- * The tensors of a handler's successful answer to a tensor request. A handler that answered anything
- * but a tensor bundle does not speak the inference protocol: HANDLER_ERROR saying so.
+ * The tensors of a handler's successful answer to a tensor request: its tensor bundle, or, from a
+ * handler with code of its own, its JSON answer as one `predict` output (TorchServe's KServe v2
+ * envelope). Shared by REST and gRPC.
  */
-export function tensorsFromPart(part: ResponsePart, modelName: string): WireTensor[] {
-  if (!part.contentType?.startsWith(TENSOR_BUNDLE_CONTENT_TYPE)) {
-    throw new ModelServerError('HANDLER_ERROR', {
-      message: `model ${modelName} answered ${part.contentType ?? 'untyped data'} instead of tensors; its handler does not speak the inference protocol`,
-    });
-  }
-  return decodeTensorBundle(part.body);
+export function tensorsFromPart(part: ResponsePart): WireTensor[] {
+  return answerTensors(part);
 }

@@ -13,6 +13,11 @@ import { assertReady, metadataOf } from './model-state.js';
 import { noteRequest } from '../logging/access-log.js';
 import type { ModelTarget } from '../routing/routes.js';
 
+/** Whether a version's handler is code of its own, which may take inputs its model's signature does not list. */
+export function hasOwnHandler(version: { archive: { manifest: { model: { handler: string } } } }): boolean {
+  return version.archive.manifest.model.handler !== 'onnx_generic';
+}
+
 /** Triton's `timeout` request parameter (microseconds) as our deadline header (milliseconds). */
 function timeoutMs(parameters: Record<string, unknown>): string | undefined {
   const us = parameters['timeout'];
@@ -68,7 +73,9 @@ export async function handleV2Infer(deps: PredictionDeps, req: IncomingMessage, 
     }
     const [body] = await readInputsAsync(req, deps.maxRequestBytes);
     const data = body?.data ?? new Uint8Array(0);
-    const decoded = decodeInferRequest(data, headerLength(req.headers[HEADER_LENGTH_HEADER], data.byteLength), metadataOf(version));
+    const decoded = decodeInferRequest(data, headerLength(req.headers[HEADER_LENGTH_HEADER], data.byteLength), metadataOf(version), {
+      handlerDecides: hasOwnHandler(version),
+    });
     const headers = flattenHeaders(req);
     delete headers[TENSOR_OUTPUTS_HEADER];
     if (decoded.outputs) headers[TENSOR_OUTPUTS_HEADER] = JSON.stringify(decoded.outputs.map((o) => o.name));

@@ -7,8 +7,8 @@ import { encodeInferResponse, type InferResponseOptions } from './encode-respons
 import { errorFromPart, tensorsFromPart } from './handler-answer.js';
 
 /**
- * Answers a v2 `infer` job: the handler's tensor bundle becomes the inference response (JSON or
- * binary); an error (a request failed by its handler, or an error status it chose) becomes `{"error": "..."}`. A
+ * Answers a v2 `infer` job: the handler's tensors (or its JSON answer as a `predict` output) become the
+ * inference response (JSON or binary); an error (a request failed by its handler, or an error status it chose) becomes `{"error": "..."}`. A
  * handler's intermediate chunks have no place in this protocol and are dropped.
  */
 export class InferSink implements ResponseSink {
@@ -29,7 +29,7 @@ export class InferSink implements ResponseSink {
     }
     let encoded;
     try {
-      encoded = encodeInferResponse(tensorsFromPart(part, this.options.modelName), this.options);
+      encoded = encodeInferResponse(tensorsFromPart(part), this.options);
     } catch (err) {
       this.fail(err instanceof ModelServerError ? err : new ModelServerError('INTERNAL', { message: (err as Error).message }));
       return;

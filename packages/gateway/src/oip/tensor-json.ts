@@ -38,7 +38,7 @@ function bad(name: string, reason: string): ModelServerError {
  * Flattens nested arrays depth-first (row-major), as the protocol allows `[[1,2],[3,4]]` for
  * `[1,2,3,4]`. Iterative with a depth bound, so a hostile nesting is a 400, never a stack overflow.
  */
-function flatten(data: unknown, name: string): unknown[] {
+export function flatten(data: unknown, name: string): unknown[] {
   if (!Array.isArray(data)) throw bad(name, '"data" must be an array');
   if (!data.some(Array.isArray)) return data;
   const out: unknown[] = [];

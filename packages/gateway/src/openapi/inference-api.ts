@@ -59,6 +59,11 @@ export function buildInferenceOpenApi(ctx: GatewayContext): Record<string, unkno
           summary: 'This API description',
           responses: { '200': { description: 'OpenAPI document', content: { 'application/json': { schema: { type: 'object' } } } } },
         },
+        get: {
+          operationId: 'serverLive',
+          summary: 'KServe v1 server liveness: {"status": "alive"} (no token needed)',
+          responses: { '200': { description: 'Alive', content: { 'application/json': { schema: { type: 'object', required: ['status'], properties: { status: { type: 'string', enum: ['alive'] } } } } } } },
+        },
       },
       '/api-description': {
         get: {

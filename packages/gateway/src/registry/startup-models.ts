@@ -10,7 +10,8 @@ export interface StartupContext {
   logger: Logger;
   registry: ModelRegistry;
   modelStore: string | undefined;
-  register(options: RegisterOptions): Promise<ModelVersion>;
+  /** Registers every version a path serves (Triton's layout may hold several). */
+  registerAll(options: RegisterOptions): Promise<ModelVersion[]>;
 }
 
 /** What start-up loaded, and what it could not (readiness reports the latter). */
@@ -28,11 +29,11 @@ export async function loadStartupModels(ctx: StartupContext, values: readonly st
     else throw new ModelServerError('CONFIG_INVALID', { file: '--models', reason: '"all" needs a model store (--model-store)' });
   }
   // One failing model does not stop the others.
-  const results = await Promise.allSettled(specs.map((s) => ctx.register({ url: s.url, name: s.name, synchronous: true })));
+  const results = await Promise.allSettled(specs.map((s) => ctx.registerAll({ url: s.url, name: s.name, synchronous: true })));
   const outcome: StartupOutcome = { loaded: [], failures: [] };
   results.forEach((r, i) => {
     const url = specs[i]!.url;
-    if (r.status === 'fulfilled') outcome.loaded.push(r.value);
+    if (r.status === 'fulfilled') outcome.loaded.push(...r.value);
     else {
       const reason = (r.reason as Error).message;
       ctx.logger.error({ url }, `failed to load model: ${reason}`);
@@ -48,10 +49,11 @@ export async function restoreSnapshot(ctx: StartupContext, text: string): Promis
   const entries = Object.entries(snapshot.models).flatMap(([name, versions]) => Object.entries(versions).map(([version, v]) => ({ name, version, v })));
   ctx.logger.info({ models: entries.length }, 'restoring models from the config snapshot (--models and load_models are ignored)');
   const results = await Promise.allSettled(
-    entries.map(({ name, v }) =>
-      ctx.register({
+    entries.map(({ name, version, v }) =>
+      ctx.registerAll({
         url: v.marName,
         name,
+        version,
         synchronous: true,
         minWorkers: v.minWorkers,
         maxWorkers: v.maxWorkers,
@@ -71,9 +73,10 @@ export async function restoreSnapshot(ctx: StartupContext, text: string): Promis
       outcome.failures.push({ url: v.marName, reason });
       return;
     }
-    outcome.loaded.push(r.value);
-    if (r.value.version !== version) ctx.logger.warn({ model: name, version }, `${v.marName} now holds version ${r.value.version}`);
-    if (v.defaultVersion) ctx.registry.setDefault(name, r.value.version);
+    const restored = r.value.at(-1)!;
+    outcome.loaded.push(...r.value);
+    if (restored.version !== version) ctx.logger.warn({ model: name, version }, `${v.marName} now holds version ${restored.version}`);
+    if (v.defaultVersion) ctx.registry.setDefault(name, restored.version);
   });
   return outcome;
 }

@@ -58,6 +58,17 @@ export const KNOWN_PATHS = {
   v2: [/^\/?$/, /^\/health\/(live|ready)$/, /^\/models(\/stats)?$/, /^\/models\/[^/]+(\/versions\/[^/]+)?(\/(ready|config|stats|infer))?$/],
 } as const satisfies Record<string, readonly RegExp[]>;
 
+/**
+ * First path segments that belong to the management API when it shares a listener with inference
+ * (TorchServe serves both route sets on one address): `/models`, `/token`, the status page and its
+ * summary. Everything else on a shared listener is inference.
+ */
+const MANAGEMENT_FIRST_SEGMENTS: ReadonlySet<string> = new Set(['models', 'token', 'status', 'dashboard', 'workflows']);
+
+export function isManagementPath(path: string): boolean {
+  return MANAGEMENT_FIRST_SEGMENTS.has(path.split('/', 2)[1] ?? '');
+}
+
 /** Whether a path is one of the listed ones (404 vs 405). */
 export function isKnownPath(table: readonly RegExp[], path: string): boolean {
   return table.some((p) => p.test(path));
@@ -70,9 +81,11 @@ export function usesOipErrors(url: string | undefined): boolean {
 /**
  * Paths that must answer without a token, so Kubernetes liveness and readiness probes work when token
  * authorization is on: the Open Inference Protocol's health and model-readiness routes, and KServe
- * v1's model status. They reveal only whether the server and its models are up.
+ * v1's model status and server liveness (`GET /`, which KServe's clients read as `{"status": "alive"}`).
+ * They reveal only whether the server and its models are up.
  */
 const PROBE_PATHS: readonly RegExp[] = [
+  /^\/$/,
   /^\/v2\/health\/(live|ready)\/?$/,
   /^\/v2\/models\/[^/]+(\/versions\/[^/]+)?\/ready\/?$/,
   /^\/v1\/models\/[^/:]+(\/versions\/[^/:]+)?\/?$/,

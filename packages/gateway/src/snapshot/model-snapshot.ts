@@ -1,20 +1,11 @@
 import { z } from 'zod';
 import { ModelServerError } from '@model-server/protocol';
 import type { ModelRegistry } from '../registry/model-registry.js';
+import { VERSION_SETTINGS_SHAPE } from '../config/models-block.js';
 
 const MS_PER_S = 1000;
 
-const versionEntry = z.looseObject({
-  defaultVersion: z.boolean().optional(),
-  marName: z.string().min(1),
-  minWorkers: z.number().int().min(0).optional(),
-  maxWorkers: z.number().int().min(0).optional(),
-  batchSize: z.number().int().positive().optional(),
-  maxBatchDelay: z.number().int().min(0).optional(),
-  responseTimeout: z.number().int().positive().optional(),
-  startupTimeout: z.number().int().positive().optional(),
-  runtimeType: z.string().optional(),
-});
+const versionEntry = z.looseObject({ ...VERSION_SETTINGS_SHAPE, marName: z.string().min(1), runtimeType: z.string().optional() });
 
 /** TorchServe's `model_snapshot` JSON (SnapshotManager), the same fields so snapshots can move between the two. */
 export const modelSnapshotSchema = z.looseObject({

@@ -1,4 +1,4 @@
-import { OnnxHandler, PredictionError, type Feeds, type HandlerRequest } from '@model-server/sdk';
+import { OnnxHandler, PredictionError, isTensorRequest, type Feeds, type HandlerRequest } from '@model-server/sdk';
 
 /**
  * The built-in handler for a plain ONNX model (manifest `handler: onnx_generic`): no handler code.
@@ -10,12 +10,13 @@ export class GenericOnnxHandler extends OnnxHandler {
   /** Every such request fails alone; tensor requests in the same batch still run. */
   override preprocess(data: HandlerRequest[]): (Feeds | Error)[] {
     const name = this.context?.modelName ?? 'this model';
-    return data.map(
-      (r) =>
-        new PredictionError(
-          `${name} takes tensors (built-in onnx_generic handler): use POST /v2/models/${name}/infer (got ${r.inputs[0]?.contentType ?? 'no input'})`,
-          400,
-        ),
+    return data.map((r) =>
+      isTensorRequest(r)
+        ? new PredictionError(`unknown input(s) ${r.inputs.map((i) => `'${i.name}'`).join(', ')}; the model's inputs are: ${this.session.inputNames.join(', ')}`, 400)
+        : new PredictionError(
+            `${name} takes tensors (built-in onnx_generic handler): use POST /v2/models/${name}/infer (got ${r.inputs[0]?.contentType ?? 'no input'})`,
+            400,
+          ),
     );
   }
 }
