@@ -34,3 +34,8 @@ export async function checkProperty<Ts extends [unknown, ...unknown[]]>(
     throw new Error(`property "${name}" failed after ${details.numRuns} run(s) (${replay}):\n${fc.defaultReportMessage(details) ?? ''}`);
   }
 }
+
+/** `undefined` most of the time, a value of `arb` about once in `oneIn` (fc.option's `freq` is the reverse). */
+export function sometimes<T>(arb: fc.Arbitrary<T>, oneIn: number): fc.Arbitrary<T | undefined> {
+  return fc.oneof({ weight: oneIn - 1, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: arb });
+}
