@@ -328,6 +328,8 @@ describe('property: no input on the inference port gets a 5xx, ends a process or
         tally.add(r!.status);
       }),
       250,
+      // Found by this property: a file part typed JSON that is not JSON (a 500 from the handler's parse).
+      { examples: [[{ route: '/predictions/probe', parts: [{ name: 'data', filename: 'a.png', type: 'application/json', quote: false, data: new Uint8Array(0), injectBoundary: 0 }], omitName: undefined, boundary: '0', headerBoundary: undefined, contentType: 'multipart/form-data; boundary=%', terminate: true, cut: undefined, framing: 'length' }]] },
     );
     expectReached(tally);
     await expectUnharmed(server, before);
@@ -401,6 +403,13 @@ describe('property: no input on the inference port gets a 5xx, ends a process or
           tally.add(reply.status!);
         }),
         250,
+        {
+          examples: [
+            // Found by this property: a header value whose String() throws (a 500), and a JSON body that is not JSON.
+            [{ binary: false, data: Buffer.from('{"headers":{"":{"toString":0}}}') }],
+            [{ binary: false, data: Buffer.from('{"body":"","contentType":"application/json"}') }],
+          ],
+        },
       );
     } finally {
       client.close();
