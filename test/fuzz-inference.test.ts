@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkProperty, sometimes } from './helpers/fuzz.js';
+import { checkProperty, fuzzTimeout, sometimes } from './helpers/fuzz.js';
 import { Tally, baseline, expectClientAnswer, expectUnharmed, fetchAnswer, within, type Answer, type Baseline } from './helpers/invariants.js';
 import { ROOT, buildModel, tempDir } from './helpers/models.js';
 import { chunkedBody, httpRequest, rawRequest } from './helpers/raw-http.js';
@@ -333,7 +333,7 @@ describe('property: no input on the inference port gets a 5xx, ends a process or
     );
     expectReached(tally);
     await expectUnharmed(server, before);
-  });
+  }, fuzzTimeout(60_000));
 
   it('KServe v1 bodies: instances of every shape, b64 fields, non-JSON, deep nesting', async () => {
     const tally = new Tally('v1');
@@ -350,7 +350,7 @@ describe('property: no input on the inference port gets a 5xx, ends a process or
     );
     expectReached(tally);
     await expectUnharmed(server, before);
-  });
+  }, fuzzTimeout(60_000));
 
   it('Open Inference Protocol v2 JSON: datatypes, shapes, nesting, parameters, outputs', async () => {
     const tally = new Tally('v2 json');
@@ -365,7 +365,7 @@ describe('property: no input on the inference port gets a 5xx, ends a process or
     );
     expectReached(tally);
     await expectUnharmed(server, before);
-  });
+  }, fuzzTimeout(60_000));
 
   it('Open Inference Protocol v2 binary: Inference-Header-Content-Length, binary_data_size, raw bodies', async () => {
     const tally = new Tally('v2 binary');
@@ -381,7 +381,7 @@ describe('property: no input on the inference port gets a 5xx, ends a process or
     );
     expectReached(tally);
     await expectUnharmed(server, before);
-  });
+  }, fuzzTimeout(60_000));
 
   it('WebSocket messages: every message gets a final reply with a status under 500, or a clean close', async () => {
     const client = new WsClient();
@@ -416,5 +416,5 @@ describe('property: no input on the inference port gets a 5xx, ends a process or
     }
     expectReached(tally);
     await expectUnharmed(server, before);
-  });
+  }, fuzzTimeout(60_000));
 });

@@ -39,3 +39,9 @@ export async function checkProperty<Ts extends [unknown, ...unknown[]]>(
 export function sometimes<T>(arb: fc.Arbitrary<T>, oneIn: number): fc.Arbitrary<T | undefined> {
   return fc.oneof({ weight: oneIn - 1, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: arb });
 }
+
+/** A test's time limit for properties sized by FUZZ_RUNS: `baseMs` at the default size, scaled with it. */
+export function fuzzTimeout(baseMs: number): number {
+  const scale = Number(process.env['FUZZ_RUNS'] ?? 1);
+  return Math.round(baseMs * (Number.isFinite(scale) && scale > 1 ? scale : 1));
+}
