@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 
 /** The parent pid of a process (from /proc), or undefined when it is gone. */
@@ -40,4 +41,19 @@ export function workerProcesses(gatewayPid: number): number[] {
     if (cmdline.includes('--socket') && cmdline.includes(marker)) out.push(Number(entry));
   }
   return out.sort((a, b) => a - b);
+}
+
+/**
+ * How long a bare `node -e 0` takes to start and exit here, now (median of three): the machine's
+ * process-boot cost, which a worker's restart pays on top of the restart backoff. About 40 ms on an
+ * idle 2-core machine; ten times that when other work saturates it.
+ */
+export function nodeBootMs(): number {
+  const times: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const t0 = performance.now();
+    execFileSync(process.execPath, ['-e', '0']);
+    times.push(performance.now() - t0);
+  }
+  return times.sort((a, b) => a - b)[1]!;
 }
