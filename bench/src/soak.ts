@@ -14,6 +14,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { currentLoad, describeMachine } from './machine.js';
 import { REPO_ROOT } from './paths.js';
 import { readRss } from './rss.js';
 import { SoakLoad, soakRequests } from './soak/soak-load.js';
@@ -39,6 +40,7 @@ if (!(seconds > 0) || !(concurrency > 0) || !(windowSeconds > 0)) {
 }
 
 const startedAt = new Date().toISOString();
+const machine = describeMachine();
 const server = await startSoakServer();
 const pidsAtStart = await workerPids(server);
 process.stderr.write(`soak: ${seconds} s against ${server.url} (gateway ${server.pid}, workers ${JSON.stringify(pidsAtStart)}), windows of ${windowSeconds} s\n`);
@@ -63,9 +65,11 @@ const serverAlive = server.alive;
 const pidsAtEnd = serverAlive ? await workerPids(server) : {};
 const workerRestarts = Object.entries(pidsAtStart).reduce((n, [m, pids]) => n + pids.filter((p) => !(pidsAtEnd[m] ?? []).includes(p)).length, 0);
 const exit = await server.stop();
+machine.loadAverage.end = currentLoad();
 const elapsed = windows.at(-1)?.t ?? 0;
 const report: SoakReport = {
   startedAt,
+  machine,
   seconds: elapsed,
   concurrency,
   requests,

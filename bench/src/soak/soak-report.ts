@@ -1,3 +1,4 @@
+import type { Machine } from '../machine.js';
 import { percentile } from '../stats.js';
 import type { WindowStats } from './soak-load.js';
 
@@ -26,6 +27,7 @@ export interface Drift {
 
 export interface SoakReport {
   startedAt: string;
+  machine: Machine;
   seconds: number;
   concurrency: number;
   requests: number;
@@ -80,8 +82,10 @@ const ms = (v: number): string => `${v.toFixed(1)} ms`;
 
 /** The report as Markdown: the summary, the drift figures, and the windows (at most 30 rows). */
 export function renderSoak(r: SoakReport): string {
+  const m = r.machine;
   const lines = [
     `Soak of ${r.startedAt}: ${(r.seconds / 60).toFixed(1)} min, ${r.concurrency} closed-loop clients (no-op, mnist PNG, mnist v2 tensors), ${r.requests} requests, ${Math.round(r.throughput)} req/s`,
+    `on ${m.cpus} x ${m.cpuModel}, ${m.os}, Node ${m.node}; load average ${m.loadAverage.start.toFixed(2)} at start, ${m.loadAverage.end?.toFixed(2) ?? '?'} at end.`,
     '',
     '| Figure | Start | End | Drift | Per minute |',
     '| --- | --- | --- | --- | --- |',
