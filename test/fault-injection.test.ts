@@ -3,7 +3,7 @@ import { workerPids, workerRestarts } from './helpers/invariants.js';
 import { ClosedLoop, percentile, summarize, type Outcome } from './helpers/load.js';
 import { alive } from './helpers/management.js';
 import { buildModel, tempDir } from './helpers/models.js';
-import { isStopped, nodeBootMs, parentPid, workerProcesses } from './helpers/processes.js';
+import { cpuMs, isStopped, nodeBootMs, parentPid, workerProcesses } from './helpers/processes.js';
 import { startServerProcess, type ServerProcess } from './helpers/server-process.js';
 import { waitFor } from './helpers/wait.js';
 
@@ -19,19 +19,29 @@ function report(line: string): void {
   process.stderr.write(`[reliability] ${line}\n`);
 }
 
-/** Waits until describe lists `count` READY workers of `model`, none of them in `gone`; returns when. */
-async function ready(server: ServerProcess, model: string, count: number, gone: readonly number[], timeoutMs = 10_000): Promise<number> {
+interface Described {
+  pid: number;
+  status: string;
+  startTime: string;
+}
+
+/**
+ * Waits until describe lists `count` READY workers of `model`, none of them in `gone`; returns when
+ * (Date.now()) and those workers.
+ */
+async function ready(server: ServerProcess, model: string, count: number, gone: readonly number[], timeoutMs = 10_000): Promise<{ at: number; workers: Described[] }> {
+  let live: Described[] = [];
   await waitFor(
     async () => {
       const res = await fetch(`${server.management}/models/${model}`);
-      const [d] = (await res.json()) as { workers: { pid: number; status: string }[] }[];
-      const live = d!.workers.filter((w) => w.status === 'READY' && !gone.includes(w.pid));
+      const [d] = (await res.json()) as { workers: Described[] }[];
+      live = d!.workers.filter((w) => w.status === 'READY' && !gone.includes(w.pid));
       return live.length === count;
     },
     timeoutMs,
     `${count} ready worker(s) of ${model}`,
   );
-  return performance.now();
+  return { at: Date.now(), workers: live };
 }
 
 function expectAllAnswered(outcomes: readonly Outcome[], allowed: (o: Outcome) => boolean, what: string): void {
@@ -50,22 +60,26 @@ describe('workers killed or frozen under load', () => {
   });
   afterAll(() => server?.stop());
 
-  it('answers every request through 5 kill -9 of workers (200 or 500 WORKER_DIED), each replaced within 2 s', async () => {
+  it('answers every request through 5 kill -9 of workers (200 or 500 WORKER_DIED); each worker respawned after the 1 s backoff and serving within 2 s', async () => {
     const restartsBefore = await workerRestarts(server.metrics);
     const bootBefore = nodeBootMs();
     // 16 clients each sending about 100 requests a second: busy, but below what saturates both cores
     // (there, a new process takes longer to boot than the restart itself; docs/reliability.md).
     const load = new ClosedLoop({ url: server.url, concurrency: 16, timeoutMs: 15_000, thinkMs: 10, next: () => ({ path: '/predictions/victim', body: ECHO }) });
-    const recoveries: number[] = [];
+    const rounds: { recovery: number; respawn: number; boot: number; bootCpu: number }[] = [];
     try {
       await load.answered(500);
       for (let round = 0; round < 5; round++) {
         const pids = await workerPids(server.management, 'victim');
         // The last round kills both workers at once: the model has none until they are back.
         const victims = round === 4 ? pids : [pids[round % pids.length]!];
-        const t0 = performance.now();
+        const t0 = Date.now();
         for (const pid of victims) process.kill(pid, 'SIGKILL');
-        recoveries.push((await ready(server, 'victim', 2, victims)) - t0);
+        const back = await ready(server, 'victim', 2, victims);
+        for (const w of back.workers.filter((x) => !pids.includes(x.pid))) {
+          const spawned = Date.parse(w.startTime);
+          rounds.push({ recovery: back.at - t0, respawn: spawned - t0, boot: back.at - spawned, bootCpu: cpuMs(w.pid) });
+        }
         await load.answered(300);
       }
     } finally {
@@ -74,17 +88,25 @@ describe('workers killed or frozen under load', () => {
     const outcomes = load.outcomes;
     expectAllAnswered(outcomes, (o) => o.status === 200 || (o.status === 500 && o.errorCode === 'WORKER_DIED'), 'kill -9');
     const died = outcomes.filter((o) => o.status === 500).length;
-    // A recovery is the restart backoff (1 s, TorchServe's) plus a worker's boot. The 2 s bound holds
-    // on a machine where node boots in its usual ~40 ms; where other work slows every process boot
-    // down (node -e 0 taking 400 ms is common on a shared 2-core host), the boot part of the bound
-    // grows with it, so that the test measures the server and not its neighbours.
     const boot = Math.max(bootBefore, nodeBootMs());
-    const bound = 1000 + Math.max(1000, 5 * boot);
+    const list = (k: keyof (typeof rounds)[number]): string => rounds.map((r) => Math.round(r[k])).join(', ');
     report(
       `kill -9: ${outcomes.length} requests, ${outcomes.length - died} x 200, ${died} x 500 WORKER_DIED, 0 hung, 0 reset; ` +
-        `recovery ${recoveries.map((r) => Math.round(r)).join(', ')} ms (max ${Math.round(Math.max(...recoveries))} ms; last round both workers; node -e 0 took ${Math.round(boot)} ms, bound ${Math.round(bound)} ms)`,
+        `recovery ${list('recovery')} ms (last round: both workers) = respawn after ${list('respawn')} ms (1 s backoff) + boot ${list('boot')} ms (${list('bootCpu')} ms CPU); node -e 0 took ${Math.round(boot)} ms`,
     );
-    for (const r of recoveries) expect(r).toBeLessThan(bound);
+    expect(rounds.length).toBe(6);
+    for (const r of rounds) {
+      // The server's part: it sees the exit and respawns once the 1 s backoff (TorchServe's) is over
+      // (a few ms after it when idle, 250 ms after it measured with the machine saturated).
+      expect(r.respawn).toBeGreaterThanOrEqual(1000);
+      expect(r.respawn).toBeLessThan(1500);
+      // The worker's part: booting node, the SDK and the handler, and loading the model.
+      expect(r.bootCpu).toBeLessThan(700);
+      // Together under 2 s, where a process boots as fast as it does on an idle machine (node -e 0 in
+      // about 40 ms); on a machine other work saturates, every boot is slower by the same factor and
+      // only the two parts above are held to a bound.
+      if (boot < 100) expect(r.recovery).toBeLessThan(2000);
+    }
     expect(await workerRestarts(server.metrics)).toBe(restartsBefore + 6);
   });
 
@@ -94,7 +116,7 @@ describe('workers killed or frozen under load', () => {
     const deadlineMs = 500;
     process.kill(old!, 'SIGSTOP');
     await waitFor(() => isStopped(old!), 2000, 'the worker to stop');
-    const t0 = performance.now();
+    const t0 = Date.now();
     const load = new ClosedLoop({
       url: server.url,
       concurrency: 4,
@@ -103,7 +125,7 @@ describe('workers killed or frozen under load', () => {
     });
     let replacedMs: number;
     try {
-      replacedMs = (await ready(server, 'frozen', 1, [old!])) - t0;
+      replacedMs = (await ready(server, 'frozen', 1, [old!])).at - t0;
       await load.answered(40);
     } finally {
       await load.stop();

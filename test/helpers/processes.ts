@@ -57,3 +57,14 @@ export function nodeBootMs(): number {
   }
   return times.sort((a, b) => a - b)[1]!;
 }
+
+/** CPU time (user + system) a process has used so far, in ms; /proc counts it in USER_HZ, 100 on Linux. */
+export function cpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return NaN;
+  }
+}
