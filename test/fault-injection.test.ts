@@ -5,6 +5,7 @@ import { alive } from './helpers/management.js';
 import { buildModel, tempDir } from './helpers/models.js';
 import { cpuMs, isStopped, nodeBootMs, parentPid, workerProcesses } from './helpers/processes.js';
 import { startServerProcess, type ServerProcess } from './helpers/server-process.js';
+import { seededRandom } from './helpers/speech.js';
 import { waitFor } from './helpers/wait.js';
 
 /**
@@ -192,18 +193,6 @@ describe('SIGTERM under load', () => {
   });
 });
 
-/** A small seeded generator, so a failing race can be replayed (RACE_SEED). */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 describe('register, scale and unregister racing predictions', () => {
   const seconds = Number(process.env['RACE_SECONDS'] ?? 20);
   it(`for ${seconds} s: no hung request, no DELETE answered 408, no 5xx, no leaked worker process`, async () => {
@@ -221,7 +210,8 @@ describe('register, scale and unregister racing predictions', () => {
       const workersBefore = workerProcesses(gateway);
       expect(workersBefore).toEqual([probeWorker]);
 
-      const rnd = random(seed);
+      // Seeded, so a failing race can be replayed with RACE_SEED (the timing still varies).
+      const rnd = seededRandom(seed);
       const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
       const load = new ClosedLoop({
         url: server.url,

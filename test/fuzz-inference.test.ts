@@ -2,8 +2,8 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkProperty, fuzzTimeout, sometimes } from './helpers/fuzz.js';
-import { Tally, baseline, expectClientAnswer, expectUnharmed, fetchAnswer, within, type Answer, type Baseline } from './helpers/invariants.js';
+import { fuzzTimeout, sometimes } from './helpers/fuzz.js';
+import { baseline, checkAnswers, fetchAnswer, within, type Answer, type Baseline } from './helpers/invariants.js';
 import { ROOT, buildModel, tempDir } from './helpers/models.js';
 import { chunkedBody, httpRequest, rawRequest } from './helpers/raw-http.js';
 import { startServerProcess, type ServerProcess } from './helpers/server-process.js';
@@ -298,123 +298,106 @@ class WsClient {
   }
 }
 
-/** The inputs got past the parsers sometimes (successes) and were refused sometimes: the property tested both. */
-function expectReached(tally: Tally): void {
-  tally.report();
-  expect(tally.count((k) => typeof k === 'number' && k < 300), 'no input was accepted').toBeGreaterThan(0);
-  expect(tally.count((k) => typeof k === 'number' && k >= 400), 'no input was refused').toBeGreaterThan(0);
-}
-
 describe('property: no input on the inference port gets a 5xx, ends a process or replaces a worker', () => {
   it('multipart bodies: random parts, names, filenames, types, boundaries, truncations and framings', async () => {
-    const tally = new Tally('multipart');
-    await checkProperty(
-      'multipart',
-      fc.asyncProperty(multipartCase, async (c) => {
+    await checkAnswers({
+      name: 'multipart',
+      cases: multipartCase,
+      ask: async (c) => {
         const whole = formBody(c.parts, c.boundary, c.terminate, c.omitName);
         const body = c.cut === undefined ? whole : whole.subarray(0, Math.floor(whole.byteLength * c.cut));
         const contentType = c.contentType.replaceAll('%', c.headerBoundary ?? c.boundary);
         const what = `${c.route} ${c.framing} ${JSON.stringify(contentType)} ${body.byteLength} bytes`;
         if (c.framing === 'early-close') {
           // The declared body never arrives in full: the client leaves. An answer is optional, a crash is not.
-          const r = await within(rawRequest(server.url, httpRequest('POST', c.route, { 'content-type': contentType, 'content-length': whole.byteLength + 1 }, body), { end: true }), 10_000, what);
-          if (r) expectClientAnswer(fromRaw(r), what);
-          tally.add(r ? r.status : 'no answer');
-          return;
+          const headers = { 'content-type': contentType, 'content-length': whole.byteLength + 1 };
+          return { answer: fromRaw(await within(rawRequest(server.url, httpRequest('POST', c.route, headers, body), { end: true }), 10_000, what)), what };
         }
         const headers: Record<string, string> = c.framing === 'chunked' ? { 'content-type': contentType, 'transfer-encoding': 'chunked' } : { 'content-type': contentType };
         const r = await within(rawRequest(server.url, httpRequest('POST', c.route, headers, c.framing === 'chunked' ? chunkedBody(body) : body)), 10_000, what);
-        expectClientAnswer(fromRaw(r), what);
-        tally.add(r!.status);
-      }),
-      250,
+        expect(r, `${what}: no answer`).toBeDefined();
+        return { answer: fromRaw(r), what };
+      },
+      runs: 250,
       // Found by this property: a file part typed JSON that is not JSON (a 500 from the handler's parse).
-      { examples: [[{ route: '/predictions/probe', parts: [{ name: 'data', filename: 'a.png', type: 'application/json', quote: false, data: new Uint8Array(0), injectBoundary: 0 }], omitName: undefined, boundary: '0', headerBoundary: undefined, contentType: 'multipart/form-data; boundary=%', terminate: true, cut: undefined, framing: 'length' }]] },
-    );
-    expectReached(tally);
-    await expectUnharmed(server, before);
+      examples: [{ route: '/predictions/probe', parts: [{ name: 'data', filename: 'a.png', type: 'application/json', quote: false, data: new Uint8Array(0), injectBoundary: 0 }], omitName: undefined, boundary: '0', headerBoundary: undefined, contentType: 'multipart/form-data; boundary=%', terminate: true, cut: undefined, framing: 'length' }],
+      server,
+      before,
+    });
   }, fuzzTimeout(60_000));
 
   it('KServe v1 bodies: instances of every shape, b64 fields, non-JSON, deep nesting', async () => {
-    const tally = new Tally('v1');
-    await checkProperty(
-      'v1',
-      fc.asyncProperty(v1Case, async (c) => {
+    await checkAnswers({
+      name: 'v1',
+      cases: v1Case,
+      ask: async (c) => {
         const init: RequestInit = { method: c.method, headers: c.contentType ? { 'content-type': c.contentType } : {} };
         if (c.method !== 'GET') init.body = c.body;
-        const answer = await fetchAnswer(`${server.url}${c.path}`, init);
-        expectClientAnswer(answer, `${c.method} ${c.path} ${c.body.slice(0, 200)}`);
-        tally.add(answer.status);
-      }),
-      250,
-    );
-    expectReached(tally);
-    await expectUnharmed(server, before);
+        return { answer: await fetchAnswer(`${server.url}${c.path}`, init), what: `${c.method} ${c.path} ${c.body.slice(0, 200)}` };
+      },
+      runs: 250,
+      server,
+      before,
+    });
   }, fuzzTimeout(60_000));
 
   it('Open Inference Protocol v2 JSON: datatypes, shapes, nesting, parameters, outputs', async () => {
-    const tally = new Tally('v2 json');
-    await checkProperty(
-      'v2 json',
-      fc.asyncProperty(v2JsonCase, async (c) => {
-        const answer = await fetchAnswer(`${server.url}${c.path}`, { method: 'POST', headers: c.contentType ? { 'content-type': c.contentType } : {}, body: c.body });
-        expectClientAnswer(answer, `${c.path} ${c.body.slice(0, 300)}`);
-        tally.add(answer.status);
+    await checkAnswers({
+      name: 'v2 json',
+      cases: v2JsonCase,
+      ask: async (c) => ({
+        answer: await fetchAnswer(`${server.url}${c.path}`, { method: 'POST', headers: c.contentType ? { 'content-type': c.contentType } : {}, body: c.body }),
+        what: `${c.path} ${c.body.slice(0, 300)}`,
       }),
-      250,
-    );
-    expectReached(tally);
-    await expectUnharmed(server, before);
+      runs: 250,
+      server,
+      before,
+    });
   }, fuzzTimeout(60_000));
 
   it('Open Inference Protocol v2 binary: Inference-Header-Content-Length, binary_data_size, raw bodies', async () => {
-    const tally = new Tally('v2 binary');
-    await checkProperty(
-      'v2 binary',
-      fc.asyncProperty(v2BinaryCase, async (c) => {
+    await checkAnswers({
+      name: 'v2 binary',
+      cases: v2BinaryCase,
+      ask: async (c) => {
         const { body, headerLength } = binaryRequest(c);
-        const answer = await fetchAnswer(`${server.url}/v2/models/mnist/infer`, { method: 'POST', headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': headerLength }, body });
-        expectClientAnswer(answer, `binary ${JSON.stringify(c).slice(0, 300)} (header length ${headerLength}, ${body.byteLength} bytes)`);
-        tally.add(answer.status);
-      }),
-      200,
-    );
-    expectReached(tally);
-    await expectUnharmed(server, before);
+        const headers = { 'content-type': 'application/octet-stream', 'inference-header-content-length': headerLength };
+        return { answer: await fetchAnswer(`${server.url}/v2/models/mnist/infer`, { method: 'POST', headers, body }), what: `binary ${JSON.stringify(c).slice(0, 300)} (header length ${headerLength}, ${body.byteLength} bytes)` };
+      },
+      runs: 200,
+      server,
+      before,
+    });
   }, fuzzTimeout(60_000));
 
   it('WebSocket messages: every message gets a final reply with a status under 500, or a clean close', async () => {
     const client = new WsClient();
-    const tally = new Tally('websocket');
     try {
-      await checkProperty(
-        'websocket',
-        fc.asyncProperty(wsMessage, async (m) => {
+      await checkAnswers({
+        name: 'websocket',
+        cases: wsMessage,
+        ask: async (m) => {
           const what = `ws ${m.binary ? 'binary' : 'text'} ${m.data.toString('latin1').slice(0, 200)}`;
           const reply = await within(client.exchange(m), 10_000, what);
           if ('closed' in reply) {
             // Only a protocol breach closes the socket: bad UTF-8 (1007) or an oversized frame (1009).
             expect([1007, 1009], `${what}: closed with ${reply.closed}`).toContain(reply.closed);
-            tally.add(`closed ${reply.closed}`);
-            return;
+            return { answer: undefined, what };
           }
-          expect(reply.status, `${what}: ${JSON.stringify(reply)}`).toBeLessThan(500);
           if (reply.type === 'error') expect(reply.error, `${what}: an error reply without its error body`).toMatchObject({ code: reply.status });
-          tally.add(reply.status!);
-        }),
-        250,
-        {
-          examples: [
-            // Found by this property: a header value whose String() throws (a 500), and a JSON body that is not JSON.
-            [{ binary: false, data: Buffer.from('{"headers":{"":{"toString":0}}}') }],
-            [{ binary: false, data: Buffer.from('{"body":"","contentType":"application/json"}') }],
-          ],
+          return { answer: { status: reply.status!, contentType: 'application/json', body: JSON.stringify(reply.type === 'error' ? reply.error : reply) }, what };
         },
-      );
+        runs: 250,
+        examples: [
+          // Found by this property: a header value whose String() throws (a 500), and a JSON body that is not JSON.
+          { binary: false, data: Buffer.from('{"headers":{"":{"toString":0}}}') },
+          { binary: false, data: Buffer.from('{"body":"","contentType":"application/json"}') },
+        ],
+        server,
+        before,
+      });
     } finally {
       client.close();
     }
-    expectReached(tally);
-    await expectUnharmed(server, before);
   }, fuzzTimeout(60_000));
 });

@@ -1,4 +1,6 @@
+import fc from 'fast-check';
 import { expect } from 'vitest';
+import { checkProperty } from './fuzz.js';
 import { samples } from './prom-text.js';
 
 /**
@@ -108,4 +110,46 @@ export class Tally {
       process.stderr.write(`${this.name}: ${line}\n`);
     }
   }
+}
+
+export interface AskedCase {
+  /** The answer, or undefined when the client left before one could come (and none was due). */
+  answer: Answer | undefined;
+  /** The request, for a failure's message. */
+  what: string;
+}
+
+/**
+ * A property whose every case is one request: `ask` sends it. Every answer must be a client answer
+ * (see expectClientAnswer), the answers must include successes and refusals (or what `reached`
+ * checks instead), and afterwards the server must be unharmed (see expectUnharmed).
+ */
+export async function checkAnswers<T>(options: {
+  name: string;
+  cases: fc.Arbitrary<T>;
+  ask: (c: T) => Promise<AskedCase>;
+  runs: number;
+  server: { management: string; metrics: string; alive: boolean };
+  before: Baseline;
+  examples?: T[];
+  reached?: (tally: Tally) => void;
+}): Promise<void> {
+  const tally = new Tally(options.name);
+  await checkProperty(
+    options.name,
+    fc.asyncProperty(options.cases, async (c) => {
+      const { answer, what } = await options.ask(c);
+      if (answer !== undefined) expectClientAnswer(answer, what);
+      tally.add(answer?.status ?? 'no answer');
+    }),
+    options.runs,
+    options.examples ? { examples: options.examples.map((e) => [e] as [T]) } : {},
+  );
+  tally.report();
+  if (options.reached) options.reached(tally);
+  else {
+    expect(tally.count((k) => typeof k === 'number' && k < 300), `${options.name}: no input was accepted`).toBeGreaterThan(0);
+    expect(tally.count((k) => typeof k === 'number' && k >= 400), `${options.name}: no input was refused`).toBeGreaterThan(0);
+  }
+  await expectUnharmed(options.server, options.before);
 }
