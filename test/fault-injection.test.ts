@@ -140,8 +140,9 @@ describe('workers killed or frozen under load', () => {
       `SIGSTOP: ${outcomes.length} requests with a ${deadlineMs} ms deadline, ${late.length} x 504 (latency p50 ${Math.round(percentile(late, 50))} ms, max ${Math.round(Math.max(...late))} ms), ` +
         `${outcomes.length - late.length} x 200; frozen worker killed and replaced ${Math.round(replacedMs)} ms after the stop (cancel_grace_period 1 s, restart backoff 1 s)`,
     );
-    // A deadline fires on time whatever the worker does.
-    expect(Math.max(...late)).toBeLessThan(deadlineMs + 300);
+    // A deadline fires on time whatever the worker does (the margin is the client's and the gateway's
+    // scheduling on a saturated machine: up to 240 ms measured there, a few ms at idle).
+    expect(Math.max(...late)).toBeLessThan(deadlineMs + 500);
     expect(alive(old!)).toBe(false);
     expect(server.output()).toMatch(/ignored its cancellation/);
     expect(await workerRestarts(server.metrics)).toBe(restartsBefore + 1);
