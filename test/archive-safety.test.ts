@@ -85,7 +85,7 @@ describe('archives that are fine', () => {
     await writeFile(zip, evilZip({ 'weights/a.bin': 'ok' }));
     const opened = await openArchive(zip, { workDir: work });
     expect(opened.manifest.model.modelName).toBe('evil');
-    expect(await tree(opened.modelDir)).toEqual(['MAR-INF', 'MAR-INF/MANIFEST.json', 'weights', 'weights/a.bin']);
+    expect(await tree(opened.modelDir)).toEqual(['MAR-INF', 'MAR-INF/MANIFEST.json', 'handler.js', 'weights', 'weights/a.bin']);
     const tgz = join(inbox, 'ok.tar.gz');
     await writeFile(tgz, evilTgz([{ name: 'weights/a.bin', body: 'ok' }]));
     expect((await openArchive(tgz, { workDir: work })).manifest.model.modelVersion).toBe('1.0');

@@ -1,15 +1,16 @@
 import { gzipSync } from 'node:zlib';
 import { zipSync, type Zippable } from 'fflate';
 
-/** A minimal manifest, so that an archive is refused for its entries and not for lacking one. */
+/** A minimal manifest and the handler it names, so that an archive is refused for its entries and not for lacking them. */
 export const MANIFEST = JSON.stringify({ runtime: 'node', model: { modelName: 'evil', modelVersion: '1.0', handler: 'handler.js' } });
+const HANDLER = 'export function handle(data) { return data.map(() => "ok"); }\n';
 
 const S_IFLNK = 0o120000;
 const S_IFREG = 0o100000;
 
 /** A zip with the given entries; `symlinks` maps an entry name to its link target, stored as a Unix symlink. */
 export function evilZip(files: Record<string, string>, symlinks: Record<string, string> = {}): Uint8Array {
-  const z: Zippable = { 'MAR-INF/MANIFEST.json': new TextEncoder().encode(MANIFEST) };
+  const z: Zippable = { 'MAR-INF/MANIFEST.json': new TextEncoder().encode(MANIFEST), 'handler.js': new TextEncoder().encode(HANDLER) };
   for (const [name, text] of Object.entries(files)) z[name] = [new TextEncoder().encode(text), { os: 3, attrs: (S_IFREG | 0o644) << 16 }];
   for (const [name, target] of Object.entries(symlinks)) z[name] = [new TextEncoder().encode(target), { os: 3, attrs: (S_IFLNK | 0o777) << 16 }];
   return zipSync(z);
@@ -45,7 +46,7 @@ export interface TarEntry {
 /** A .tar.gz written by hand, since tar libraries refuse to write the entries these tests need. */
 export function evilTgz(entries: TarEntry[]): Buffer {
   const blocks: Buffer[] = [];
-  const all: TarEntry[] = [{ name: 'MAR-INF/MANIFEST.json', body: MANIFEST }, ...entries];
+  const all: TarEntry[] = [{ name: 'MAR-INF/MANIFEST.json', body: MANIFEST }, { name: 'handler.js', body: HANDLER }, ...entries];
   for (const e of all) {
     const body = Buffer.from(e.body ?? '');
     const h = Buffer.alloc(512);

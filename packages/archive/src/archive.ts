@@ -7,6 +7,7 @@ import type yauzl from 'yauzl';
 import { parse as parseYaml } from 'yaml';
 import { ModelServerError } from '@model-server/protocol/wire';
 import type { Manifest } from '@model-server/sdk';
+import { isBuiltinHandler } from './builtin-names.js';
 import { parseManifest } from './manifest.js';
 import { MANIFEST_PATH } from './names.js';
 import { safeEntryPath } from './safe-entry-path.js';
@@ -43,6 +44,7 @@ async function readManifestAndConfig(dir: string, archive: string): Promise<Omit
     );
   }
   const manifest = parseManifest(rawManifest, archive);
+  await checkHandlerFile(dir, manifest, archive);
   await checkSerializedFile(dir, manifest, archive);
   let modelConfig: Record<string, unknown> = {};
   const configFile = manifest.model.configFile;
@@ -59,10 +61,31 @@ async function readManifestAndConfig(dir: string, archive: string): Promise<Omit
       if (typeof doc !== 'object' || Array.isArray(doc)) throw new Error('top level must be a mapping');
       modelConfig = doc as Record<string, unknown>;
     } catch (cause) {
-      throw new ModelServerError('CONFIG_INVALID', { file: `${archive}/${configFile}`, reason: (cause as Error).message }, { cause });
+      throw new ModelServerError('INVALID_MODEL_ARCHIVE', { archive, reason: `${configFile}: ${(cause as Error).message}` }, { cause });
     }
   }
   return { modelDir: dir, manifest, modelConfig };
+}
+
+/**
+ * The handler file the manifest names (unless it is a built-in name) must be a file inside the archive,
+ * found here when the archive is opened: a worker that cannot find it would fail to load and the
+ * registration would end in a 500 for what is the archive's fault.
+ */
+async function checkHandlerFile(dir: string, manifest: Manifest, archive: string): Promise<void> {
+  const spec = manifest.model.handler;
+  if (isBuiltinHandler(spec)) return;
+  const file = spec.split(':', 1)[0]!;
+  const path = safeEntryPath(dir, file, archive, 'handler');
+  let real: string;
+  try {
+    real = await realpath(path);
+    if (!(await stat(real)).isFile()) throw new Error('not a file');
+  } catch {
+    throw new ModelServerError('INVALID_MODEL_ARCHIVE', { archive, reason: `handler "${file}" is not a file in the archive` });
+  }
+  const root = await realpath(dir);
+  if (!real.startsWith(root + sep)) throw new ModelServerError('INVALID_MODEL_ARCHIVE', { archive, reason: `handler "${file}" leads outside the archive folder` });
 }
 
 /**

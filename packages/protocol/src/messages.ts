@@ -104,7 +104,8 @@ function check<T>(schema: z.ZodType<T>, value: unknown): T {
 // accepts and returns the same shape (unknown keys dropped); anything it does not accept goes to zod,
 // which decides and names the offending field, so refusals and their messages are unchanged.
 // ---------------------------------------------------------------------------------------------------
-function fastResponse(v: Obj, type: 'response' | 'chunk'): ResponseMessage | ChunkMessage | undefined {
+/** The fast guard of `response` and `chunk` (exported for the property test that ties it to the schema). */
+export function fastResponse(v: Obj, type: 'response' | 'chunk'): ResponseMessage | ChunkMessage | undefined {
   const { batchId, requestId, status, contentType, headers: h, body } = v;
   if (!isInt(batchId) || typeof requestId !== 'string' || !isInt(status) || !isStringRecord(h) || !(body instanceof Uint8Array)) {
     return undefined;
@@ -118,7 +119,8 @@ function fastResponse(v: Obj, type: 'response' | 'chunk'): ResponseMessage | Chu
   return { type, batchId, requestId, status, contentType, headers: h, body };
 }
 
-function fastBatchEnd(v: Obj): BatchEndMessage | undefined {
+/** The fast guard of `batch_end` (exported for the property test that ties it to the schema). */
+export function fastBatchEnd(v: Obj): BatchEndMessage | undefined {
   const { batchId, handlerMs, rssBytes } = v;
   if (!isInt(batchId) || !Number.isFinite(handlerMs) || !Number.isFinite(rssBytes)) return undefined;
   return { type: 'batch_end', batchId, handlerMs: handlerMs as number, rssBytes: rssBytes as number };

@@ -7,8 +7,14 @@ import { ModelServerError } from './errors.js';
  */
 export type Obj = Record<string, unknown>;
 
+/**
+ * A plain data object: what msgpack decoding makes of a map. Arrays, bytes, dates (msgpack's timestamp
+ * extension decodes to one) and class instances are not, as they are not for the zod schemas.
+ */
 export function isObj(v: unknown): v is Obj {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
+  if (typeof v !== 'object' || v === null) return false;
+  const proto: unknown = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
 }
 
 export function invalidAt(path: string, message: string): ModelServerError {
@@ -17,7 +23,7 @@ export function invalidAt(path: string, message: string): ModelServerError {
 
 /** A plain object of strings, for the guards that build no field paths. */
 export function isStringRecord(v: unknown): v is Record<string, string> {
-  if (!isObj(v) || Object.getPrototypeOf(v) !== Object.prototype) return false;
+  if (!isObj(v)) return false;
   for (const k in v) if (typeof v[k] !== 'string') return false;
   return true;
 }

@@ -84,7 +84,8 @@ function fastInputs(v: unknown): InferenceInput[] | undefined {
   return out;
 }
 
-function fastPredict(v: Obj): PredictMessage | undefined {
+/** The fast guard of `predict` (exported for the property test that ties it to checkPredict). */
+export function fastPredict(v: Obj): PredictMessage | undefined {
   const { batchId, kind, requests } = v;
   if (!isInt(batchId) || (kind !== 'predict' && kind !== 'explain') || !Array.isArray(requests) || requests.length < 1) {
     return undefined;
@@ -118,7 +119,8 @@ export function requestProblem(request: { id: unknown; headers: unknown; inputs:
   return undefined;
 }
 
-function checkPredict(v: Obj): PredictMessage {
+/** The full check of `predict`, naming the offending field. */
+export function checkPredict(v: Obj): PredictMessage {
   const kind = v.kind;
   if (kind !== 'predict' && kind !== 'explain') throw invalidAt('kind', 'expected "predict" or "explain"');
   const requests = arr(v.requests, 'requests', 1).map((raw, i): InferenceRequest => {

@@ -1,4 +1,5 @@
 import { decodeRequestTensor, firstBytesElement, type RequestTensor } from './request-tensor.js';
+import { PredictionError } from './errors.js';
 
 /** One named input of a request, as the gateway received it (a multipart part, or the raw body as `body`). */
 export interface RequestInput {
@@ -70,9 +71,21 @@ export class HandlerRequest {
     return decoder.decode(name === undefined ? this.payload : (this.get(name)?.data ?? new Uint8Array(0)));
   }
 
-  /** The payload (or the named input) parsed as JSON. */
+  /**
+   * The payload (or the named input) parsed as JSON. Text that is not JSON is the client's mistake:
+   * a PredictionError with status 400 naming the input, not a 500.
+   */
   json<T = unknown>(name?: string): T {
-    return JSON.parse(this.text(name)) as T;
+    try {
+      return JSON.parse(this.text(name)) as T;
+    } catch (err) {
+      const what = name ?? this.payloadName() ?? 'the request body';
+      throw new PredictionError(`Invalid input: ${what} is not valid JSON (${(err as Error).message})`, 400);
+    }
+  }
+
+  private payloadName(): string | undefined {
+    return (this.get('data') ?? this.get('body') ?? this.inputs[0])?.name;
   }
 
   /** A request header, by case-insensitive name. */

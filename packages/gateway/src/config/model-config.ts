@@ -80,6 +80,11 @@ export interface ModelOverrides {
   startupTimeoutMs?: number | undefined;
 }
 
+/**
+ * The settings of a model version from its archive's model-config.yaml and the registration's
+ * overrides. A bad value is the archive's fault, refused with 400 INVALID_MODEL_ARCHIVE naming the key
+ * (`file` is the archive's config file as the operator knows it).
+ */
 export function resolveModelSettings(
   raw: Record<string, unknown>,
   server: ServerConfig,
@@ -90,7 +95,7 @@ export function resolveModelSettings(
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const key = issue.path.join('.');
-    throw new ModelServerError('CONFIG_INVALID', { file, reason: `${key}: ${issue.message} (got ${JSON.stringify(raw[key])})` });
+    throw new ModelServerError('INVALID_MODEL_ARCHIVE', { archive: file, reason: `${key}: ${issue.message} (got ${JSON.stringify(raw[key])})` });
   }
   const c = parsed.data;
   const minWorkers = overrides.minWorkers ?? c.minWorkers ?? server.default_workers_per_model;
@@ -110,7 +115,7 @@ export function resolveModelSettings(
     sequence: sequenceSettings(c, file),
   };
   if (settings.maxWorkers < settings.minWorkers) {
-    throw new ModelServerError('CONFIG_INVALID', { file, reason: 'maxWorkers cannot be less than minWorkers' });
+    throw new ModelServerError('INVALID_MODEL_ARCHIVE', { archive: file, reason: 'maxWorkers cannot be less than minWorkers' });
   }
   // Refused rather than clamped: an archive asking for more workers than the server allows any model
   // would otherwise run with fewer than it says, and nobody would notice.

@@ -58,6 +58,17 @@ function toInput(name: string, value: unknown, contentType?: string): InferenceI
   return { name, contentType: contentType ?? 'application/json', data: Buffer.from(JSON.stringify(value ?? null)) };
 }
 
+/**
+ * A header value from a client's message: strings as they are, numbers and booleans as text. Anything
+ * else is refused: String() of an object is "[object Object]" at best, and throws for one whose
+ * toString is not a function.
+ */
+function headerValue(name: string, value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  throw new ModelServerError('BAD_REQUEST', { reason: `header "${name}" must be a string, a number or a boolean` });
+}
+
 function send(ws: WebSocket, message: Record<string, unknown>): void {
   if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(message));
 }
@@ -161,7 +172,7 @@ function serve(ws: WebSocket, model: string, version: string | undefined, deps: 
             throw new ModelServerError('BAD_REQUEST', { reason: `"${field}" must be a JSON object` });
           }
         }
-        headers = Object.fromEntries(Object.entries(msg.headers ?? {}).map(([k, v]) => [k.toLowerCase(), String(v)]));
+        headers = Object.fromEntries(Object.entries(msg.headers ?? {}).map(([k, v]) => [k.toLowerCase(), headerValue(k, v)]));
         named = (typeof msg.sequence_id === 'string' && msg.sequence_id) || headers[SEQUENCE_ID_HEADER] || undefined;
         end = msg.sequence_end === true || flagValue(headers[SEQUENCE_END_HEADER]);
         inputs = msg.inputs

@@ -107,6 +107,18 @@ export async function registerModel(ctx: ManagementContext, params: Params, allo
   const label = `Model "${version.name}" Version: ${version.version}`;
   const workers = version.settings.minWorkers;
   if (workers > 0 && synchronous && version.pool.liveCount < workers) {
+    // Another call got in while the workers started. A DELETE of this very version undid the
+    // registration: a conflict, not a server failure, and nothing is left to undo (the name may even
+    // belong to a newer registration by now, which must not be removed). A scale changed the target:
+    // the model is registered, with the workers asked for last.
+    if (ctx.registry.find(version.name, version.version) !== version) {
+      if (downloaded) await rm(downloaded, { force: true });
+      throw new ModelServerError('CONFLICT', { reason: `${label} was unregistered while its workers were starting` });
+    }
+    if (version.pool.target !== workers) {
+      ctx.modelsChanged();
+      return { status: 200, message: `${label} registered; its workers were scaled to ${version.pool.target} meanwhile` };
+    }
     const reason = version.pool.lastError?.message ?? 'workers did not start';
     await ctx.unregister(version.name, version.version).catch(() => undefined);
     if (downloaded) await rm(downloaded, { force: true });

@@ -28,6 +28,11 @@ export async function scaleWorkers(ctx: ManagementContext, name: string, pathVer
     return { status: 202, message: 'Processing worker updates...' };
   }
   await scaling;
+  // A DELETE while the workers started: the model the call scaled is gone (and the name may belong to
+  // a newer registration by now).
+  if (ctx.registry.find(target.name, target.version) !== target) {
+    throw new ModelServerError('CONFLICT', { reason: `Model "${target.name}" Version: ${target.version} was unregistered while its workers were being scaled` });
+  }
   const live = target.pool.liveCount;
   if (live >= desired) {
     return { status: 200, message: `Workers scaled to ${desired} for model: ${name}${version === undefined ? '' : `, version: ${version}`}` };
