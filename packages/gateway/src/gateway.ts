@@ -14,6 +14,7 @@ import { resolveModelSettings, type ModelOverrides } from './config/model-config
 import type { ServerConfig } from './config/server-config.js';
 import type { GatewayContext } from './gateway-context.js';
 import { listenOn, stopAccepting } from './http/listen.js';
+import { OpenResponses } from './http/open-responses.js';
 import { attachWebSocket } from './http/websocket.js';
 import { startGrpcListeners, type GrpcListeners } from './grpc/grpc-servers.js';
 import { AccessLog } from './logging/access-log.js';
@@ -74,6 +75,8 @@ export class Gateway implements GatewayContext, ManagementContext {
   startupFailures: StartupOutcome['failures'] = [];
   /** Set when a shutdown begins: readiness fails, new work is refused, connections close. */
   draining = false;
+  /** The responses under way, which a drain makes close their connections. */
+  private readonly responses = new OpenResponses();
   private accessLog: AccessLog | undefined;
   private readonly logDir: string;
   readonly version = SERVER_VERSION;
@@ -141,7 +144,7 @@ export class Gateway implements GatewayContext, ManagementContext {
     if (config.enable_access_log) {
       this.accessLog = new AccessLog(join(this.logDir, 'access_log.log'), { maxBytes: config.log_max_file_size, maxFiles: config.log_max_files });
     }
-    const deps: ListenerDeps = { guard: () => this.guard, metrics: this.metrics, accessLog: this.accessLog, draining: () => this.draining };
+    const deps: ListenerDeps = { guard: () => this.guard, metrics: this.metrics, accessLog: this.accessLog, responses: this.responses };
     const hot = { registry: this.registry, maxRequestBytes: config.max_request_size, maxBufferedChunks: config.stream_max_buffered_chunks };
     const options = { logger: this.logger, requestReadTimeoutMs: config.request_read_timeout * 1000 };
     const inference = await listenOn(config.inference_address, 'inference_address', inferenceListener(deps, hot, createInferenceApp(this)), options);
@@ -251,6 +254,7 @@ export class Gateway implements GatewayContext, ManagementContext {
     const queued = versions.reduce((n, v) => n + v.queueSize, 0);
     const running = versions.reduce((n, v) => n + v.inFlightCount, 0);
     this.logger.info({ queued, running, graceMs }, 'shutting down: draining queued and running requests');
+    this.responses.closeConnections();
     for (const server of this.servers) stopAccepting(server);
     await Promise.allSettled(versions.map((v) => v.finish(graceMs)));
     this.logger.info({ ms: Math.round(performance.now() - started) }, 'drained');
