@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createArchive } from '@model-server/model-archiver';
 import { REPO_ROOT } from '../paths.js';
-import { startNginx, type Balancer } from './nginx.js';
+import { startNginx, type Balancer, type BalancerOptions } from './nginx.js';
 import { freePort, startReplica, type Replica } from './replica.js';
 
 /** The archives every replica serves, and a request body for each. */
@@ -59,6 +59,7 @@ export interface ClusterOptions {
   count: number;
   models: string[];
   properties?: Record<string, string | number | boolean>;
+  balancer?: BalancerOptions;
 }
 
 export async function startCluster(fixture: Fixture, options: ClusterOptions): Promise<Cluster> {
@@ -83,7 +84,7 @@ export async function startCluster(fixture: Fixture, options: ClusterOptions): P
     nginx = await startNginx(join(fixture.dir, 'nginx'), [
       { name: 'all', port: allPort, upstreams: replicaPorts },
       { name: 'one', port: onePort, upstreams: [replicaPorts[0]!] },
-    ]);
+    ], options.balancer);
   } catch (err) {
     await Promise.all(replicas.map((r) => r.stop()));
     throw err;

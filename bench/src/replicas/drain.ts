@@ -1,7 +1,7 @@
 import { Agent, get } from 'node:http';
 import { join } from 'node:path';
 import type { Fixture } from './cluster.js';
-import { epochNow, startLoad, tally, type ConnectionStats, type Outcome, type RequestResult } from './load.js';
+import { epochNow, sendOne, startLoad, tally, type ConnectionStats, type Outcome, type RequestResult } from './load.js';
 import { freePort, startReplica, type Replica } from './replica.js';
 
 export interface DrainOptions {
@@ -12,6 +12,8 @@ export interface DrainOptions {
   loadMs: number;
   /** shutdown_grace_period, s. */
   graceS?: number;
+  /** false: the clients open a connection per request instead of keeping one. */
+  keepAlive?: boolean;
 }
 
 export interface DrainReport {
@@ -29,6 +31,11 @@ export interface DrainReport {
   afterSignal: Record<Outcome, number>;
   /** Of the 503s after SIGTERM: how many had Retry-After and Connection: close. */
   drainingAnswers: { total: number; retryAfter: number; connectionClose: number };
+  /**
+   * A request sent during the drain on a connection that was idle at SIGTERM (as a balancer's pooled
+   * connection is): the new work that reaches a draining replica.
+   */
+  idleConnection: { reused: boolean; status?: number; code?: string; retryAfter?: string; connectionClose: boolean };
   /** From SIGTERM to the first readiness answer that was not 200, and what it was. */
   notReadyAfterMs: number;
   readiness: string;
@@ -102,17 +109,22 @@ export async function drainUnderLoad(fixture: Fixture, options: DrainOptions): P
     port: await freePort(),
     properties: { shutdown_grace_period: options.graceS ?? 30 },
   });
-  const load = startLoad({ url: replica.url, path: '/predictions/sleep', body: Buffer.from(JSON.stringify({ ms: options.handlerMs })), contentType: 'application/json', clients: options.clients });
+  const load = startLoad({ url: replica.url, path: '/predictions/sleep', body: Buffer.from(JSON.stringify({ ms: options.handlerMs })), contentType: 'application/json', clients: options.clients, keepAlive: options.keepAlive });
   let signalAt: number | undefined;
   const probe = probeReadiness(replica.url, () => signalAt);
+  const idleAgent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const idleRequest = { url: replica.url, path: '/predictions/sleep', body: Buffer.from(JSON.stringify({ ms: 1 })), contentType: 'application/json' };
   try {
     // Every client has its connection and has been answered once before the clock starts.
     await load.until((rs) => rs.filter((r) => r.outcome === 'ok').length >= options.clients * 2, 60_000, 'the clients to be answered');
+    const warm = await sendOne(idleAgent, idleRequest);
+    if (warm.outcome !== 'ok') throw new Error(`the idle connection's first request failed: ${JSON.stringify(warm)}`);
     await new Promise((r) => setTimeout(r, options.loadMs));
     const before = load.results.length;
     signalAt = epochNow();
     replica.signal('SIGTERM');
     const notReady = await probe.first;
+    const late = await sendOne(idleAgent, idleRequest);
     const exit = await replica.exited;
     const exitAt = epochNow();
     probe.stop();
@@ -137,6 +149,7 @@ export async function drainUnderLoad(fixture: Fixture, options: DrainOptions): P
         retryAfter: drainingAnswers.filter((r) => r.retryAfter !== undefined).length,
         connectionClose: drainingAnswers.filter((r) => r.connectionClose).length,
       },
+      idleConnection: { reused: late.reusedSocket, status: late.status, code: late.code, retryAfter: late.retryAfter, connectionClose: late.connectionClose },
       notReadyAfterMs: Math.round(notReady.at - signal),
       readiness: notReady.what,
       exitAfterMs: Math.round(exitAt - signal),
@@ -147,6 +160,7 @@ export async function drainUnderLoad(fixture: Fixture, options: DrainOptions): P
     };
   } finally {
     probe.stop();
+    idleAgent.destroy();
     await load.stop();
     await replica.stop();
   }

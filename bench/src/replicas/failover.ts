@@ -29,8 +29,13 @@ export interface FailoverReport {
     /** SIGTERM: what it held when its drain began (its log). */
     queuedAtSignal?: number;
     runningAtSignal?: number;
-    /** Requests nginx had sent to it and had no answer for when it was killed (from nginx's access log). */
+    /**
+     * SIGTERM: what it held (queued + running). SIGKILL: the requests nginx had sent to it and never got
+     * an answer for (its error log: a reset or closed connection, not a refused connect).
+     */
     inFlightAtSignal: number;
+    /** nginx's errors talking to it, by kind (refused: a connect after it stopped listening, nothing sent). */
+    upstreamErrors: Record<string, number>;
     exit: string;
     /** From the signal to the exit, ms. */
     exitAfterMs: number;
@@ -40,10 +45,10 @@ export interface FailoverReport {
   /** What nginx retried on another replica, by the status it got from the first one (502: connection error). */
   retried: Record<string, number>;
   rejoin: {
-    /** From the exit to the restarted replica's start banner, ms. */
+    /** From the exit to the restarted replica's start banner (its models loaded), ms. */
     restartMs: number;
-    /** From the banner to the first answer it gave through nginx, ms. */
-    firstAnswerAfterMs: number;
+    /** From the exit to the first answer the restarted replica gave through nginx, ms. */
+    firstAnswerMs: number;
   };
   connections: ConnectionStats;
 }
@@ -64,6 +69,7 @@ async function gone(pids: number[], timeoutMs: number): Promise<number> {
 export async function failover(cluster: Cluster, options: FailoverOptions): Promise<FailoverReport> {
   const victim = cluster.replicas[options.victim]!;
   const ports = cluster.replicas.map((r) => r.port);
+  const errorsBefore = (await cluster.nginx.upstreamErrors()).length;
   const load = startLoad({
     url: cluster.nginx.url('all'),
     path: '/predictions/sleep',
@@ -82,24 +88,26 @@ export async function failover(cluster: Cluster, options: FailoverOptions): Prom
     const exitAt = epochNow();
     await cluster.restart(options.victim);
     const backAt = epochNow();
-    await load.until((rs) => rs.some((r) => r.upstreamPort === victim.port && r.start >= backAt), 60_000, 'the restarted replica to answer through nginx');
-    const rejoinedAt = load.results.find((r) => r.upstreamPort === victim.port && r.start >= backAt)!.end;
+    // A request sent after the exit and answered from its port was answered by the restarted replica.
+    const fromRestarted = (r: { upstreamPort?: number; start: number }): boolean => r.upstreamPort === victim.port && r.start > exitAt;
+    await load.until((rs) => rs.some(fromRestarted), 60_000, 'the restarted replica to answer through nginx');
+    const rejoinedAt = load.results.find(fromRestarted)!.end;
     await new Promise((r) => setTimeout(r, options.loadMs));
     const { results, connections } = await load.stop();
     const orphanWorkers = await gone(workers, 10_000);
 
     const access = (await cluster.nginx.accessLog()).filter((e) => e.site === 'all' && e.endMs >= results[0]!.start);
     const retried: Record<string, number> = {};
-    let inFlightAtSignal = 0;
-    for (const e of access) {
-      for (const a of e.attempts.slice(0, -1)) retried[String(a.status)] = (retried[String(a.status)] ?? 0) + 1;
-      // Sent to the victim before the signal, answered after it (by another replica, or not at all).
-      const started = e.endMs - e.durationMs;
-      if (options.signal === 'SIGKILL' && started < signalAt && e.endMs >= signalAt && e.attempts[0]?.port === victim.port && e.attempts[0].status !== 200) inFlightAtSignal++;
+    for (const e of access) for (const a of e.attempts.slice(0, -1)) retried[String(a.status)] = (retried[String(a.status)] ?? 0) + 1;
+    const upstreamErrors: Record<string, number> = {};
+    for (const e of (await cluster.nginx.upstreamErrors()).slice(errorsBefore)) {
+      if (e.port === victim.port) upstreamErrors[e.kind] = (upstreamErrors[e.kind] ?? 0) + 1;
     }
     const t = tally(results);
     const shuttingDown = options.signal === 'SIGTERM' ? logFields(victim.output(), 'shutting down') : undefined;
-    if (shuttingDown) inFlightAtSignal = Number(shuttingDown['queued']) + Number(shuttingDown['running']);
+    const inFlightAtSignal = shuttingDown
+      ? Number(shuttingDown['queued']) + Number(shuttingDown['running'])
+      : Object.entries(upstreamErrors).reduce((n, [kind, count]) => n + (kind === 'refused' ? 0 : count), 0);
     return {
       signal: options.signal,
       replicas: cluster.replicas.length,
@@ -118,12 +126,13 @@ export async function failover(cluster: Cluster, options: FailoverOptions): Prom
         port: victim.port,
         ...(shuttingDown ? { queuedAtSignal: Number(shuttingDown['queued']), runningAtSignal: Number(shuttingDown['running']) } : {}),
         inFlightAtSignal,
+        upstreamErrors,
         exit: exit.code !== null ? `code ${exit.code}` : `signal ${exit.signal}`,
         exitAfterMs: Math.round(exitAt - signalAt),
         orphanWorkers,
       },
       retried,
-      rejoin: { restartMs: Math.round(backAt - exitAt), firstAnswerAfterMs: Math.round(rejoinedAt - backAt) },
+      rejoin: { restartMs: Math.round(backAt - exitAt), firstAnswerMs: Math.round(rejoinedAt - exitAt) },
       connections,
     };
   } finally {

@@ -47,6 +47,8 @@ export interface LoadOptions {
   contentType: string;
   /** Closed-loop clients: each has one request in flight at a time, on kept-alive connections. */
   clients: number;
+  /** false: a new connection per request (clients that do not pool), to see what connecting during a drain does. */
+  keepAlive?: boolean;
   timeoutMs?: number;
 }
 
@@ -89,12 +91,48 @@ function classify(res: IncomingMessage, body: Buffer): Pick<RequestResult, 'outc
 }
 
 /**
+ * One POST of `options.body` over `agent`, classified; `onSocket` sees the connection it went on.
+ * Never rejects: a failed exchange is an outcome.
+ */
+export function sendOne(agent: Agent, options: Pick<LoadOptions, 'url' | 'path' | 'body' | 'contentType' | 'timeoutMs'>, onSocket: (socket: Socket) => void = () => undefined): Promise<RequestResult> {
+  return new Promise((resolve) => {
+    const start = epochNow();
+    let reused = false;
+    let connected = false;
+    const req = request(options.url + options.path, {
+      method: 'POST',
+      agent,
+      headers: { 'content-type': options.contentType, 'content-length': options.body.byteLength },
+      timeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    });
+    req.on('socket', (socket: Socket) => {
+      onSocket(socket);
+      reused = req.reusedSocket;
+      if (!socket.connecting) connected = true;
+      else socket.once('connect', () => (connected = true));
+    });
+    req.on('timeout', () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ start, end: epochNow(), reusedSocket: reused, ...classify(res, Buffer.concat(chunks)) }));
+      res.on('error', (err: NodeJS.ErrnoException) => resolve({ start, end: epochNow(), outcome: 'error', code: err.code ?? err.message, connectionClose: false, reusedSocket: reused }));
+    });
+    req.on('error', (err: NodeJS.ErrnoException) => {
+      const refused = !connected && err.code === 'ECONNREFUSED';
+      resolve({ start, end: epochNow(), outcome: refused ? 'refused' : 'error', code: err.code ?? err.message, connectionClose: false, reusedSocket: reused });
+    });
+    req.end(options.body);
+  });
+}
+
+/**
  * Steady load from `clients` closed-loop clients over node's keep-alive agent, as a service calling
  * a model server would: each sends its next request as soon as the previous one is answered, on the
  * connection it already has. Every request's outcome is kept, and every connection's end.
  */
 export function startLoad(options: LoadOptions): Load {
-  const agent = new Agent({ keepAlive: true, maxSockets: options.clients });
+  const agent = new Agent({ keepAlive: options.keepAlive ?? true, maxSockets: options.clients });
   const results: RequestResult[] = [];
   const stats: ConnectionStats = { opened: 0, closedCleanly: 0, errors: {} };
   const seen = new WeakSet<Socket>();
@@ -132,36 +170,7 @@ export function startLoad(options: LoadOptions): Load {
     }
   };
 
-  const send = (): Promise<RequestResult> =>
-    new Promise((resolve) => {
-      const start = epochNow();
-      let reused = false;
-      let connected = false;
-      const req = request(options.url + options.path, {
-        method: 'POST',
-        agent,
-        headers: { 'content-type': options.contentType, 'content-length': options.body.byteLength },
-        timeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-      });
-      req.on('socket', (socket: Socket) => {
-        watch(socket);
-        reused = req.reusedSocket;
-        if (!socket.connecting) connected = true;
-        else socket.once('connect', () => (connected = true));
-      });
-      req.on('timeout', () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
-      req.on('response', (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ start, end: epochNow(), reusedSocket: reused, ...classify(res, Buffer.concat(chunks)) }));
-        res.on('error', (err: NodeJS.ErrnoException) => resolve({ start, end: epochNow(), outcome: 'error', code: err.code ?? err.message, connectionClose: false, reusedSocket: reused }));
-      });
-      req.on('error', (err: NodeJS.ErrnoException) => {
-        const refused = !connected && err.code === 'ECONNREFUSED';
-        resolve({ start, end: epochNow(), outcome: refused ? 'refused' : 'error', code: err.code ?? err.message, connectionClose: false, reusedSocket: reused });
-      });
-      req.end(options.body);
-    });
+  const send = (): Promise<RequestResult> => sendOne(agent, options, watch);
 
   const loops = Array.from({ length: options.clients }, async () => {
     while (running) {

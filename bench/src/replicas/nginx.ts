@@ -12,6 +12,16 @@ const NGINX_CANDIDATES = ['/usr/sbin/nginx', '/usr/bin/nginx', '/usr/local/sbin/
 const START_TIMEOUT_MS = 15_000;
 const STOP_TIMEOUT_MS = 10_000;
 
+/** What nginx retries on the next replica (see nginxConfig). */
+export const NEXT_UPSTREAM = 'error timeout http_503 non_idempotent';
+
+export interface BalancerOptions {
+  /** `proxy_next_upstream`, to compare policies (nginx's own default is `error timeout`). */
+  nextUpstream?: string;
+  /** `proxy_read_timeout` and `proxy_send_timeout`, s. */
+  readTimeoutS?: number;
+}
+
 /** A listener of the balancer and the replicas (inference ports) it spreads requests over. */
 export interface Site {
   /** The upstream block's name, also the site's label in reports. */
@@ -32,6 +42,13 @@ export interface AccessEntry {
   site: string;
 }
 
+/** An upstream error nginx logged: which replica, and whether the request had been sent to it. */
+export interface UpstreamError {
+  port: number;
+  /** refused: connect() failed, nothing sent. reset / closed: sent, and the connection died without an answer. */
+  kind: 'refused' | 'reset' | 'closed' | 'timeout' | 'other';
+}
+
 export interface Balancer {
   url(site: string): string;
   readonly pid: number;
@@ -41,6 +58,8 @@ export interface Balancer {
   accessLog(): Promise<AccessEntry[]>;
   /** The error log so far (upstream connection errors are logged there). */
   errorLog(): Promise<string>;
+  /** The upstream errors in the error log so far. */
+  upstreamErrors(): Promise<UpstreamError[]>;
   stop(): Promise<void>;
 }
 
@@ -68,8 +87,9 @@ export function nginxBinary(): string {
  *
  * `X-Upstream` tells the client which replica answered, and the access log records every attempt.
  */
-export function nginxConfig(dir: string, sites: Site[], options: { readTimeoutS?: number } = {}): string {
+export function nginxConfig(dir: string, sites: Site[], options: BalancerOptions = {}): string {
   const readTimeout = options.readTimeoutS ?? 130;
+  const nextUpstream = options.nextUpstream ?? NEXT_UPSTREAM;
   const lines = [
     'daemon off;',
     // As root, the worker processes would otherwise switch to "nobody", which cannot enter the temp folder.
@@ -96,7 +116,7 @@ export function nginxConfig(dir: string, sites: Site[], options: { readTimeoutS?
       `      proxy_pass http://${site.name};`,
       '      proxy_http_version 1.1;',
       '      proxy_set_header Connection "";',
-      '      proxy_next_upstream error timeout http_503 non_idempotent;',
+      `      proxy_next_upstream ${nextUpstream};`,
       `      proxy_next_upstream_tries ${Math.max(2, site.upstreams.length)};`,
       '      proxy_next_upstream_timeout 15s;',
       '      proxy_connect_timeout 2s;',
@@ -128,6 +148,26 @@ function parseAccessLine(line: string, sites: Site[]): AccessEntry | undefined {
   };
 }
 
+export function parseUpstreamErrors(log: string): UpstreamError[] {
+  const out: UpstreamError[] = [];
+  for (const line of log.split('\n')) {
+    if (!line.includes('[error]')) continue;
+    const port = /upstream: "http:\/\/[^:"]+:(\d+)/.exec(line);
+    if (!port) continue;
+    const kind: UpstreamError['kind'] = /connect\(\) failed \(111/.test(line)
+      ? 'refused'
+      : /\(104: Connection reset by peer\)/.test(line)
+        ? 'reset'
+        : /prematurely closed connection/.test(line)
+          ? 'closed'
+          : /timed out/.test(line)
+            ? 'timeout'
+            : 'other';
+    out.push({ port: Number(port[1]), kind });
+  }
+  return out;
+}
+
 function reachable(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = connect(port, '127.0.0.1');
@@ -143,10 +183,10 @@ function reachable(port: number): Promise<boolean> {
  * Debian's nginx in the foreground as the current user, with its own config, pid file, logs and temp
  * folders under `dir`, listening on loopback only. Resolves once every site accepts connections.
  */
-export async function startNginx(dir: string, sites: Site[]): Promise<Balancer> {
+export async function startNginx(dir: string, sites: Site[], options: BalancerOptions = {}): Promise<Balancer> {
   await mkdir(dir, { recursive: true });
   const conf = join(dir, 'nginx.conf');
-  await writeFile(conf, nginxConfig(dir, sites));
+  await writeFile(conf, nginxConfig(dir, sites, options));
   // -e: errors before the config is read go to stderr, not to the packaged /var/log/nginx path.
   const child = spawn(nginxBinary(), ['-p', dir, '-c', conf, '-e', 'stderr'], { stdio: ['ignore', 'ignore', 'pipe'] });
   const forget = killOnExit(child, 'SIGTERM');
@@ -182,6 +222,7 @@ export async function startNginx(dir: string, sites: Site[]): Promise<Balancer> 
         .map((l) => parseAccessLine(l, sites))
         .filter((e): e is AccessEntry => e !== undefined),
     errorLog: () => read('error.log'),
+    upstreamErrors: async () => parseUpstreamErrors(await read('error.log')),
     async stop() {
       if (gone) return;
       // SIGQUIT: nginx's graceful stop (finishes open requests, then the workers and master exit).
