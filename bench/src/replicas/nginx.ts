@@ -117,7 +117,7 @@ export function nginxConfig(dir: string, sites: Site[], options: BalancerOptions
       '      proxy_http_version 1.1;',
       '      proxy_set_header Connection "";',
       `      proxy_next_upstream ${nextUpstream};`,
-      `      proxy_next_upstream_tries ${Math.max(2, site.upstreams.length)};`,
+      '      proxy_next_upstream_tries 3;',
       '      proxy_next_upstream_timeout 15s;',
       '      proxy_connect_timeout 2s;',
       `      proxy_send_timeout ${readTimeout}s;`,

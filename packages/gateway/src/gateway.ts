@@ -119,6 +119,7 @@ export class Gateway implements GatewayContext, ManagementContext {
         });
         gateway.guard = new TokenGuard(gateway.tokens);
       }
+      gateway.registry.loading = true;
       await gateway.listen();
       const outcome = options.config.model_snapshot
         ? await restoreSnapshot(gateway, options.config.model_snapshot)
@@ -126,6 +127,7 @@ export class Gateway implements GatewayContext, ManagementContext {
       for (const v of outcome.loaded) gateway.startupModels.add(v);
       gateway.startupFailures = outcome.failures;
       gateway.startupComplete = true;
+      gateway.registry.loading = false;
       await gateway.writeSnapshot('startup');
     } catch (err) {
       await gateway.stop();
