@@ -7,6 +7,7 @@ import { gatewayNodeArgs, loadServerConfig } from '@model-server/gateway/launch'
 import { childPids } from '../cpu.js';
 import { REPO_ROOT } from '../paths.js';
 import { killOnExit } from './cleanup.js';
+import { watchChild } from './watch-child.js';
 
 const CLI = join(REPO_ROOT, 'packages', 'cli', 'dist', 'main.js');
 /** Generous: three replicas start one after the other on a shared 2-core machine. */
@@ -96,24 +97,16 @@ export async function startReplica(options: ReplicaOptions): Promise<Replica> {
     { env: { ...process.env, MODEL_SERVER_STATE_DIR: options.dir, LOG_LOCATION: options.dir, LOG_FORMAT: 'json' }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const forget = killOnExit(child);
-  let text = '';
-  let alive = true;
-  child.stdout!.on('data', (d: Buffer) => (text += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (text += d.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => {
-      alive = false;
-      forget();
-      resolve({ code, signal });
-    }),
-  );
+  const watched = watchChild(child);
+  const { exited } = watched;
+  void exited.then(forget);
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`replica on port ${options.port} did not start within ${START_TIMEOUT_MS} ms:\n${text}`));
+      reject(new Error(`replica on port ${options.port} did not start within ${START_TIMEOUT_MS} ms:\n${watched.output()}`));
     }, START_TIMEOUT_MS);
     const onData = (): void => {
-      if (!/metrics:\s+http\S+/.test(text)) return;
+      if (!/metrics:\s+http\S+/.test(watched.output())) return;
       clearTimeout(timer);
       child.stdout!.off('data', onData);
       resolve();
@@ -121,7 +114,7 @@ export async function startReplica(options: ReplicaOptions): Promise<Replica> {
     child.stdout!.on('data', onData);
     void exited.then(({ code, signal }) => {
       clearTimeout(timer);
-      reject(new Error(`replica on port ${options.port} exited during start-up (${code ?? signal}):\n${text}`));
+      reject(new Error(`replica on port ${options.port} exited during start-up (${code ?? signal}):\n${watched.output()}`));
     });
   });
   const pid = child.pid!;
@@ -130,16 +123,16 @@ export async function startReplica(options: ReplicaOptions): Promise<Replica> {
     url: `http://127.0.0.1:${options.port}`,
     pid,
     get alive() {
-      return alive;
+      return watched.alive;
     },
     exited,
-    workers: () => (alive ? childPids(pid) : []),
-    output: () => text,
+    workers: () => (watched.alive ? childPids(pid) : []),
+    output: watched.output,
     signal: (signal) => {
-      if (alive) child.kill(signal);
+      if (watched.alive) child.kill(signal);
     },
     async stop(timeoutMs = 30_000) {
-      if (!alive) return;
+      if (!watched.alive) return;
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
       await exited;
