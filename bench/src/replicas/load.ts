@@ -94,7 +94,7 @@ function classify(res: IncomingMessage, body: Buffer): Pick<RequestResult, 'outc
  * One POST of `options.body` over `agent`, classified; `onSocket` sees the connection it went on.
  * Never rejects: a failed exchange is an outcome.
  */
-export function sendOne(agent: Agent, options: Pick<LoadOptions, 'url' | 'path' | 'body' | 'contentType' | 'timeoutMs'>, onSocket: (socket: Socket) => void = () => undefined): Promise<RequestResult> {
+export function sendOne(agent: Agent, options: Pick<LoadOptions, 'url' | 'path' | 'body' | 'contentType' | 'timeoutMs' | 'keepAlive'>, onSocket: (socket: Socket) => void = () => undefined): Promise<RequestResult> {
   return new Promise((resolve) => {
     const start = epochNow();
     let reused = false;
@@ -102,7 +102,8 @@ export function sendOne(agent: Agent, options: Pick<LoadOptions, 'url' | 'path' 
     const req = request(options.url + options.path, {
       method: 'POST',
       agent,
-      headers: { 'content-type': options.contentType, 'content-length': options.body.byteLength },
+      // Without keep-alive, node's agent would still hand a freed socket to a waiting request.
+      headers: { 'content-type': options.contentType, 'content-length': options.body.byteLength, ...(options.keepAlive === false ? { connection: 'close' } : {}) },
       timeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     });
     req.on('socket', (socket: Socket) => {
