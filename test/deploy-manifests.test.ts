@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -28,6 +29,7 @@ interface EnvVar {
 interface Container {
   name: string;
   args?: string[];
+  lifecycle?: { preStop?: { exec?: { command: string[] } } };
   env?: EnvVar[];
   ports?: Port[];
   startupProbe?: Probe;
@@ -36,6 +38,7 @@ interface Container {
   volumeMounts?: { name: string; mountPath: string }[];
 }
 interface PodSpec {
+  terminationGracePeriodSeconds?: number;
   containers: Container[];
   volumes?: { name: string; configMap?: { name: string } }[];
 }
@@ -269,6 +272,35 @@ describe('deployment files in step with the code', () => {
     expect(portOf(runtime, 'metrics')).toBe(parseAddress(config.metrics_address).port);
     expect(parseAddress(config.management_address).host).toBe('127.0.0.1');
     for (const probe of [runtime.startupProbe, runtime.livenessProbe, runtime.readinessProbe]) expect(probe!.httpGet.port).toBe(parseAddress(config.inference_address).port);
+  });
+
+  it('the kubelet waits for the whole drain: terminationGracePeriodSeconds >= preStop + shutdown_grace_period + the stop', () => {
+    // After the drain the server stops in well under a second (test/replicas.test.ts measures it); the
+    // rest of the margin is for a loaded node. Requests still running at SIGKILL would be lost.
+    const STOP_MARGIN_S = 5;
+    const preStopSeconds = (c: Container): number => {
+      const command = c.lifecycle?.preStop?.exec?.command ?? [];
+      expect(command.slice(0, 1), c.name).toEqual(['/bin/sleep']);
+      return Number(command[1]);
+    };
+    for (const dir of ['overlays/dev', 'overlays/prod', 'overlays/prod-keda']) {
+      const pod = podSpec(only(rendered.get(dir)!, 'Deployment'));
+      const budget = preStopSeconds(container(only(rendered.get(dir)!, 'Deployment'))) + k8sConfig.shutdown_grace_period + STOP_MARGIN_S;
+      expect(pod.terminationGracePeriodSeconds, dir).toBeGreaterThanOrEqual(budget);
+    }
+    // The server's drain is set in the file, not left to the default, so the three numbers are seen together.
+    expect(readFileSync(configFile, 'utf8')).toMatch(/^shutdown_grace_period=\d+$/m);
+    const runtime = runtimeContainer();
+    const runtimeConfig = loadServerConfig({ env: Object.fromEntries(runtime.env!.map((e) => [e.name, e.value!])) });
+    expect(runtime.env!.map((e) => e.name)).toContain('TS_SHUTDOWN_GRACE_PERIOD');
+    const runtimeBudget = preStopSeconds(runtime) + runtimeConfig.shutdown_grace_period + STOP_MARGIN_S;
+    for (const [file, objects] of kserve) {
+      for (const isvc of objects.filter((m) => m.kind === 'InferenceService')) {
+        const predictor = (isvc.spec as { predictor: { terminationGracePeriodSeconds?: number } }).predictor;
+        // Kubernetes' default is 30 s: below the budget, so every InferenceService of this runtime sets it.
+        expect(predictor.terminationGracePeriodSeconds, `${file} ${isvc.metadata.name}`).toBeGreaterThanOrEqual(runtimeBudget);
+      }
+    }
   });
 
   describe('with the real CLI', () => {

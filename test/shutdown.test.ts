@@ -58,11 +58,14 @@ describe('SIGTERM drains', () => {
     const s = await start();
     const probe = await keepAlive(s.url);
     const late = await keepAlive(s.url);
-    // Warm both connections up, so they are open keep-alive connections when the drain starts.
+    const busy = await keepAlive(s.url);
+    // Warm the connections up, so they are open keep-alive connections when the drain starts.
     expect((await probe('GET', '/ping'))?.status).toBe(200);
     expect((await late('GET', '/ping'))?.status).toBe(200);
-    // One running, two queued behind it (one worker, batch size 1).
+    expect((await busy('GET', '/ping'))?.headers['connection']).toBe('keep-alive');
+    // One running, three queued behind it (one worker, batch size 1); one of them on a kept-alive connection.
     const work = [0, 1, 2].map(() => fetch(`${s.url}/predictions/probe`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"op":"sleep","ms":700}' }));
+    const queued = busy('POST', '/predictions/probe', '{"op":"sleep","ms":700}');
     await new Promise((r) => setTimeout(r, 300));
     const t0 = performance.now();
     s.child.kill('SIGTERM');
@@ -80,10 +83,15 @@ describe('SIGTERM drains', () => {
     expect(JSON.parse(refusedWork!.body).errorCode).toBe('SERVER_DRAINING');
 
     for (const r of await Promise.all(work)) expect(r.status).toBe(200);
+    // Accepted before the drain, answered during it: the answer closes the connection too, so the
+    // client's next request goes to another replica instead of to this one.
+    const answered = await queued;
+    expect(answered?.status).toBe(200);
+    expect(answered?.headers['connection']).toBe('close');
     const exit = await s.exited;
     expect(exit.code).toBe(0);
     const elapsed = performance.now() - t0;
-    // Two queued requests of 700 ms after the running one, then the stop: well under the grace period.
+    // Three queued requests of 700 ms after the running one, then the stop: well under the grace period.
     expect(elapsed).toBeLessThan(6000);
     const out = s.output();
     expect(out).toContain('"msg":"drained"');

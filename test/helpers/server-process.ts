@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gatewayNodeArgs, loadServerConfig } from '@model-server/gateway/launch';
+import { watchChild } from '../../bench/src/replicas/watch-child.js';
 import { ROOT, tempDir } from './models.js';
 
 export const CLI = join(ROOT, 'packages/cli/dist/main.js');
@@ -55,25 +56,17 @@ export async function startServerProcess(options: {
       detached: options.detached ?? false,
     },
   );
-  let text = '';
-  let alive = true;
-  child.stdout!.on('data', (d: Buffer) => (text += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (text += d.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => {
-      alive = false;
-      resolve({ code, signal });
-    }),
-  );
+  const watched = watchChild(child);
+  const { exited } = watched;
   const banner = await new Promise<string>((resolve, reject) => {
     const onData = (): void => {
-      if (/metrics:\s+http\S+/.test(text)) {
+      if (/metrics:\s+http\S+/.test(watched.output())) {
         child.stdout!.off('data', onData);
-        resolve(text);
+        resolve(watched.output());
       }
     };
     child.stdout!.on('data', onData);
-    void exited.then(({ code, signal }) => reject(new Error(`server exited during start-up (${code ?? signal}):\n${text}`)));
+    void exited.then(({ code, signal }) => reject(new Error(`server exited during start-up (${code ?? signal}):\n${watched.output()}`)));
   });
   const address = (name: string): string => new RegExp(`${name}:\\s+(http\\S+)`).exec(banner)![1]!;
   return {
@@ -82,13 +75,13 @@ export async function startServerProcess(options: {
     url: address('inference'),
     management: address('management'),
     metrics: address('metrics'),
-    output: () => text,
+    output: watched.output,
     exited,
     get alive() {
-      return alive;
+      return watched.alive;
     },
     async stop() {
-      if (alive) child.kill('SIGTERM');
+      if (watched.alive) child.kill('SIGTERM');
       await exited;
     },
   };

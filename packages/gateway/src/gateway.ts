@@ -17,6 +17,7 @@ import { modelConfigWarnings } from './config/model-config-keys.js';
 import type { GatewayContext } from './gateway-context.js';
 import { createListener, listen, listenerHandler, planListeners, stopAccepting } from './http/listeners.js';
 import { guardConnections } from './http/connection-guard.js';
+import { OpenResponses } from './http/open-responses.js';
 import { attachWebSocket } from './http/websocket.js';
 import { startGrpcListeners, type GrpcListeners } from './grpc/grpc-servers.js';
 import { AccessLog } from './logging/access-log.js';
@@ -92,6 +93,8 @@ export class Gateway implements GatewayContext, ManagementContext {
   startupFailures: StartupOutcome['failures'] = [];
   /** Set when a shutdown begins: readiness fails, new work is refused, connections close. */
   draining = false;
+  /** The responses under way, which a drain makes close their connections. */
+  private readonly responses = new OpenResponses();
   private accessLog: AccessLog | undefined;
   private readonly logDir: string;
   readonly version = SERVER_VERSION;
@@ -140,6 +143,7 @@ export class Gateway implements GatewayContext, ManagementContext {
         });
         gateway.guard = new TokenGuard(gateway.tokens);
       }
+      gateway.registry.loading = true;
       await gateway.listen();
       gateway.status.start();
       let outcome;
@@ -153,6 +157,7 @@ export class Gateway implements GatewayContext, ManagementContext {
       for (const v of outcome.loaded) gateway.startupModels.add(v);
       gateway.startupFailures = outcome.failures;
       gateway.startupComplete = true;
+      gateway.registry.loading = false;
       await gateway.writeSnapshot('startup');
     } catch (err) {
       await gateway.stop();
@@ -171,7 +176,7 @@ export class Gateway implements GatewayContext, ManagementContext {
     if (config.enable_access_log) {
       this.accessLog = new AccessLog(join(this.logDir, 'access_log.log'), { maxBytes: config.log_max_file_size, maxFiles: config.log_max_files });
     }
-    const deps: ListenerDeps = { guard: () => this.guard, metrics: this.metrics, accessLog: this.accessLog, draining: () => this.draining };
+    const deps: ListenerDeps = { guard: () => this.guard, metrics: this.metrics, accessLog: this.accessLog, responses: this.responses };
     const hot = { registry: this.registry, maxRequestBytes: config.max_request_size, maxBufferedChunks: config.stream_max_buffered_chunks };
     const handlers = {
       inference: inferenceListener(deps, hot, createInferenceApp(this)),
@@ -326,6 +331,7 @@ export class Gateway implements GatewayContext, ManagementContext {
     const queued = versions.reduce((n, v) => n + v.queueSize, 0);
     const running = versions.reduce((n, v) => n + v.inFlightCount, 0);
     this.logger.info({ queued, running, graceMs }, 'shutting down: draining queued and running requests');
+    this.responses.closeConnections();
     for (const server of this.servers) stopAccepting(server);
     await Promise.allSettled(versions.map((v) => v.finish(graceMs)));
     this.logger.info({ ms: Math.round(performance.now() - started) }, 'drained');

@@ -21,7 +21,7 @@ export function asModelServerError(err: unknown): ModelServerError {
 }
 
 /** Overload and unavailability: the client may retry, after Retry-After seconds. */
-const RETRY_LATER: ReadonlySet<ErrorCode> = new Set(['QUEUE_FULL', 'NO_WORKER', 'STREAM_OVERFLOW', 'MODEL_LOAD_FAILING', 'SERVER_DRAINING', 'SEQUENCE_LIMIT', 'SEQUENCE_QUEUE_FULL']);
+const RETRY_LATER: ReadonlySet<ErrorCode> = new Set(['QUEUE_FULL', 'NO_WORKER', 'STREAM_OVERFLOW', 'MODEL_LOAD_FAILING', 'SERVER_DRAINING', 'SERVER_NOT_READY', 'SEQUENCE_LIMIT', 'SEQUENCE_QUEUE_FULL']);
 
 /** Extra headers an error implies: `Retry-After` on overload, `WWW-Authenticate` on 401. */
 export function errorHeaders(err: ModelServerError): Record<string, string> {

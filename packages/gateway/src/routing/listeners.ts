@@ -5,6 +5,7 @@ import { handlePrediction, type PredictionDeps } from '../http/predictions.js';
 import { sendError } from '../http/send-error.js';
 import { sendOipError } from '../http/send-oip-error.js';
 import { pathSegments } from '../http/url.js';
+import type { OpenResponses } from '../http/open-responses.js';
 import type { AccessLog } from '../logging/access-log.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import { publicRequestId, REQUEST_ID_HEADER } from '../scheduling/submit-job.js';
@@ -17,14 +18,15 @@ export interface ListenerDeps {
   guard: () => TokenGuard;
   metrics: GatewayMetrics;
   accessLog: AccessLog | undefined;
-  /** True from the moment a shutdown starts: every response then closes its connection. */
-  draining: () => boolean;
+  /** From the moment a shutdown starts, every response not yet sent closes its connection. */
+  responses: OpenResponses;
 }
 
 /**
  * What every listener does first, for every request: count the response (Requests2XX/4XX/5XX), log it
- * in the access log, and once the server drains, close the connection after the response, so that no
- * keep-alive client sends its next request to a server about to go (it reconnects elsewhere instead).
+ * in the access log, and track it, so that once the server drains it closes its connection whether it
+ * arrived before or during the drain: no keep-alive client sends its next request to a server about to
+ * go (it reconnects elsewhere instead).
  */
 function prelude(deps: ListenerDeps, count: (this: ServerResponse) => void): (res: ServerResponse) => void {
   const { accessLog } = deps;
@@ -32,7 +34,7 @@ function prelude(deps: ListenerDeps, count: (this: ServerResponse) => void): (re
     // 'finish' fires once per response; `on` spares `once`'s wrapper (no closure per request).
     res.on('finish', count);
     accessLog?.track(res);
-    if (deps.draining()) res.shouldKeepAlive = false;
+    deps.responses.track(res);
   };
 }
 
@@ -89,7 +91,7 @@ export function managementListener(deps: ListenerDeps, app: RequestListener): Re
 export function metricsListener(deps: ListenerDeps, app: RequestListener): RequestListener {
   return (req, res) => {
     deps.accessLog?.track(res);
-    if (deps.draining()) res.shouldKeepAlive = false;
+    deps.responses.track(res);
     app(req, res);
   };
 }
