@@ -14,7 +14,7 @@ const folders: CliFolder[] = [];
 /** A folder whose config.properties puts every listener on a free port. */
 async function folder(extra: string[] = []): Promise<CliFolder> {
   const f = await cliFolder(stateDir);
-  await writeFile(join(f.dir, 'config.properties'), ['inference_address=http://127.0.0.1:0', 'management_address=http://127.0.0.1:0', 'metrics_address=http://127.0.0.1:0', ...extra, ''].join('\n'));
+  await writeFile(join(f.dir, 'config.properties'), ['inference_address=http://127.0.0.1:0', 'management_address=http://127.0.0.1:0', 'metrics_address=http://127.0.0.1:0', 'grpc_inference_port=0', 'grpc_management_port=0', ...extra, ''].join('\n'));
   folders.push(f);
   return f;
 }
@@ -161,7 +161,7 @@ describe('servers side by side, one per folder', () => {
     const port = (blocker.address() as { port: number }).port;
     try {
       const f = await folder([`management_address=http://127.0.0.1:${port}`]);
-      await writeFile(join(f.dir, 'config.properties'), `inference_address=http://127.0.0.1:0\nmanagement_address=http://127.0.0.1:${port}\nmetrics_address=http://127.0.0.1:0\n`);
+      await writeFile(join(f.dir, 'config.properties'), `inference_address=http://127.0.0.1:0\nmanagement_address=http://127.0.0.1:${port}\nmetrics_address=http://127.0.0.1:0\ngrpc_inference_port=0\ngrpc_management_port=0\n`);
       const message = `Cannot listen on http://127.0.0.1:${port} (management_address): the port is in use by another process (EADDRINUSE): stop it, or set management_address to another port`;
       const foreground = await f.run('start', '--foreground', '--model-store', store, '--dt', '--ncs');
       expect(foreground.code).toBe(1);

@@ -134,6 +134,8 @@ beforeAll(async () => {
       'inference_address=http://127.0.0.1:0',
       'management_address=http://127.0.0.1:0',
       'metrics_address=http://127.0.0.1:0',
+      'grpc_inference_port=0',
+      'grpc_management_port=0',
       `token_key_file=${join(dir, 'key_file.json')}`,
       'enable_model_api=true',
       '',

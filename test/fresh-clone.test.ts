@@ -33,6 +33,8 @@ beforeAll(async () => {
     TS_INFERENCE_ADDRESS: 'http://127.0.0.1:0',
     TS_MANAGEMENT_ADDRESS: 'http://127.0.0.1:0',
     TS_METRICS_ADDRESS: 'http://127.0.0.1:0',
+    TS_GRPC_INFERENCE_PORT: '0',
+    TS_GRPC_MANAGEMENT_PORT: '0',
   };
   delete env['LOG_LOCATION'];
   await exec('git', ['clone', '--quiet', ROOT, clone], { timeout: 120_000 });

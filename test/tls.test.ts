@@ -57,6 +57,8 @@ describe('TLS (inference_address=https://..., private_key_file, certificate_file
       'inference_address=https://127.0.0.1:0',
       'management_address=https://127.0.0.1:0',
       'metrics_address=https://127.0.0.1:0',
+      'grpc_inference_port=0',
+      'grpc_management_port=0',
       `private_key_file=${certs.keyFile}`,
       `certificate_file=${certs.certFile}`,
     ]);
@@ -114,7 +116,7 @@ describe('TLS (inference_address=https://..., private_key_file, certificate_file
     ['a key of another certificate', (c: TestCerts) => [`private_key_file=${c.otherKeyFile}`, `certificate_file=${c.certFile}`], /does not belong to the key in private_key_file/],
   ])('stops start-up, naming the key, for %s', async (_what, lines, message) => {
     const dir = await tempDir('ms-tls-bad-');
-    const config = await writeConfig(dir, ['inference_address=https://127.0.0.1:0', 'management_address=http://127.0.0.1:0', 'metrics_address=http://127.0.0.1:0', ...lines(certs)]);
+    const config = await writeConfig(dir, ['inference_address=https://127.0.0.1:0', 'management_address=http://127.0.0.1:0', 'metrics_address=http://127.0.0.1:0', 'grpc_inference_port=0', 'grpc_management_port=0', ...lines(certs)]);
     for (const mode of [[], ['--foreground']]) {
       const r = await folder.run('start', ...mode, '--ts-config', config, '--model-store', store);
       expect(r.code, r.stdout).toBe(2);

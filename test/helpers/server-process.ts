@@ -41,6 +41,8 @@ export async function startServerProcess(options: {
     inference_address: 'http://127.0.0.1:0',
     management_address: 'http://127.0.0.1:0',
     metrics_address: 'http://127.0.0.1:0',
+    grpc_inference_port: 0,
+    grpc_management_port: 0,
     disable_token_authorization: true,
     ...options.properties,
   };
