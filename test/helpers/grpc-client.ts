@@ -1,4 +1,4 @@
-import { credentials, loadPackageDefinition, Metadata, type CallOptions, type Client, type ClientDuplexStream, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
+import { credentials, loadPackageDefinition, Metadata, type CallOptions, type ChannelCredentials, type Client, type ClientDuplexStream, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
 import { GRPC_SERVICES, loadGrpcDefinitions } from '@model-server/gateway';
 
 /**
@@ -22,9 +22,15 @@ function constructorOf(fullName: string, longs: keyof typeof roots): Constructor
 export type GrpcClient = Client & Record<string, (...args: unknown[]) => unknown>;
 
 /** A client of one of the served services (a key of GRPC_SERVICES); `options` are channel options. */
-export function grpcClient(service: keyof typeof GRPC_SERVICES, address: string, options: object = {}, longs: keyof typeof roots = 'number'): GrpcClient {
+export function grpcClient(
+  service: keyof typeof GRPC_SERVICES,
+  address: string,
+  options: object = {},
+  longs: keyof typeof roots = 'number',
+  creds: ChannelCredentials = credentials.createInsecure(),
+): GrpcClient {
   const Ctor = constructorOf(GRPC_SERVICES[service], longs);
-  return new Ctor(address, credentials.createInsecure(), options) as GrpcClient;
+  return new Ctor(address, creds, options) as GrpcClient;
 }
 
 /** `authorization: Bearer <key>` metadata (plus any other entries). */
