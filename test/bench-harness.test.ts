@@ -16,7 +16,7 @@ const run = promisify(execFile);
 // harness still runs end to end and writes every output with the expected shape.
 describe('bench harness', () => {
   it('builds every mode of the suite with each baseline on a workload it can serve', () => {
-    for (const mode of ['tiny', 'quick', 'full'] as const) expect(buildSuite(mode).workloads.length).toBe(5);
+    for (const mode of ['tiny', 'quick', 'full'] as const) expect(buildSuite(mode).workloads.length).toBe(6);
   });
 
   it('serves mnist with the batching settings the example ships with', async () => {

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { execa } from 'execa';
@@ -145,7 +145,9 @@ beforeAll(async () => {
     ['start', '--foreground', '--ncs', '--ts-config', config, '--model-store', store, '--models', 'alpha=alpha-1.mar', '--models', 'alpha=alpha-2.mar', '--models', 'beta=beta.mar'],
     { MODEL_SERVER_STATE_DIR: dir, LOG_LOCATION: dir },
   );
-  const state = JSON.parse(await readFile(join(dir, '.model_server.json'), 'utf8')) as { addresses: { management: string; metrics: string } };
+  // The CLI records each server in a state file of its own in MODEL_SERVER_STATE_DIR (one per folder).
+  const stateFile = (await readdir(dir)).find((n) => n.endsWith('.json') && n !== 'key_file.json')!;
+  const state = JSON.parse(await readFile(join(dir, stateFile), 'utf8')) as { addresses: { management: string; metrics: string } };
   management = state.addresses.management;
   metricsUrl = state.addresses.metrics;
   keys = JSON.parse(await readFile(join(dir, 'key_file.json'), 'utf8')) as Keys;

@@ -75,7 +75,7 @@ describe('a fresh clone', () => {
       demo.stdout.on('data', check);
       void exited.then(({ code }) => reject(new Error(`npm start exited (${code}):\n${out}`)));
     });
-    expect(out).toMatch(/models:\s+echo_stream, identity, mnist, vad/);
+    expect(out).toMatch(/models:\s+.*\bmnist\b/);
     const demoInference = bannerAddress(out, 'inference');
     expect((await fetch(`${demoInference}/predictions/mnist`, { method: 'POST', body: await readFile(join(clone, 'examples', 'mnist', 'samples', 'digit-7.png')) })).status).toBe(200);
     // Ctrl-C as a terminal sends it: to the whole process group (npm, its shell, the server). npm

@@ -170,10 +170,10 @@ describe('ModelInfer', () => {
     }
   });
 
-  it('answers NOT_FOUND for an unknown model and INTERNAL for a handler that does not answer tensors', async () => {
+  it("answers NOT_FOUND for an unknown model, and a custom handler's JSON answer as a `predict` output (as REST does)", async () => {
     expect((await unaryError(oip, 'ModelInfer', { model_name: 'nope', inputs: [] })).code).toBe(grpcStatus.NOT_FOUND);
-    const err = await unaryError(oip, 'ModelInfer', { model_name: 'probe', inputs: [{ name: 'x', datatype: 'UINT8', shape: [1] }], raw_input_contents: [Buffer.from([1])] });
-    expect([err.code, err.details]).toEqual([grpcStatus.INTERNAL, expect.stringContaining('does not speak the inference protocol')]);
+    const r = await unary<InferResponse>(oip, 'ModelInfer', { model_name: 'probe', inputs: [{ name: 'x', datatype: 'UINT8', shape: [1] }], raw_input_contents: [Buffer.from([1])] });
+    expect(r.outputs.map((o) => o.name)).toEqual(['predict']);
   });
 
   it('classifies an mnist digit sent as a raw FP32 tensor', async () => {

@@ -40,6 +40,11 @@ describe('gRPC over TLS (enable_grpc_ssl)', () => {
     }
   });
 
+  it('does not start with enable_grpc_ssl and no key, naming the key', async () => {
+    const store = await tempDir();
+    await expect(startServer({ store, models: [], config: { enable_grpc_ssl: true } })).rejects.toThrow(/private_key_file/);
+  });
+
   it('refuses a plaintext client, and a client that does not trust the certificate', async () => {
     const plain = grpcClient('torchServeInference', server.grpc);
     const untrusting = grpcClient('torchServeInference', server.grpc, {}, 'number', credentials.createSsl());

@@ -74,6 +74,11 @@ const SAMPLES: Readonly<Record<string, string>> = {
   ts_open_inference_protocol: 'true',
   vmargs: '--max-semi-space-size=4',
   model_snapshot: '',
+  grpc_inference_address: '127.0.0.1',
+  grpc_management_address: '127.0.0.1',
+  grpc_inference_port: '7070',
+  grpc_management_port: '7071',
+  enable_grpc_ssl: 'false',
 };
 
 function load(lines: string[]): Promise<{ warnings: string[]; error?: Error }> {
@@ -150,7 +155,9 @@ describe("KServe's stock TorchServe config: inference and management on one addr
       `inference_address=${shared}`,
       `management_address=${shared}`,
       'metrics_address=http://127.0.0.1:0',
-      'grpc_inference_port=7070',
+      // KServe's config says 7070; the OS picks here, so parallel servers never clash.
+      'grpc_inference_port=0',
+      'grpc_management_port=0',
       'enable_envvars_config=true',
       'install_py_dep_per_model=true',
       'enable_metrics_api=true',
@@ -165,7 +172,7 @@ describe("KServe's stock TorchServe config: inference and management on one addr
     folders.push(f);
     const started = await f.run('start', '--ts-config', file);
     expect(started.code).toBe(0);
-    for (const key of ['install_py_dep_per_model', 'enable_metrics_api', 'number_of_netty_threads', 'grpc_inference_port']) expect(started.stderr).toContain(`${key} has no effect here`);
+    for (const key of ['install_py_dep_per_model', 'enable_metrics_api', 'number_of_netty_threads']) expect(started.stderr).toContain(`${key} has no effect here`);
     expect(bannerAddress(started.stdout, 'inference')).toBe(shared);
     expect(bannerAddress(started.stdout, 'management')).toBe(shared);
     const keys = JSON.parse(await readFile(join(f.dir, 'key_file.json'), 'utf8')) as Record<string, { key: string }>;

@@ -51,8 +51,8 @@ describe('failures are visible', () => {
     await waitFor(() => logLines().some((l) => l.msg === 'request failed: kaboom'), 5000, 'the error line');
     const line = logLines().find((l) => l.msg === 'request failed: kaboom')!;
     expect(line).toMatchObject({ level: 50, model: 'probe', version: '1.0', requestId: 'trace-throw', code: 'HANDLER_ERROR', status: 500 });
-    // The stack is source-mapped: it names the fixture's TypeScript file, not the bundle.
-    expect(String(line['stack'])).toMatch(/Error: kaboom\n\s+at .*test\/fixtures\/probe\/handler\.ts:\d+/);
+    // The stack is source-mapped: it names the handler's TypeScript file and line, not the bundle.
+    expect(String(line['stack'])).toMatch(/Error: kaboom\n\s+at ProbeHandler\.inference \(.*\/handler\.ts:\d+:\d+\)/);
   });
 
   it('logs a client error (4xx) at info', async () => {

@@ -297,6 +297,7 @@ export class Gateway implements GatewayContext, ManagementContext {
       throw err;
     }
     this.metrics.track(modelVersion);
+    this.status.track(modelVersion);
     const settings = modelVersion.settings;
     const starting = modelVersion.pool.scaleTo(settings.minWorkers);
     if (options.synchronous !== false) await starting;
