@@ -20,6 +20,7 @@ COPY packages/archive/package.json packages/archive/
 COPY packages/worker/package.json packages/worker/
 COPY packages/gateway/package.json packages/gateway/
 COPY packages/model-archiver/package.json packages/model-archiver/
+COPY packages/workflow-archiver/package.json packages/workflow-archiver/
 COPY packages/cli/package.json packages/cli/
 COPY examples/ocr/package.json examples/ocr/
 RUN npm ci --no-audit --no-fund
@@ -27,8 +28,8 @@ COPY tsconfig.json tsconfig.base.json ./
 COPY packages packages
 COPY scripts scripts
 COPY examples examples
-# Only the server's packages and the archiver (for the examples), not the benchmarks.
-RUN npx tsc -b packages/cli packages/model-archiver && node scripts/build-examples.mjs /src/model-store
+# Only the server's packages and the archivers (for the examples), not the benchmarks.
+RUN npx tsc -b packages/cli packages/model-archiver packages/workflow-archiver && node scripts/build-examples.mjs /src/model-store
 
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
@@ -42,6 +43,7 @@ COPY packages/archive/package.json packages/archive/
 COPY packages/worker/package.json packages/worker/
 COPY packages/gateway/package.json packages/gateway/
 COPY packages/model-archiver/package.json packages/model-archiver/
+COPY packages/workflow-archiver/package.json packages/workflow-archiver/
 COPY packages/cli/package.json packages/cli/
 COPY examples/ocr/package.json examples/ocr/
 # The server's workspaces only: the archiver's esbuild is a build tool and stays out. onnxruntime-node

@@ -45,7 +45,22 @@ export class ArchiverError extends Error {
   }
 }
 
-async function mustExist(path: string, what: string): Promise<void> {
+/**
+ * Everything lands flat at the archive root: two inputs with one name would silently overwrite each
+ * other, so a clash is refused, naming both. `reserved` are the names the archiver writes itself.
+ */
+export function claimRootNames(reserved: readonly [string, string][], inputs: readonly [string | undefined, string][]): void {
+  const names = new Map<string, string>(reserved);
+  for (const [path, flag] of inputs) {
+    if (!path) continue;
+    const name = basename(path);
+    const taken = names.get(name);
+    if (taken) throw new ArchiverError(`${flag} ${path}: the name "${name}" is already used by ${taken} in the archive`);
+    names.set(name, `${flag} ${path}`);
+  }
+}
+
+export async function mustExist(path: string, what: string): Promise<void> {
   try {
     await stat(path);
   } catch {
@@ -57,10 +72,13 @@ function outputPath(opts: ArchiveOptions): string {
   return join(opts.exportPath, archiveFileName(opts.modelName, opts.archiveFormat ?? 'default'));
 }
 
-/** Bundles the handler (TypeScript or JS) into one ESM file, leaving what the worker provides external. */
-async function bundleHandler(entry: string, outfile: string): Promise<void> {
+/**
+ * Bundles a handler (TypeScript or JS) into one ESM file, leaving what the worker provides external.
+ * Returns the names the bundle exports (a workflow's function nodes are looked up among them).
+ */
+export async function bundleHandler(entry: string, outfile: string): Promise<string[]> {
   try {
-    await build({
+    const result = await build({
       entryPoints: [entry],
       outfile,
       bundle: true,
@@ -72,7 +90,9 @@ async function bundleHandler(entry: string, outfile: string): Promise<void> {
       banner: { js: "import { createRequire as __msCreateRequire } from 'node:module'; const require = __msCreateRequire(import.meta.url);" },
       logLevel: 'silent',
       sourcemap: 'inline',
+      metafile: true,
     });
+    return Object.values(result.metafile.outputs).flatMap((o) => o.exports);
   } catch (err) {
     const errors = (err as { errors?: { text: string; location?: { file: string; line: number } }[] }).errors;
     const first = errors?.[0];
@@ -98,23 +118,17 @@ export async function createArchive(opts: ArchiveOptions): Promise<string> {
   if (opts.serializedFile) await mustExist(opts.serializedFile, 'serialized file');
   if (opts.configFile) await mustExist(opts.configFile, 'config file');
   for (const extra of opts.extraFiles ?? []) await mustExist(extra, 'extra file');
-  // Everything lands flat at the archive root: two inputs with one name would silently overwrite each other.
-  const names = new Map<string, string>([
-    [HANDLER_BUNDLE, 'the bundled handler'],
-    ['MAR-INF', 'the manifest folder'],
-  ]);
-  const inputs: [string | undefined, string][] = [
-    [opts.serializedFile, '--serialized-file'],
-    [opts.configFile, '--config-file'],
-    ...(opts.extraFiles ?? []).map((f): [string, string] => [f, '--extra-files']),
-  ];
-  for (const [path, flag] of inputs) {
-    if (!path) continue;
-    const name = basename(path);
-    const taken = names.get(name);
-    if (taken) throw new ArchiverError(`${flag} ${path}: the name "${name}" is already used by ${taken} in the archive`);
-    names.set(name, `${flag} ${path}`);
-  }
+  claimRootNames(
+    [
+      [HANDLER_BUNDLE, 'the bundled handler'],
+      ['MAR-INF', 'the manifest folder'],
+    ],
+    [
+      [opts.serializedFile, '--serialized-file'],
+      [opts.configFile, '--config-file'],
+      ...(opts.extraFiles ?? []).map((f): [string, string] => [f, '--extra-files']),
+    ],
+  );
   const out = outputPath(opts);
   const exists = await stat(out).then(
     () => true,
@@ -154,7 +168,7 @@ export async function createArchive(opts: ArchiveOptions): Promise<string> {
 }
 
 /** TorchServe's createdOn format, `%d/%m/%Y %H:%M:%S`. */
-function formatCreatedOn(d: Date): string {
+export function formatCreatedOn(d: Date): string {
   const p = (n: number): string => String(n).padStart(2, '0');
   return `${p(d.getDate())}/${p(d.getMonth() + 1)}/${d.getFullYear()} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
 }

@@ -1,1 +1,1 @@
-export { createArchive, ArchiverError, BUILTIN_HANDLERS, MODEL_NAME_PATTERN, PROVIDED_PACKAGES, type ArchiveOptions, type ArchiveFormat } from './archiver.js';
+export { bundleHandler, claimRootNames, createArchive, formatCreatedOn, mustExist, ArchiverError, BUILTIN_HANDLERS, MODEL_NAME_PATTERN, PROVIDED_PACKAGES, type ArchiveOptions, type ArchiveFormat } from './archiver.js';
