@@ -9,12 +9,15 @@ import { clearState, isAlive, readState, writeState } from './state-file.js';
 
 const USAGE = `usage: model-server start [--model-store DIR] [--models name=path|path|all ...] [--ts-config FILE]
                           [--foreground] [--disable-token-auth] [--enable-model-api] [--ncs]
+                          [--workflow-store DIR] [--workflows name=x.war|x.war|all ...]
        model-server stop
        model-server status`;
 
 const START_OPTIONS = {
   'model-store': { type: 'string' },
   models: { type: 'string', multiple: true },
+  'workflow-store': { type: 'string' },
+  workflows: { type: 'string', multiple: true },
   'ts-config': { type: 'string' },
   foreground: { type: 'boolean', default: false },
   'disable-token-auth': { type: 'boolean', default: false },
@@ -46,6 +49,7 @@ async function configFile(values: Record<string, unknown>, snapshotDir: string |
 function configFrom(values: Record<string, unknown>, file: string | undefined): ServerConfig {
   const overrides: Record<string, unknown> = {};
   if (values['model-store']) overrides['model_store'] = values['model-store'];
+  if (values['workflow-store']) overrides['workflow_store'] = values['workflow-store'];
   if (values['disable-token-auth']) overrides['disable_token_authorization'] = true;
   if (values['enable-model-api']) overrides['enable_model_api'] = true;
   return loadServerConfig({
@@ -71,7 +75,8 @@ async function runForeground(values: Record<string, unknown>): Promise<number> {
   if (needsRelaunch(nodeArgs)) return relaunch(nodeArgs);
   // Loaded only here: a process that relaunched itself just waits, and should not hold the gateway's code.
   const { Gateway, createLogger } = await import('@model-server/gateway');
-  const gateway = await Gateway.start({ config, logger: createLogger(), models: values['models'] as string[] | undefined, snapshotDir });
+  const workflows = values['workflows'] as string[] | undefined;
+  const gateway = await Gateway.start({ config, logger: createLogger(), models: values['models'] as string[] | undefined, snapshotDir, workflows });
   await writeState({ pid: process.pid, addresses: gateway.addresses, startedAt: new Date().toISOString() });
   process.stdout.write(
     `model-server ${gateway.version} started (pid ${process.pid})\n` +

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Express } from 'express';
 import type { WebSocketServer } from 'ws';
 import { ModelServerError } from '@model-server/protocol';
-import { UnpackCache } from '@model-server/archive';
+import { UnpackCache, type OpenedArchive, type OpenedWorkflow } from '@model-server/archive';
 import { createInferenceApp } from './apps/inference-app.js';
 import { TokenGuard, type GuardedApi } from './auth/token-guard.js';
 import { TokenStore } from './auth/token-store.js';
@@ -27,6 +27,8 @@ import { inferenceListener, managementListener, metricsListener, type ListenerDe
 import { buildModelSnapshot } from './snapshot/model-snapshot.js';
 import { SnapshotStore, type SnapshotKind } from './snapshot/snapshot-store.js';
 import { workerLaunch, type WorkerLaunch } from './config/vm-args.js';
+import { WorkflowRegistry, type WorkflowHost } from './workflows/registry.js';
+import { loadStartupWorkflows } from './workflows/startup.js';
 
 export const SERVER_VERSION = '0.1.0';
 
@@ -34,6 +36,8 @@ export interface GatewayOptions {
   config: ServerConfig;
   /** Models to load at start (`--models`); `load_models` from the config is used when absent. */
   models?: readonly string[];
+  /** Workflows to load at start, after the models (`--workflows`: `name=x.war`, `x.war`, `all`). */
+  workflows?: readonly string[];
   logger?: Logger;
   /** How long a cancelled request may keep running before its worker is taken as hung. */
   cancelGraceMs?: number;
@@ -48,6 +52,12 @@ export interface RegisterOptions extends ModelOverrides {
   name?: string | undefined;
   /** Wait for the workers to load (default true). */
   synchronous?: boolean;
+  /**
+   * An archive opened already instead of `url` (which is then only shown): one opened through
+   * {@link Gateway.openArchive}, or a workflow's function node made from its workflow's folder. The
+   * version owns it from here and releases it when unregistered.
+   */
+  archive?: OpenedArchive | undefined;
 }
 
 export interface Addresses {
@@ -57,8 +67,9 @@ export interface Addresses {
 }
 
 /** The gateway: owns the three listeners, the model registry and every worker. */
-export class Gateway implements GatewayContext, ManagementContext {
+export class Gateway implements GatewayContext, ManagementContext, WorkflowHost {
   readonly registry = new ModelRegistry();
+  readonly workflows: WorkflowRegistry;
   readonly logger: Logger;
   readonly metrics: GatewayMetrics;
   /** The keys, when token authorization is on. */
@@ -96,6 +107,7 @@ export class Gateway implements GatewayContext, ManagementContext {
     this.metrics = new GatewayMetrics(config.metrics_mode, this.logger);
     this.snapshots = options.snapshotDir === undefined ? undefined : new SnapshotStore(options.snapshotDir);
     this.logDir = options.logDir ?? process.env['LOG_LOCATION'] ?? 'logs';
+    this.workflows = new WorkflowRegistry(this);
   }
 
   static async start(options: GatewayOptions): Promise<Gateway> {
@@ -116,7 +128,9 @@ export class Gateway implements GatewayContext, ManagementContext {
         ? await restoreSnapshot(gateway, options.config.model_snapshot)
         : await loadStartupModels(gateway, options.models ?? (options.config.load_models ? [options.config.load_models] : []));
       for (const v of outcome.loaded) gateway.startupModels.add(v);
-      gateway.startupFailures = outcome.failures;
+      // Workflows come after the models: their nodes may name archives of the model store.
+      const workflowFailures = await loadStartupWorkflows(gateway.workflows, options.config, gateway.logger, options.workflows ?? []);
+      gateway.startupFailures = [...outcome.failures, ...workflowFailures];
       gateway.startupComplete = true;
       await gateway.writeSnapshot('startup');
     } catch (err) {
@@ -139,7 +153,8 @@ export class Gateway implements GatewayContext, ManagementContext {
     const deps: ListenerDeps = { guard: () => this.guard, metrics: this.metrics, accessLog: this.accessLog, draining: () => this.draining };
     const hot = { registry: this.registry, maxRequestBytes: config.max_request_size, maxBufferedChunks: config.stream_max_buffered_chunks };
     const options = { logger: this.logger, requestReadTimeoutMs: config.request_read_timeout * 1000 };
-    const inference = await listenOn(config.inference_address, 'inference_address', inferenceListener(deps, hot, createInferenceApp(this)), options);
+    const workflows = { ...hot, workflows: this.workflows, logger: this.logger };
+    const inference = await listenOn(config.inference_address, 'inference_address', inferenceListener(deps, hot, createInferenceApp(this), workflows), options);
     this.servers.push(inference.server);
     // Upgrades bypass the request listener, so the WebSocket route runs the same token check.
     const authorize = (req: IncomingMessage): void => {
@@ -178,15 +193,30 @@ export class Gateway implements GatewayContext, ManagementContext {
   }
 
   private async writeSnapshot(kind: SnapshotKind): Promise<void> {
-    await this.snapshots?.write(kind, this.config, (name) => buildModelSnapshot(this.registry, name));
+    // Workflows are not in snapshots (TorchServe's are not either), nor the models serving their nodes:
+    // restored alone, those would point at a workflow's unpacked files.
+    const own = (model: string): boolean => this.workflows.ownerOf(model) !== undefined;
+    await this.snapshots?.write(kind, this.config, (name) => buildModelSnapshot(this.registry, name, Date.now(), own));
+  }
+
+  /** Opens a model archive through this process's unpack cache (WorkflowHost). */
+  openArchive(path: string): Promise<OpenedArchive> {
+    return this.unpacked!.open(path);
+  }
+
+  openWorkflow(path: string): Promise<OpenedWorkflow> {
+    return this.unpacked!.openWorkflow(path);
+  }
+
+  releaseWorkflow(workflow: OpenedWorkflow): Promise<void> {
+    return this.unpacked!.releaseWorkflow(workflow);
   }
 
   /** Registers a model version from an archive and starts its workers. */
   async register(options: RegisterOptions): Promise<ModelVersion> {
     if (this.draining) throw new ModelServerError('SERVER_DRAINING');
-    const path = resolveModelPath(options.url, this.config.model_store);
     const unpacked = this.unpacked!;
-    const archive = await unpacked.open(path);
+    const archive = options.archive ?? (await unpacked.open(resolveModelPath(options.url, this.config.model_store)));
     let modelVersion: ModelVersion;
     try {
       const name = options.name ?? archive.manifest.model.modelName;
@@ -246,7 +276,11 @@ export class Gateway implements GatewayContext, ManagementContext {
     const running = versions.reduce((n, v) => n + v.inFlightCount, 0);
     this.logger.info({ queued, running, graceMs }, 'shutting down: draining queued and running requests');
     for (const server of this.servers) stopAccepting(server);
-    await Promise.allSettled(versions.map((v) => v.finish(graceMs)));
+    // A workflow request between two nodes still needs the next one: workflows finish first, their
+    // node models go on serving meanwhile, and the models then get what is left of the grace period.
+    await this.workflows.close(graceMs);
+    const left = Math.max(0, graceMs - (performance.now() - started));
+    await Promise.allSettled(versions.map((v) => v.finish(left)));
     this.logger.info({ ms: Math.round(performance.now() - started) }, 'drained');
     // Connections still open (a client that keeps an idle socket) end with the stop below.
     await this.stop();

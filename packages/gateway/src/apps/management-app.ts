@@ -10,6 +10,7 @@ import { scaleWorkers } from '../management/scale-workers.js';
 import { unregisterModel } from '../management/unregister-model.js';
 import { buildManagementOpenApi } from '../openapi/management-api.js';
 import { KNOWN_PATHS } from '../routing/routes.js';
+import { mountWorkflowManagement } from '../workflows/routes.js';
 import { errorMiddleware, notFoundOrMethod } from './express-errors.js';
 
 /** Registration parameters as a JSON body are a few hundred bytes; this is generous. */
@@ -24,7 +25,8 @@ function reply(res: Response, r: StatusReply): void {
 
 /**
  * The management API (port 8081), TorchServe's routes and answers: list, describe, register, scale,
- * set-default, unregister, and key regeneration. Register and unregister need `enable_model_api`.
+ * set-default, unregister, the same for workflows, and key regeneration. Register and unregister need
+ * `enable_model_api`.
  */
 export function createManagementApp(ctx: ManagementContext): Express {
   const app = express();
@@ -86,6 +88,8 @@ export function createManagementApp(ctx: ManagementContext): Express {
   app.delete('/models/:model/:version', async (req, res) => {
     reply(res, await unregisterModel(ctx, req.params.model, req.params.version));
   });
+
+  mountWorkflowManagement(app, ctx, allowed);
 
   app.get('/token', async (req, res) => {
     const type = new Params(req).string('type');

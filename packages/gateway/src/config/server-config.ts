@@ -27,6 +27,8 @@ export const serverConfigSchema = z.object({
   management_address: address.default('http://127.0.0.1:8081'),
   metrics_address: address.default('http://127.0.0.1:8082'),
   model_store: z.string().optional(),
+  /** Where `POST /workflows` and `--workflows` find workflow archives (`.war`); TorchServe's key. */
+  workflow_store: z.string().optional(),
   load_models: z.string().default(''),
   default_workers_per_model: int(0).default(1),
   job_queue_size: int(1).default(100),

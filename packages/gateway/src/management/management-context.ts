@@ -2,6 +2,7 @@ import type { TokenStore } from '../auth/token-store.js';
 import type { GatewayContext } from '../gateway-context.js';
 import type { RegisterOptions } from '../gateway.js';
 import type { ModelVersion } from '../models/model-version.js';
+import type { WorkflowRegistry } from '../workflows/registry.js';
 
 /** What the management API needs of the gateway, beyond what every app gets. */
 export interface ManagementContext extends GatewayContext {
@@ -15,4 +16,6 @@ export interface ManagementContext extends GatewayContext {
   loadedAtStartup(version: ModelVersion): boolean;
   /** Records a change of the model state (TorchServe writes a config snapshot after each). */
   modelsChanged(): void;
+  /** The registered workflows; their node models are registered and unregistered through them. */
+  readonly workflows: WorkflowRegistry;
 }
