@@ -6,14 +6,14 @@ export const MAX_WORKFLOW_NODES = 100;
 
 /**
  * A workflow's graph as TorchServe defines it: exactly one start node (no parents), no self loops, no
- * cycles. Every list keeps the spec's order, so inputs and answers come out the same way each time.
+ * cycles. Lists follow the spec's order, so inputs and answers come out the same way each time.
  */
 export interface WorkflowDag {
-  /** Every node, parents before children (the start node first), ties in the order the spec names them. */
+  /** Every node, parents before children: breadth first from the start node, children in the spec's order. */
   readonly nodes: readonly string[];
   /** The node that receives the request. */
   readonly start: string;
-  /** Nodes without children: their outputs make the answer. */
+  /** Nodes without children, in the order the spec first names them: their outputs make the answer. */
   readonly leaves: readonly string[];
   readonly children: ReadonlyMap<string, readonly string[]>;
   readonly parents: ReadonlyMap<string, readonly string[]>;
@@ -79,7 +79,7 @@ export function buildDag(section: unknown, archive: string): WorkflowDag {
   return {
     nodes: sorted,
     start: starts[0]!,
-    leaves: sorted.filter((n) => children.get(n)!.length === 0),
+    leaves: order.filter((n) => children.get(n)!.length === 0),
     children,
     parents,
     edges: Object.fromEntries(order.map((n) => [n, [...children.get(n)!]])),
