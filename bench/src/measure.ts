@@ -41,7 +41,8 @@ export interface MeasureResult {
  * around the run; the load generator itself is metered as `client`.
  */
 export async function measure(config: LoadConfig, metered: Record<string, number> = {}): Promise<MeasureResult> {
-  const file = config.kind === 'http' ? 'loads/http-load' : config.kind === 'stream' ? 'loads/stream-load' : 'loads/limit-load';
+  const files = { http: 'loads/http-load', stream: 'loads/stream-load', limit: 'loads/limit-load', pipeline: 'loads/pipeline-load' } as const;
+  const file = files[config.kind];
   const child = Child.fork(`${config.kind} load`, script(file));
   const { plan } = config;
   const timeout = plan.warmupMs + plan.maxWindows * plan.windowMs + 60_000;

@@ -1,4 +1,4 @@
-import { heavyRows, HEAVY_ONNX, MNIST_ONNX, mnistPngs } from './fixtures.js';
+import { heavyRows, HEAVY_ONNX, MNIST_ONNX, mnistPngs, ocrImages } from './fixtures.js';
 import type { LimitLoadConfig, RequestSpec } from './loads/load-config.js';
 import { mnistPixels } from './mnist-preprocess.js';
 import type { LimitSpec, ServerId, Suite, WorkloadId } from './suite.js';
@@ -8,10 +8,11 @@ import type { WindowPlan } from './windows.js';
 export interface Payloads {
   mnist: Uint8Array[];
   heavy: Uint8Array[];
+  ocr: Uint8Array[];
 }
 
 export async function loadPayloads(count: number): Promise<Payloads> {
-  return { mnist: await mnistPngs(count), heavy: heavyRows(count) };
+  return { mnist: await mnistPngs(count), heavy: heavyRows(count), ocr: await ocrImages() };
 }
 
 /** The requests a load generator cycles through for one workload on one server. */
@@ -22,6 +23,8 @@ export function requestsFor(id: WorkloadId, server: ServerId, payloads: Payloads
       return payloads.mnist.map((body) => ({ path, contentType: 'image/png', body }));
     case 'heavy':
       return payloads.heavy.map((body) => ({ path, contentType: 'application/octet-stream', body }));
+    case 'ocr':
+      return payloads.ocr.map((body) => ({ path: '/wfpredict/ocr', contentType: 'image/png', body }));
     default:
       return [{ path, contentType: 'application/json', body: new TextEncoder().encode('{}') }];
   }

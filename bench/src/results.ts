@@ -15,6 +15,8 @@ export interface PointResult {
   cpuUsPerRequest: Record<string, number>;
   /** Ours only: requests per batch the gateway sent its worker during the run (warm-up included). */
   meanBatchSize?: number;
+  /** Ours, a workflow: the mean batch of each node's model (by node), as meanBatchSize. */
+  nodeBatchSizes?: Record<string, number>;
 }
 
 /** The in-process limit at one batch size (throughput in `unitsPerSec` = inferences/s). */
@@ -58,6 +60,8 @@ export interface SuiteResult {
   mode: Mode;
   machine: Machine;
   plan: WindowPlan;
+  /** The OCR workload's own windows (its requests are slow); absent before it existed. */
+  ocrPlan?: WindowPlan;
   models: Record<WorkloadId, ModelSettings>;
   streamChunks: number;
   /** NODE_OPTIONS the gateway (and so its workers) ran with; empty for Node's defaults. */

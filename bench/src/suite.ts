@@ -1,11 +1,14 @@
 import type { WindowPlan } from './windows.js';
 
 export type Mode = 'full' | 'quick' | 'tiny';
-export type WorkloadId = 'noop' | 'mnist' | 'heavy' | 'stream';
-/** Servers a load generator can be pointed at. */
-export type ServerId = 'ours' | 'bare-http' | 'express' | 'node-batched';
+export type WorkloadId = 'noop' | 'mnist' | 'heavy' | 'stream' | 'ocr';
+/**
+ * Servers a load generator can be pointed at; `in-process` is no server but the OCR pipeline run in
+ * the load process itself (examples/ocr/pipeline.ts: the same node functions, no HTTP, no IPC).
+ */
+export type ServerId = 'ours' | 'bare-http' | 'express' | 'node-batched' | 'in-process';
 
-export const WORKLOAD_IDS: readonly WorkloadId[] = ['noop', 'mnist', 'heavy', 'stream'];
+export const WORKLOAD_IDS: readonly WorkloadId[] = ['noop', 'mnist', 'heavy', 'stream', 'ocr'];
 
 /** The in-process limit at one batch size. */
 export interface LimitSpec {
@@ -22,6 +25,8 @@ export interface WorkloadPlan {
   /** Servers measured at each level, side by side (the order alternates from level to level). */
   servers: ServerId[];
   limits: LimitSpec[];
+  /** Its own windows, for requests far slower than the suite's (OCR: a third of a second each). */
+  plan?: WindowPlan;
 }
 
 /** model-config.yaml of each bench model, as the archive carries it. */
@@ -56,6 +61,9 @@ const MODELS: Record<WorkloadId, ModelSettings> = {
   mnist: { workers: 1, batchSize: 8, maxBatchDelay: 0, intraOpNumThreads: 1 },
   heavy: { workers: 1, batchSize: 32, maxBatchDelay: 0, intraOpNumThreads: 1 },
   stream: { workers: 1, batchSize: 8, maxBatchDelay: 0, intraOpNumThreads: 1 },
+  // The OCR workflow as it ships (examples/ocr/workflow): one worker per node, no batching delay; the
+  // batch size is the rec node's (det 2, crop 1), the one that pools requests.
+  ocr: { workers: 1, batchSize: 8, maxBatchDelay: 0, intraOpNumThreads: 1 },
 };
 
 const PLANS: Record<Mode, WindowPlan> = {
@@ -64,7 +72,27 @@ const PLANS: Record<Mode, WindowPlan> = {
   tiny: { warmupMs: 100, windowMs: 150, stableWindows: 2, maxWindows: 2, stabilityPct: 10 },
 };
 
+/**
+ * OCR requests take about 330 ms each in one process (the sample invoice), so its windows are long
+ * enough to hold a dozen or more at concurrency 1.
+ */
+const OCR_PLANS: Record<Mode, WindowPlan> = {
+  full: { warmupMs: 4000, windowMs: 6000, stableWindows: 3, maxWindows: 6, stabilityPct: 10 },
+  quick: { warmupMs: 3000, windowMs: 4000, stableWindows: 3, maxWindows: 5, stabilityPct: 10 },
+  tiny: { warmupMs: 500, windowMs: 3000, stableWindows: 1, maxWindows: 1, stabilityPct: 10 },
+};
+
+/** (e) The OCR workflow through the server against the same pipeline in one process, at 1 and 8. */
+function ocrWorkload(mode: Mode): WorkloadPlan {
+  const concurrency = mode === 'tiny' ? [1] : [1, 8];
+  return { id: 'ocr', title: '(e) OCR workflow (det -> crop -> rec), the sample invoice', concurrency, servers: ['ours', 'in-process'], limits: [], plan: OCR_PLANS[mode] };
+}
+
 function workloads(mode: Mode): WorkloadPlan[] {
+  return [...modelWorkloads(mode), ocrWorkload(mode)];
+}
+
+function modelWorkloads(mode: Mode): WorkloadPlan[] {
   const heavyBatch = MODELS.heavy.batchSize;
   const mnistBatch = MODELS.mnist.batchSize;
   if (mode === 'tiny') {

@@ -43,4 +43,13 @@ export interface LimitLoadConfig {
   plan: WindowPlan;
 }
 
-export type LoadConfig = HttpLoadConfig | StreamLoadConfig | LimitLoadConfig;
+/** The OCR pipeline in the load process itself: `connections` images in flight, one pipeline (examples/ocr). */
+export interface PipelineLoadConfig {
+  kind: 'pipeline';
+  connections: number;
+  /** PNG or JPEG images, cycled through. */
+  images: Uint8Array[];
+  plan: WindowPlan;
+}
+
+export type LoadConfig = HttpLoadConfig | StreamLoadConfig | LimitLoadConfig | PipelineLoadConfig;
