@@ -73,12 +73,12 @@ const PLANS: Record<Mode, WindowPlan> = {
 };
 
 /**
- * OCR requests take about 330 ms each in one process (the sample invoice), so its windows are long
- * enough to hold a dozen or more at concurrency 1.
+ * OCR requests take about 330 ms each in one process (the sample invoice), 8 in flight about 2.6 s:
+ * its windows are long enough to hold a dozen answers or more at either level.
  */
 const OCR_PLANS: Record<Mode, WindowPlan> = {
-  full: { warmupMs: 4000, windowMs: 6000, stableWindows: 3, maxWindows: 6, stabilityPct: 10 },
-  quick: { warmupMs: 3000, windowMs: 4000, stableWindows: 3, maxWindows: 5, stabilityPct: 10 },
+  full: { warmupMs: 5000, windowMs: 8000, stableWindows: 3, maxWindows: 6, stabilityPct: 10 },
+  quick: { warmupMs: 4000, windowMs: 6000, stableWindows: 3, maxWindows: 5, stabilityPct: 10 },
   tiny: { warmupMs: 500, windowMs: 3000, stableWindows: 1, maxWindows: 1, stabilityPct: 10 },
 };
 
