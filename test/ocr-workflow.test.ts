@@ -4,6 +4,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OcrPipeline, type OcrLine } from '../examples/ocr/pipeline.js';
 import { mgmt } from './helpers/management.js';
+import { mapConcurrently } from './helpers/concurrently.js';
 import { ROOT, tempDir } from './helpers/models.js';
 import { OCR_CORPUS } from './helpers/ocr-corpus.js';
 import { scoreAnswers } from './helpers/ocr-score.js';
@@ -69,16 +70,7 @@ describe('OCR as a workflow: det model -> crop function -> rec model through /wf
   });
 
   it('reads rendered DejaVu pages with at most 3% CER and 90% of lines exact, four requests at a time, batching at the nodes', async () => {
-    const answers: OcrLine[][] = new Array(pages.length);
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: 4 }, async () => {
-        while (next < pages.length) {
-          const i = next++;
-          answers[i] = await ocr(pages[i]!.bytes);
-        }
-      }),
-    );
+    const answers = await mapConcurrently(pages, 4, (p) => ocr(p.bytes));
     const summary = scoreAnswers(pages.map(({ page }) => page), answers);
     const batches = { det: await largestBatch('ocr__det'), rec: await largestBatch('ocr__rec') };
     console.log(

@@ -6,6 +6,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OcrPipeline, type OcrLine } from '../examples/ocr/pipeline.js';
 import { DET_MODEL_FILE, DICTIONARY_FILE, modelAsset, REC_MODEL_FILE } from '../examples/ocr/src/model-files.js';
+import { mapConcurrently } from './helpers/concurrently.js';
 import { ROOT, tempDir } from './helpers/models.js';
 import { OCR_CORPUS } from './helpers/ocr-corpus.js';
 import { scoreAnswers } from './helpers/ocr-score.js';
@@ -135,16 +136,7 @@ describe('OCR served: det model -> crop model -> rec model over /predictions', (
   });
 
   it('reads the rendered pages with at most 3% CER, four at a time', async () => {
-    const answers: OcrLine[][] = new Array(pages.length);
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: 4 }, async () => {
-        while (next < pages.length) {
-          const i = next++;
-          answers[i] = await ocr(pages[i]!.bytes);
-        }
-      }),
-    );
+    const answers = await mapConcurrently(pages, 4, (p) => ocr(p.bytes));
     checkAccuracy('served', answers);
   });
 

@@ -16,9 +16,6 @@ import { errorMiddleware, notFoundOrMethod } from './express-errors.js';
 /** Registration parameters as a JSON body are a few hundred bytes; this is generous. */
 const MAX_PARAMS_BODY_BYTES = 1024 * 1024;
 
-/** TorchServe's page size bounds for `GET /models`. */
-const MAX_PAGE_SIZE = 100;
-
 function reply(res: Response, r: StatusReply): void {
   res.status(r.status).json({ status: r.message });
 }
@@ -40,17 +37,9 @@ export function createManagementApp(ctx: ManagementContext): Express {
   app.get('/api-description', describeApi);
 
   app.get('/models', (req, res) => {
-    const params = new Params(req);
-    const names = ctx.registry.names();
-    // TorchServe: a limit outside 0..100 means 100; a bad number means the default.
-    let limit = Number(params.string('limit') ?? MAX_PAGE_SIZE);
-    if (!Number.isInteger(limit) || limit < 0 || limit > MAX_PAGE_SIZE) limit = MAX_PAGE_SIZE;
-    let offset = Number(params.string('next_page_token') ?? 0);
-    if (!Number.isInteger(offset) || offset < 0) offset = 0;
-    const page = names.slice(offset, offset + limit);
-    const body: Record<string, unknown> = {};
-    if (offset + limit < names.length) body['nextPageToken'] = String(offset + limit);
-    body['models'] = page.map((modelName) => ({ modelName, modelUrl: ctx.registry.find(modelName)?.url }));
+    const { items, nextPageToken } = new Params(req).page(ctx.registry.names());
+    const body: Record<string, unknown> = nextPageToken === undefined ? {} : { nextPageToken };
+    body['models'] = items.map((modelName) => ({ modelName, modelUrl: ctx.registry.find(modelName)?.url }));
     res.json(body);
   });
 

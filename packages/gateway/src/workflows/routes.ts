@@ -20,8 +20,6 @@ import type { WorkflowRegistry } from './registry.js';
 import type { Workflow } from './workflow.js';
 
 const MS_PER_S = 1000;
-/** TorchServe's page size bound for `GET /workflows`, as for `GET /models`. */
-const MAX_PAGE_SIZE = 100;
 
 /** The workflow store, as registrations from it see it. */
 export function workflowStore(config: ServerConfig): ArchiveStore {
@@ -107,15 +105,9 @@ export function mountWorkflowManagement(app: Express, ctx: WorkflowRoutesContext
   });
 
   app.get('/workflows', (req, res) => {
-    const params = new Params(req);
-    const names = ctx.workflows.names();
-    let limit = Number(params.string('limit') ?? MAX_PAGE_SIZE);
-    if (!Number.isInteger(limit) || limit < 0 || limit > MAX_PAGE_SIZE) limit = MAX_PAGE_SIZE;
-    let offset = Number(params.string('next_page_token') ?? 0);
-    if (!Number.isInteger(offset) || offset < 0) offset = 0;
-    const body: Record<string, unknown> = {};
-    if (offset + limit < names.length) body['nextPageToken'] = String(offset + limit);
-    body['workflows'] = names.slice(offset, offset + limit).map((n) => ({ workflowName: n, workflowUrl: ctx.workflows.resolve(n).url }));
+    const { items, nextPageToken } = new Params(req).page(ctx.workflows.names());
+    const body: Record<string, unknown> = nextPageToken === undefined ? {} : { nextPageToken };
+    body['workflows'] = items.map((n) => ({ workflowName: n, workflowUrl: ctx.workflows.resolve(n).url }));
     res.json(body);
   });
 
