@@ -266,21 +266,26 @@ describe('workflow inference', () => {
   });
 });
 
-describe('workflows at start', () => {
+/** A gateway of its own (not the shared one), with start-up models and workflows. */
+async function startGateway(options: { models: string[]; workflows: string[]; snapshotDir?: string }): Promise<Gateway> {
+  const config = loadServerConfig({
+    overrides: {
+      inference_address: 'http://127.0.0.1:0',
+      management_address: 'http://127.0.0.1:0',
+      metrics_address: 'http://127.0.0.1:0',
+      model_store: store,
+      workflow_store: wfStore,
+      disable_token_authorization: true,
+    },
+  });
+  return Gateway.start({ config, ...options, logDir: await tempDir('ms-logs-'), logger: createLogger('silent') });
+}
+
+describe('workflows at start and at shutdown', () => {
   it('loads --workflows from the workflow store; registration stays off without enable_model_api; snapshots leave workflows out', async () => {
     const file = await buildWorkflow(wfStore, { name: 'started', spec: 'models:\n  node: {url: probe.mar}\ndag:\n  fan: [node]\n' });
     const snapshotDir = await tempDir('ms-snapshots-');
-    const config = loadServerConfig({
-      overrides: {
-        inference_address: 'http://127.0.0.1:0',
-        management_address: 'http://127.0.0.1:0',
-        metrics_address: 'http://127.0.0.1:0',
-        model_store: store,
-        workflow_store: wfStore,
-        disable_token_authorization: true,
-      },
-    });
-    const other = await Gateway.start({ config, models: ['probe.mar'], workflows: [`boot=${file}`], snapshotDir, logDir: await tempDir('ms-logs-'), logger: createLogger('silent') });
+    const other = await startGateway({ models: ['probe.mar'], workflows: [`boot=${file}`], snapshotDir });
     try {
       const { inference, management } = other.addresses;
       const res = await fetch(`${inference}/wfpredict/boot`, { method: 'POST', body: 'at start' });
@@ -301,5 +306,23 @@ describe('workflows at start', () => {
       const snapshot = JSON.parse(/^model_snapshot=(.*)$/m.exec(await readFile(join(snapshotDir, name), 'utf8'))![1]!) as { models: Record<string, unknown> };
       expect(Object.keys(snapshot.models)).toEqual(['probe']);
     }
+  });
+
+  it('lets a workflow request between two nodes finish when the server shuts down, and refuses new ones with 503', async () => {
+    const file = await buildWorkflow(wfStore, { name: 'draining', spec: 'models:\n  first: {url: probe.mar}\n  second: {url: probe.mar}\ndag:\n  first: [second]\n' });
+    const other = await startGateway({ models: [], workflows: [file] });
+    const url = `${other.addresses.inference}/wfpredict/draining`;
+    const first = other.registry.resolve('draining__first');
+    const running = fetch(url, { method: 'POST', headers: json, body: '{"op":"sleep","ms":400}' });
+    await waitFor(() => first.inFlightCount === 1, 10_000, 'the first node to run');
+    const stopping = other.shutdown(10_000);
+    const late = await fetch(url, { method: 'POST', headers: json, body: '{}' }).catch((err: unknown) => err);
+    const res = await running;
+    // The second node was still served: the answer is its output, of the first node's output.
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { op: string }).op).toBe('sleep');
+    // A new request either finds the port closed or is refused as the server drains.
+    if (late instanceof Response) expect(late.status).toBe(503);
+    await stopping;
   });
 });

@@ -153,7 +153,7 @@ export class Gateway implements GatewayContext, ManagementContext, WorkflowHost 
     const deps: ListenerDeps = { guard: () => this.guard, metrics: this.metrics, accessLog: this.accessLog, draining: () => this.draining };
     const hot = { registry: this.registry, maxRequestBytes: config.max_request_size, maxBufferedChunks: config.stream_max_buffered_chunks };
     const options = { logger: this.logger, requestReadTimeoutMs: config.request_read_timeout * 1000 };
-    const workflows = { ...hot, workflows: this.workflows, logger: this.logger };
+    const workflows = { ...hot, workflows: this.workflows, logger: this.logger, draining: () => this.draining };
     const inference = await listenOn(config.inference_address, 'inference_address', inferenceListener(deps, hot, createInferenceApp(this), workflows), options);
     this.servers.push(inference.server);
     // Upgrades bypass the request listener, so the WebSocket route runs the same token check.

@@ -125,6 +125,8 @@ export function mountWorkflowManagement(app: Express, ctx: WorkflowRoutesContext
 export interface WorkflowPredictionDeps {
   registry: ModelRegistry;
   workflows: WorkflowRegistry;
+  /** A shutdown has begun: new requests are refused with SERVER_DRAINING (not 404: the workflow is there). */
+  draining: () => boolean;
   logger: Logger;
   maxRequestBytes: number;
   maxBufferedChunks: number;
@@ -152,6 +154,7 @@ export function handleWorkflowPrediction(deps: WorkflowPredictionDeps, req: Inco
     if (!name || segments.length > 2) throw new ModelServerError('RESOURCE_NOT_FOUND');
     if (req.method !== 'POST' && req.method !== 'PUT') throw new ModelServerError('METHOD_NOT_ALLOWED');
     workflow = deps.workflows.resolve(name);
+    if (deps.draining()) throw new ModelServerError('SERVER_DRAINING');
   } catch (err) {
     sendError(res, err, errorHeaders);
     return;
@@ -159,6 +162,7 @@ export function handleWorkflowPrediction(deps: WorkflowPredictionDeps, req: Inco
   readInputs(req, deps.maxRequestBytes, (readError, inputs) => {
     try {
       if (readError !== undefined) throw readError;
+      if (deps.draining()) throw new ModelServerError('SERVER_DRAINING');
       if (workflow.closed) throw new ModelServerError('WORKFLOW_NOT_FOUND', { workflow: workflow.name });
       const headers = flattenHeaders(req);
       const raw = headers[TIMEOUT_HEADER];
