@@ -1,7 +1,8 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Gateway, createLogger, loadServerConfig } from '@model-server/gateway';
+import { startCli } from './helpers/cli-server.js';
 import { mgmt } from './helpers/management.js';
 import { buildModel, tempDir } from './helpers/models.js';
 import { startServer, type TestServer } from './helpers/server.js';
@@ -324,5 +325,20 @@ describe('workflows at start and at shutdown', () => {
     // A new request either finds the port closed or is refused as the server drains.
     if (late instanceof Response) expect(late.status).toBe(503);
     await stopping;
+  });
+
+  it('model-server start takes --workflow-store and --workflows', async () => {
+    const file = await buildWorkflow(wfStore, { name: 'cli', spec: 'dag:\n  fan: [shout]\n' });
+    const dir = await tempDir('ms-cli-');
+    const config = join(dir, 'config.properties');
+    await writeFile(config, 'inference_address=http://127.0.0.1:0\nmanagement_address=http://127.0.0.1:0\nmetrics_address=http://127.0.0.1:0\n');
+    const args = ['start', '--foreground', '--ncs', '--ts-config', config, '--model-store', store, '--workflow-store', wfStore, '--workflows', `shouting=${file}`, '--disable-token-auth'];
+    const cli = await startCli(args, { MODEL_SERVER_STATE_DIR: dir, LOG_LOCATION: dir });
+    try {
+      const res = await fetch(`${cli.inference}/wfpredict/shouting`, { method: 'POST', body: 'from the cli' });
+      expect(await res.text()).toBe('FROM THE CLI');
+    } finally {
+      expect(await cli.stop()).toBe(0);
+    }
   });
 });
