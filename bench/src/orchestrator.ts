@@ -48,6 +48,32 @@ function fmtPoint(p: PointResult): string {
 }
 
 /**
+ * One server's rounds at one level as one point: the round of median throughput stands for it (its
+ * tables and chart), every round's figures are kept for paired ratios (round r of one server against
+ * round r of another, measured back to back), CPU per request and batch sizes are averaged.
+ */
+function combineRounds(list: PointResult[]): PointResult {
+  if (list.length === 1) return list[0]!;
+  const byThroughput = [...list].sort((a, b) => a.measurement.throughput - b.measurement.throughput);
+  const median = byThroughput[Math.floor((list.length - 1) / 2)]!;
+  const mean = (values: (Record<string, number> | undefined)[]): Record<string, number> => {
+    const out: Record<string, number> = {};
+    for (const key of new Set(values.flatMap((v) => Object.keys(v ?? {})))) {
+      const present = values.filter((v) => v?.[key] !== undefined).map((v) => v![key]!);
+      out[key] = Math.round((present.reduce((a, b) => a + b, 0) / present.length) * 10) / 10;
+    }
+    return out;
+  };
+  const point: PointResult = {
+    ...median,
+    cpuUsPerRequest: mean(list.map((p) => p.cpuUsPerRequest)),
+    rounds: list.map((p) => ({ throughput: p.measurement.throughput, p50: p.measurement.latency.p50, p99: p.measurement.latency.p99, stable: p.measurement.stable })),
+  };
+  if (list.some((p) => p.nodeBatchSizes)) point.nodeBatchSizes = mean(list.map((p) => p.nodeBatchSizes));
+  return point;
+}
+
+/**
  * Runs the suite: builds the archives, starts our gateway and every baseline server side by side,
  * then measures each workload level by level, the servers one after another (alternating their
  * order), and the in-process limit at each batch size. Ratios are only ever taken within one run.
@@ -165,14 +191,19 @@ export async function runSuite(suite: Suite, options: RunOptions): Promise<Omit<
     for (const workload of suite.workloads) {
       log(`== ${workload.title}`);
       for (const [i, concurrency] of workload.concurrency.entries()) {
-        // Alternating the order level by level keeps a slow drift of the machine's load from favouring one server.
-        const order = i % 2 === 0 ? workload.servers : [...workload.servers].reverse();
-        for (const server of order) {
-          const plan = workload.plan ?? suite.plan;
-          const point = await measurePoint(workload, server, concurrency, plan);
-          points.push(point);
-          log(`${workload.id} c=${concurrency} ${server}: ${fmtPoint(point)}`);
+        const rounds = workload.rounds ?? 1;
+        const measured = new Map<ServerId, PointResult[]>(workload.servers.map((s) => [s, []]));
+        for (let round = 0; round < rounds; round++) {
+          // Alternating the order level by level (and round by round) keeps a slow drift of the
+          // machine's load from favouring one server.
+          const order = (i + round) % 2 === 0 ? workload.servers : [...workload.servers].reverse();
+          for (const server of order) {
+            const point = await measurePoint(workload, server, concurrency, workload.plan ?? suite.plan);
+            measured.get(server)!.push(point);
+            log(`${workload.id} c=${concurrency} ${server}${rounds > 1 ? ` (round ${round + 1} of ${rounds})` : ''}: ${fmtPoint(point)}`);
+          }
         }
+        for (const list of measured.values()) points.push(combineRounds(list));
       }
       for (const spec of workload.limits) {
         const { measurement } = await measure(limitConfig(workload.id, spec, suite, payloads));

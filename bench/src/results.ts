@@ -17,6 +17,11 @@ export interface PointResult {
   meanBatchSize?: number;
   /** Ours, a workflow: the mean batch of each node's model (by node), as meanBatchSize. */
   nodeBatchSizes?: Record<string, number>;
+  /**
+   * A workload measured in rounds (OCR): each round's figures, in order; round r of every server at
+   * this level ran back to back. `measurement` is then the round of median throughput.
+   */
+  rounds?: { throughput: number; p50: number; p99: number; stable: boolean }[];
 }
 
 /** The in-process limit at one batch size (throughput in `unitsPerSec` = inferences/s). */

@@ -27,6 +27,11 @@ export interface WorkloadPlan {
   limits: LimitSpec[];
   /** Its own windows, for requests far slower than the suite's (OCR: a third of a second each). */
   plan?: WindowPlan;
+  /**
+   * Rounds per level: every server measured this many times, alternating, so that ratios can be taken
+   * between measurements made back to back (a shared machine's load drifts within a run). Default 1.
+   */
+  rounds?: number;
 }
 
 /** model-config.yaml of each bench model, as the archive carries it. */
@@ -74,18 +79,21 @@ const PLANS: Record<Mode, WindowPlan> = {
 
 /**
  * OCR requests take about 330 ms each in one process (the sample invoice), 8 in flight about 2.6 s:
- * its windows are long enough to hold a dozen answers or more at either level.
+ * windows long enough to hold a dozen answers or more at either level, and several short rounds per
+ * level rather than one long measurement per server, so that each ratio compares two measurements
+ * made back to back.
  */
-const OCR_PLANS: Record<Mode, WindowPlan> = {
-  full: { warmupMs: 5000, windowMs: 8000, stableWindows: 3, maxWindows: 6, stabilityPct: 10 },
-  quick: { warmupMs: 4000, windowMs: 6000, stableWindows: 3, maxWindows: 5, stabilityPct: 10 },
-  tiny: { warmupMs: 500, windowMs: 3000, stableWindows: 1, maxWindows: 1, stabilityPct: 10 },
+const OCR_PLANS: Record<Mode, { plan: WindowPlan; rounds: number }> = {
+  full: { plan: { warmupMs: 4000, windowMs: 6000, stableWindows: 2, maxWindows: 2, stabilityPct: 10 }, rounds: 5 },
+  quick: { plan: { warmupMs: 3000, windowMs: 5000, stableWindows: 2, maxWindows: 2, stabilityPct: 10 }, rounds: 3 },
+  tiny: { plan: { warmupMs: 500, windowMs: 3000, stableWindows: 1, maxWindows: 1, stabilityPct: 10 }, rounds: 1 },
 };
 
 /** (e) The OCR workflow through the server against the same pipeline in one process, at 1 and 8. */
 function ocrWorkload(mode: Mode): WorkloadPlan {
   const concurrency = mode === 'tiny' ? [1] : [1, 8];
-  return { id: 'ocr', title: '(e) OCR workflow (det -> crop -> rec), the sample invoice', concurrency, servers: ['ours', 'in-process'], limits: [], plan: OCR_PLANS[mode] };
+  const { plan, rounds } = OCR_PLANS[mode];
+  return { id: 'ocr', title: '(e) OCR workflow (det -> crop -> rec), the sample invoice', concurrency, servers: ['ours', 'in-process'], limits: [], plan, rounds };
 }
 
 function workloads(mode: Mode): WorkloadPlan[] {
