@@ -175,6 +175,14 @@ describe('workflow graphs refused at registration with 400', () => {
     expect((await mgmt(server.management, 'GET', '/models')).json.models).toEqual([]);
   });
 
+  it('fails a function the handler does not export when its worker loads, if the manifest does not list the exports', async () => {
+    const file = await handMadeWorkflow(wfStore, 'unlisted', 'dag:\n  pre: [ghost]\n', ['pre'], { listExports: false });
+    const res = await mgmt(server.management, 'POST', `/workflows?url=${file}`);
+    expect(res.status).toBe(500);
+    expect(res.json.message).toMatch(/Failed to start workers for model unlisted__ghost .*No handler exported from handler\.js:ghost/);
+    expect((await mgmt(server.management, 'GET', '/models')).json.models).toEqual([]);
+  });
+
   it('refuses a property of the wrong type, naming its key', async () => {
     const file = await handMadeWorkflow(wfStore, 'props', 'models:\n  batch-size: 0\n  a: {url: probe.mar}\ndag:\n  a: []\n');
     const res = await mgmt(server.management, 'POST', `/workflows?url=${file}`);

@@ -28,17 +28,17 @@ export async function buildWorkflow(store: string, wf: FixtureWorkflow): Promise
 
 /**
  * A `.war` zipped by hand, as another tool could make it: the archiver would refuse to build a bad
- * graph, and the server must refuse it just the same. `exports` goes into the manifest as the
- * handler's exports (with a one-line handler.js) when given.
+ * graph, and the server must refuse it just the same. `exports` become a handler.js exporting one
+ * function each, listed in the manifest as its exports unless `listExports` is false.
  */
-export async function handMadeWorkflow(store: string, name: string, spec: string, exports?: string[]): Promise<string> {
+export async function handMadeWorkflow(store: string, name: string, spec: string, exports?: string[], options: { listExports?: boolean } = {}): Promise<string> {
   await mkdir(store, { recursive: true });
   const encode = (s: string): Uint8Array => new TextEncoder().encode(s);
   const workflow: Record<string, unknown> = { workflowName: name, specFile: 'spec.yaml' };
   const files: Record<string, Uint8Array> = { 'spec.yaml': encode(spec) };
   if (exports) {
     workflow['handler'] = 'handler.js';
-    workflow['handlerExports'] = exports;
+    if (options.listExports !== false) workflow['handlerExports'] = exports;
     files['handler.js'] = encode(exports.map((e) => `export function ${e}(data) { return data.map(() => '${e}'); }`).join('\n'));
   }
   files['WAR-INF/MANIFEST.json'] = encode(JSON.stringify({ createdOn: '01/01/2026 00:00:00', archiverVersion: 'by-hand', workflow }));
