@@ -2,9 +2,10 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OcrPipeline, type OcrLine } from '../examples/ocr/pipeline.js';
+import type { OcrLine } from '../examples/ocr/pipeline.js';
 import { mgmt } from './helpers/management.js';
 import { mapConcurrently } from './helpers/concurrently.js';
+import { inProcessLines } from './helpers/ocr-pipeline.js';
 import { ROOT, tempDir } from './helpers/models.js';
 import { OCR_CORPUS } from './helpers/ocr-corpus.js';
 import { scoreAnswers } from './helpers/ocr-score.js';
@@ -59,12 +60,7 @@ describe('OCR as a workflow: det model -> crop function -> rec model through /wf
   it('reads the sample invoice exactly as the in-process pipeline does', async () => {
     const image = await readFile(SAMPLE);
     const served = await ocr(image);
-    const pipeline = await OcrPipeline.create();
-    try {
-      expect(served).toEqual((await pipeline.run(image)).lines);
-    } finally {
-      await pipeline.close();
-    }
+    expect(served).toEqual(await inProcessLines(image));
     const expected = (await readFile(join(ROOT, 'examples', 'ocr', 'samples', 'invoice.txt'), 'utf8')).trim().split('\n');
     expect(served.map((l) => noSpaces(l.text))).toEqual(expected.map(noSpaces));
   });

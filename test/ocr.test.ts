@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OcrPipeline, type OcrLine } from '../examples/ocr/pipeline.js';
 import { DET_MODEL_FILE, DICTIONARY_FILE, modelAsset, REC_MODEL_FILE } from '../examples/ocr/src/model-files.js';
 import { mapConcurrently } from './helpers/concurrently.js';
+import { inProcessLines } from './helpers/ocr-pipeline.js';
 import { ROOT, tempDir } from './helpers/models.js';
 import { OCR_CORPUS } from './helpers/ocr-corpus.js';
 import { scoreAnswers } from './helpers/ocr-score.js';
@@ -126,12 +127,7 @@ describe('OCR served: det model -> crop model -> rec model over /predictions', (
   it('reads the sample invoice as the in-process pipeline does', async () => {
     const image = await readFile(SAMPLE);
     const served = await ocr(image);
-    const pipeline = await OcrPipeline.create();
-    try {
-      expect(served).toEqual((await pipeline.run(image)).lines);
-    } finally {
-      await pipeline.close();
-    }
+    expect(served).toEqual(await inProcessLines(image));
     expect(served.map((l) => noSpaces(l.text))).toEqual(sampleText.map(noSpaces));
   });
 
