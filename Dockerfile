@@ -20,6 +20,7 @@ COPY packages/archive/package.json packages/archive/
 COPY packages/worker/package.json packages/worker/
 COPY packages/gateway/package.json packages/gateway/
 COPY packages/model-archiver/package.json packages/model-archiver/
+COPY packages/workflow-archiver/package.json packages/workflow-archiver/
 COPY packages/cli/package.json packages/cli/
 COPY examples/ocr/package.json examples/ocr/
 
@@ -33,8 +34,9 @@ COPY tsconfig.json tsconfig.base.json ./
 COPY packages packages
 COPY scripts scripts
 COPY examples examples
-# Only the server's packages and the archiver (for the examples), not the benchmarks.
-RUN npx tsc -b packages/cli packages/model-archiver && node scripts/build-dashboard.mjs && node scripts/build-examples.mjs /src/model-store
+# Only the server's packages and the archivers (for the examples), not the benchmarks. The example
+# workflows (.war) land in the model store beside the models.
+RUN npx tsc -b packages/cli packages/model-archiver packages/workflow-archiver && node scripts/build-dashboard.mjs && node scripts/build-examples.mjs /src/model-store
 
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
@@ -97,6 +99,6 @@ COPY deploy/config.properties /app/deploy/config.properties
 RUN mkdir -p /app/keys /app/logs && chown 1000:1000 /app/keys /app/logs
 USER 1000:1000
 ENV LOG_LOCATION=/app/logs
-CMD ["start", "--foreground", "--ncs", "--ts-config", "/app/deploy/config.properties"]
+CMD ["start", "--foreground", "--ncs", "--ts-config", "/app/deploy/config.properties", "--workflow-store", "/app/model-store", "--workflows", "all"]
 
 FROM runtime AS production

@@ -16,7 +16,7 @@ const run = promisify(execFile);
 // harness still runs end to end and writes every output with the expected shape.
 describe('bench harness', () => {
   it('builds every mode of the suite with each baseline on a workload it can serve', () => {
-    for (const mode of ['tiny', 'quick', 'full'] as const) expect(buildSuite(mode).workloads.length).toBe(6);
+    for (const mode of ['tiny', 'quick', 'full'] as const) expect(buildSuite(mode).workloads.length).toBe(7);
   });
 
   it('serves mnist with the batching settings the example ships with', async () => {
@@ -25,7 +25,7 @@ describe('bench harness', () => {
     expect({ batchSize, maxBatchDelay }).toEqual({ batchSize: shipped['batchSize'], maxBatchDelay: shipped['maxBatchDelay'] });
   });
 
-  it('runs the tiny suite end to end and writes JSON, Markdown and SVG', { timeout: 180_000 }, async () => {
+  it('runs the tiny suite end to end and writes JSON, Markdown and SVG', { timeout: 300_000 }, async () => {
     const out = await tempDir('ms-bench-test-');
     const { stdout } = await run(process.execPath, [join(ROOT, 'bench', 'dist', 'src', 'run.js'), '--tiny', '--out', out], {
       cwd: ROOT,
@@ -46,6 +46,8 @@ describe('bench harness', () => {
       'noop/bare-http',
       'noop/ours',
       'noop/ours-grpc',
+      'ocr/in-process',
+      'ocr/ours',
       'stream/bare-http',
       'stream/ours',
       'vad/ours',
@@ -58,9 +60,11 @@ describe('bench harness', () => {
     expect(result.points.find((p) => p.workload === 'stream')?.measurement.ttfc).toBeDefined();
     expect(result.limits.map((l) => `${l.workload}/${l.variant}`).sort()).toEqual(['heavy/model', 'mnist/decode+model', 'vad/handler']);
     expect(result.memory.filter((m) => m.role === 'gateway')).toHaveLength(1);
-    expect(result.memory.filter((m) => m.role === 'worker').map((m) => m.label.split(' ')[1]).sort()).toEqual(['heavy', 'mnist', 'mnist-tensor', 'noop', 'stream', 'vad']);
+    expect(result.memory.filter((m) => m.role === 'worker').map((m) => m.label.split(' ')[1]).sort()).toEqual(['heavy', 'mnist', 'mnist-tensor', 'noop', 'ocr__crop', 'ocr__det', 'ocr__rec', 'stream', 'vad']);
+    // The OCR workflow's nodes each report their mean batch.
+    expect(Object.keys(result.points.find((p) => p.workload === 'ocr' && p.server === 'ours')?.nodeBatchSizes ?? {}).sort()).toEqual(['crop', 'det', 'rec']);
     expect(result.checks.map((c) => c.id)).toEqual(
-      expect.arrayContaining(['noop-c1-p50', 'noop-c32-throughput', 'mnist-c64-throughput', 'mnist-c64-p99', 'heavy-c64-vs-limit', 'grpc-noop-c32-cpu', 'vad-realtime', 'gateway-rss']),
+      expect.arrayContaining(['noop-c1-p50', 'noop-c32-throughput', 'mnist-c64-throughput', 'mnist-c64-p99', 'heavy-c64-vs-limit', 'grpc-noop-c32-cpu', 'vad-realtime', 'ocr-c1-p50', 'ocr-c8-throughput', 'gateway-rss']),
     );
 
     const markdown = await readFile(join(out, 'latest.md'), 'utf8');

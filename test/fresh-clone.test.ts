@@ -49,15 +49,18 @@ afterAll(async () => {
 });
 
 describe('a fresh clone', () => {
-  it('runs npx model-server and npx model-archiver from this checkout right after npm install', async () => {
+  it('runs npx model-server, npx model-archiver and npx workflow-archiver from this checkout right after npm install', async () => {
     expect(existsSync(join(clone, 'packages', 'cli', 'dist'))).toBe(false);
     expect(await readlink(join(clone, 'node_modules', '.bin', 'model-server'))).toBe('../@model-server/cli/bin/model-server.js');
     expect(await readlink(join(clone, 'node_modules', '.bin', 'model-archiver'))).toBe('../@model-server/model-archiver/bin/model-archiver.js');
+    expect(await readlink(join(clone, 'node_modules', '.bin', 'workflow-archiver'))).toBe('../@model-server/workflow-archiver/bin/workflow-archiver.js');
     const help = await run('npx', ['model-server', '--help']);
     expect(help.stdout).toContain('model-server --start | --stop | -v | --help');
     expect(help.stderr).toContain('model-server: first run in this checkout: building packages/cli');
     const archiver = await run('npx', ['model-archiver', '--help']);
     expect(archiver.stdout).toContain('usage: model-archiver --model-name NAME');
+    const workflowArchiver = await run('npx', ['workflow-archiver', '--help']);
+    expect(workflowArchiver.stdout).toContain('usage: workflow-archiver');
     // Built once: the next run says nothing about building.
     expect((await run('npx', ['model-server', '-v'])).stderr).not.toContain('building');
   }, 900_000);

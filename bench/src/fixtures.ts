@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createArchive } from '@model-server/model-archiver';
 import { REPO_ROOT } from './paths.js';
@@ -16,7 +17,10 @@ interface ModelSource {
   serializedFile?: string;
 }
 
-const SOURCES: Record<WorkloadId, ModelSource> = {
+/** The workloads served by one model archive each (OCR is a workflow: buildWorkflows). */
+type ModelWorkload = Exclude<WorkloadId, 'ocr'>;
+
+const SOURCES: Record<ModelWorkload, ModelSource> = {
   noop: { handler: join(REPO_ROOT, 'bench', 'handlers', 'noop.ts') },
   mnist: { handler: join(REPO_ROOT, 'examples', 'mnist', 'handler.ts'), serializedFile: MNIST_ONNX },
   heavy: { handler: join(REPO_ROOT, 'bench', 'handlers', 'heavy.ts'), serializedFile: HEAVY_ONNX },
@@ -53,6 +57,7 @@ export async function buildArchives(suite: Suite, store: string): Promise<string
   const specs: string[] = [];
   for (const workload of suite.workloads) {
     const id = workload.id;
+    if (id === 'ocr') continue;
     const settings = id === 'stream' ? { ...suite.models[id], extra: `handler:\n  chunks: ${suite.streamChunks}` } : suite.models[id];
     const configFile = join(store, `${id}-model-config.yaml`);
     await writeFile(configFile, configYaml(settings));
@@ -71,9 +76,29 @@ export async function buildArchives(suite: Suite, store: string): Promise<string
   return specs;
 }
 
-/** Size of the model file a workload's worker loads (0 for handlers without one). */
+/**
+ * The workflows of the suite's workloads, built into `store` (the gateway's workflow store too) exactly
+ * as they ship: by scripts/build-examples.mjs with the workflow-archiver. Returns the `--workflows` specs.
+ */
+export async function buildWorkflows(suite: Suite, store: string): Promise<string[]> {
+  if (!suite.workloads.some((w) => w.id === 'ocr')) return [];
+  const models = await mkdtemp(join(tmpdir(), 'ms-bench-examples-'));
+  try {
+    execFileSync(process.execPath, [join(REPO_ROOT, 'scripts', 'build-examples.mjs'), models, store], { stdio: 'ignore' });
+  } finally {
+    await rm(models, { recursive: true, force: true });
+  }
+  return ['ocr=ocr.war'];
+}
+
+/** The sample image the OCR workload sends (examples/ocr/samples/invoice.png: 560x300, nine lines). */
+export async function ocrImages(): Promise<Uint8Array[]> {
+  return [await readFile(join(REPO_ROOT, 'examples', 'ocr', 'samples', 'invoice.png'))];
+}
+
+/** Size of the model file a workload's worker loads (0 for handlers without one, and for workflows). */
 export async function modelBytes(id: WorkloadId): Promise<number> {
-  const file = SOURCES[id].serializedFile;
+  const file = id === 'ocr' ? undefined : SOURCES[id].serializedFile;
   return file ? (await stat(file)).size : 0;
 }
 

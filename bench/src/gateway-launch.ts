@@ -6,6 +6,8 @@ export interface GatewayLaunchOptions {
   store: string;
   /** `--models` specs, e.g. `noop=noop.mar`. */
   models: string[];
+  /** `--workflows` specs, e.g. `ocr=ocr.war`, from `store` (the workflow store too). */
+  workflows?: string[] | undefined;
   logLevel: string;
   /** config.properties `vmargs` / `worker_vmargs` instead of the product's defaults. */
   vmargs?: string | undefined;
@@ -33,12 +35,13 @@ export async function startGateway(options: GatewayLaunchOptions): Promise<Launc
     grpc_inference_port: 0,
     grpc_management_port: 0,
     model_store: options.store,
+    workflow_store: options.store,
     disable_token_authorization: true,
     ...(options.vmargs !== undefined ? { vmargs: options.vmargs } : {}),
     ...(options.workerVmargs !== undefined ? { worker_vmargs: options.workerVmargs } : {}),
   };
   const config = loadServerConfig({ overrides });
-  const target: GatewayTargetConfig = { overrides, models: options.models, logLevel: options.logLevel };
+  const target: GatewayTargetConfig = { overrides, models: options.models, workflows: options.workflows ?? [], logLevel: options.logLevel };
   const server = await startServer('gateway', 'targets/gateway-target', target, {
     execArgv: [...gatewayNodeArgs(config)],
     ...(options.env ? { env: options.env } : {}),

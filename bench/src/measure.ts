@@ -15,6 +15,7 @@ const LOAD_SCRIPTS: Record<LoadConfig['kind'], string> = {
   limit: 'loads/limit-load',
   sequence: 'loads/sequence-load',
   'vad-limit': 'loads/vad-limit-load',
+  pipeline: 'loads/pipeline-load',
 };
 
 /** A server under test (ours or a baseline), running in its own process. */

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { buildArchives, ensureHeavyModel, HEAVY_ONNX, MNIST_ONNX, modelBytes } from './fixtures.js';
+import { buildArchives, buildWorkflows, ensureHeavyModel, HEAVY_ONNX, MNIST_ONNX, modelBytes } from './fixtures.js';
 import { startGateway } from './gateway-launch.js';
 import type { LoadConfig } from './loads/load-config.js';
 import { currentLoad, describeMachine } from './machine.js';
@@ -13,7 +13,7 @@ import { DashboardClient } from './dashboard-client.js';
 import { grpcRequestsFor, limitConfig, loadPayloads, requestsFor, type Payloads } from './requests.js';
 import type { LimitResult, MemoryResult, PointResult, SuiteResult } from './results.js';
 import { RssSampler } from './rss.js';
-import type { ServerId, Suite, WorkloadId } from './suite.js';
+import type { ServerId, Suite, WorkloadId, WorkloadPlan } from './suite.js';
 import type { ExpressTargetConfig, NodeBatchedTargetConfig, PidsMessage, StatsMessage } from './targets/target-messages.js';
 import type { Measurement } from './windows.js';
 
@@ -45,18 +45,45 @@ function fmt(m: Measurement, units = false): string {
 
 function fmtPoint(p: PointResult): string {
   const cpu = Object.entries(p.cpuUsPerRequest).map(([k, v]) => `${k} ${v}`);
-  const batch = p.meanBatchSize !== undefined ? `, mean batch ${p.meanBatchSize.toFixed(1)}` : '';
+  const nodes = p.nodeBatchSizes ? `, mean batch ${Object.entries(p.nodeBatchSizes).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(' ')}` : '';
+  const batch = p.meanBatchSize !== undefined ? `, mean batch ${p.meanBatchSize.toFixed(1)}` : nodes;
   return `${fmt(p.measurement)}${cpu.length > 0 ? ` [CPU us/req: ${cpu.join(', ')}${batch}]` : ''}`;
 }
 
 /** The load of one point: gRPC calls for ours-grpc, streams for the stream workload, HTTP requests otherwise. */
-function loadFor(id: WorkloadId, server: ServerId, target: Server, concurrency: number, suite: Suite, payloads: Payloads): LoadConfig {
+function loadFor(id: WorkloadId, server: ServerId, target: Server, concurrency: number, suite: Suite, plan: Suite['plan'], payloads: Payloads): LoadConfig {
   if (server === 'ours-grpc' || server === 'bare-grpc-js' || server === 'bare-h2') {
-    return { kind: 'grpc', address: target.grpc!, concurrency, ...grpcRequestsFor(id, payloads), plan: suite.plan };
+    return { kind: 'grpc', address: target.grpc!, concurrency, ...grpcRequestsFor(id, payloads), plan };
   }
-  if (id === 'stream') return { kind: 'stream', url: target.url, connections: concurrency, request: requestsFor('stream', server, payloads)[0]!, plan: suite.plan };
-  if (id === 'vad') return { kind: 'sequence', url: target.url, path: '/predictions/vad', connections: concurrency, chunkMs: suite.vadChunkMs, plan: suite.plan };
-  return { kind: 'http', url: target.url, connections: concurrency, requests: requestsFor(id, server, payloads), plan: suite.plan };
+  if (id === 'stream') return { kind: 'stream', url: target.url, connections: concurrency, request: requestsFor('stream', server, payloads)[0]!, plan };
+  if (id === 'vad') return { kind: 'sequence', url: target.url, path: '/predictions/vad', connections: concurrency, chunkMs: suite.vadChunkMs, plan };
+  return { kind: 'http', url: target.url, connections: concurrency, requests: requestsFor(id, server, payloads), plan };
+}
+
+/**
+ * One server's rounds at one level as one point: the round of median throughput stands for it (its
+ * tables and chart), every round's figures are kept for paired ratios (round r of one server against
+ * round r of another, measured back to back), CPU per request and batch sizes are averaged.
+ */
+function combineRounds(list: PointResult[]): PointResult {
+  if (list.length === 1) return list[0]!;
+  const byThroughput = [...list].sort((a, b) => a.measurement.throughput - b.measurement.throughput);
+  const median = byThroughput[Math.floor((list.length - 1) / 2)]!;
+  const mean = (values: (Record<string, number> | undefined)[]): Record<string, number> => {
+    const out: Record<string, number> = {};
+    for (const key of new Set(values.flatMap((v) => Object.keys(v ?? {})))) {
+      const present = values.filter((v) => v?.[key] !== undefined).map((v) => v![key]!);
+      out[key] = Math.round((present.reduce((a, b) => a + b, 0) / present.length) * 10) / 10;
+    }
+    return out;
+  };
+  const point: PointResult = {
+    ...median,
+    cpuUsPerRequest: mean(list.map((p) => p.cpuUsPerRequest)),
+    rounds: list.map((p) => ({ throughput: p.measurement.throughput, p50: p.measurement.latency.p50, p99: p.measurement.latency.p99, stable: p.measurement.stable })),
+  };
+  if (list.some((p) => p.nodeBatchSizes)) point.nodeBatchSizes = mean(list.map((p) => p.nodeBatchSizes));
+  return point;
 }
 
 /**
@@ -81,6 +108,7 @@ export async function runSuite(suite: Suite, options: RunOptions): Promise<Omit<
     if (suite.workloads.some((w) => w.id === 'heavy')) ensureHeavyModel();
     log(`building ${suite.workloads.length} model archives in ${store}`);
     const specs = await buildArchives(suite, store);
+    const workflowSpecs = await buildWorkflows(suite, store);
     const payloads = await loadPayloads(suite.payloadCount);
 
     // Every server starts before any measurement, so idle ones cost the same in every run.
@@ -93,7 +121,7 @@ export async function runSuite(suite: Suite, options: RunOptions): Promise<Omit<
         ? { ...process.env, NODE_OPTIONS: nodeOptions.join(' '), ...(options.profileDir ? { BENCH_CPU_PROF_DIR: options.profileDir } : {}) }
         : undefined;
     const starting: Promise<void>[] = [
-      startGateway({ store, models: specs, logLevel: options.logLevel, vmargs: options.vmargs, workerVmargs: options.workerVmargs, env }).then((g) => {
+      startGateway({ store, models: specs, workflows: workflowSpecs, logLevel: options.logLevel, vmargs: options.vmargs, workerVmargs: options.workerVmargs, env }).then((g) => {
         servers.set('ours', g.server);
         flags = { vmargs: g.vmargs, workerVmargs: g.workerVmargs };
       }),
@@ -135,10 +163,10 @@ export async function runSuite(suite: Suite, options: RunOptions): Promise<Omit<
         workerPids.set(w.model, w.pid);
       }
     };
-    const batchStats = async (model: string): Promise<{ batches: number; batchedRequests: number }> => {
-      const { models } = await gateway.child.request<StatsMessage>({ type: 'stats' }, 'stats', 10_000);
-      return models[model] ?? { batches: 0, batchedRequests: 0 };
-    };
+    const allBatchStats = async (): Promise<StatsMessage['models']> => (await gateway.child.request<StatsMessage>({ type: 'stats' }, 'stats', 10_000)).models;
+    /** The models a workload's requests run on, by the label its point reports them under. */
+    const servingModels = (w: WorkloadPlan): Record<string, string> =>
+      w.id === 'ocr' ? { det: 'ocr__det', crop: 'ocr__crop', rec: 'ocr__rec' } : { worker: w.id };
     await watchWorkers();
     sampler.start();
     if (dashboard) {
@@ -146,29 +174,59 @@ export async function runSuite(suite: Suite, options: RunOptions): Promise<Omit<
       log(`dashboard feed open on ${gateway.management}/status/events`);
     }
 
+    const measurePoint = async (workload: WorkloadPlan, server: ServerId, concurrency: number, plan: Suite['plan']): Promise<PointResult> => {
+      if (server === 'in-process') {
+        const { measurement, cpuUsPerRequest } = await measure({ kind: 'pipeline', connections: concurrency, images: payloads.ocr, plan });
+        return { workload: workload.id, server, concurrency, measurement, cpuUsPerRequest };
+      }
+      // Model baselines run one process per workload; the others serve every workload. Both of ours
+      // are the one gateway, through its HTTP and its gRPC port.
+      const ours = server === 'ours' || server === 'ours-grpc';
+      const target = servers.get(server === 'express' || server === 'node-batched' ? `${server}-${workload.id}` : ours ? 'ours' : server)!;
+      const config = loadFor(workload.id, server, target, concurrency, suite, plan, payloads);
+      const models = servingModels(workload);
+      const metered: Record<string, number> = ours
+        ? { gateway: gateway.child.pid, ...Object.fromEntries(Object.entries(models).map(([label, m]) => [label, workerPids.get(m) ?? 0])) }
+        : { server: target.child.pid };
+      const before = ours ? await allBatchStats() : undefined;
+      const { measurement, cpuUsPerRequest } = await measure(config, metered);
+      const point: PointResult = { workload: workload.id, server, concurrency, measurement, cpuUsPerRequest };
+      if (before) {
+        const after = await allBatchStats();
+        const mean = (m: string): number | undefined => {
+          const batches = (after[m]?.batches ?? 0) - (before[m]?.batches ?? 0);
+          return batches > 0 ? ((after[m]?.batchedRequests ?? 0) - (before[m]?.batchedRequests ?? 0)) / batches : undefined;
+        };
+        if (workload.id === 'ocr') {
+          point.nodeBatchSizes = {};
+          for (const [label, m] of Object.entries(models)) {
+            const b = mean(m);
+            if (b !== undefined) point.nodeBatchSizes[label] = b;
+          }
+        } else {
+          const b = mean(workload.id);
+          if (b !== undefined) point.meanBatchSize = b;
+        }
+      }
+      return point;
+    };
+
     for (const workload of suite.workloads) {
       log(`== ${workload.title}`);
       for (const [i, concurrency] of workload.concurrency.entries()) {
-        // Alternating the order level by level keeps a slow drift of the machine's load from favouring one server.
-        const order = i % 2 === 0 ? workload.servers : [...workload.servers].reverse();
-        for (const server of order) {
-          // Model baselines run one process per workload; the others serve every workload. Both of
-          // ours are the one gateway, through its HTTP and its gRPC port.
-          const ours = server === 'ours' || server === 'ours-grpc';
-          const target = servers.get(server === 'express' || server === 'node-batched' ? `${server}-${workload.id}` : ours ? 'ours' : server)!;
-          const config = loadFor(workload.id, server, target, concurrency, suite, payloads);
-          const metered: Record<string, number> = ours ? { gateway: gateway.child.pid, worker: workerPids.get(workload.id) ?? 0 } : { server: target.child.pid };
-          const before = ours ? await batchStats(workload.id) : undefined;
-          const { measurement, cpuUsPerRequest } = await measure(config, metered);
-          const point: PointResult = { workload: workload.id, server, concurrency, measurement, cpuUsPerRequest };
-          if (before) {
-            const after = await batchStats(workload.id);
-            const batches = after.batches - before.batches;
-            if (batches > 0) point.meanBatchSize = (after.batchedRequests - before.batchedRequests) / batches;
+        const rounds = workload.rounds ?? 1;
+        const measured = new Map<ServerId, PointResult[]>(workload.servers.map((s) => [s, []]));
+        for (let round = 0; round < rounds; round++) {
+          // Alternating the order level by level (and round by round) keeps a slow drift of the
+          // machine's load from favouring one server.
+          const order = (i + round) % 2 === 0 ? workload.servers : [...workload.servers].reverse();
+          for (const server of order) {
+            const point = await measurePoint(workload, server, concurrency, workload.plan ?? suite.plan);
+            measured.get(server)!.push(point);
+            log(`${workload.id} c=${concurrency} ${server}${rounds > 1 ? ` (round ${round + 1} of ${rounds})` : ''}: ${fmtPoint(point)}`);
           }
-          points.push(point);
-          log(`${workload.id} c=${concurrency} ${server}: ${fmtPoint(point)}`);
         }
+        for (const list of measured.values()) points.push(combineRounds(list));
       }
       for (const spec of workload.limits) {
         const { measurement } = await measure(limitConfig(workload.id, spec, suite, payloads));
@@ -183,11 +241,12 @@ export async function runSuite(suite: Suite, options: RunOptions): Promise<Omit<
       log(`dashboard feed: ${dashboardResult.events} events, ${Math.round(dashboardResult.bytes / 1024)} KB`);
     }
     const sizes = new Map<string, number>();
-    for (const w of suite.workloads) sizes.set(w.id, await modelBytes(w.id));
+    for (const w of suite.workloads) if (w.id !== 'ocr') sizes.set(w.id, await modelBytes(w.id));
     for (const r of sampler.stop()) {
       const role = r.label === 'gateway' ? 'gateway' : r.label.startsWith('worker ') ? 'worker' : 'baseline';
       const model = role === 'worker' ? r.label.split(' ')[1]! : undefined;
-      const limitBytes = role === 'gateway' ? GATEWAY_LIMIT_BYTES : model !== undefined ? (sizes.get(model) ?? 0) + WORKER_HEADROOM_BYTES : undefined;
+      // Issue 6's ceilings are for its own models; the OCR nodes' workers are reported without one.
+      const limitBytes = role === 'gateway' ? GATEWAY_LIMIT_BYTES : model !== undefined && sizes.has(model) ? sizes.get(model)! + WORKER_HEADROOM_BYTES : undefined;
       memory.push({ role, label: r.label, pid: r.pid, maxSampledBytes: r.maxSampled, peakBytes: r.peak, maxPrivateBytes: r.maxAnon, ...(limitBytes !== undefined ? { limitBytes } : {}) });
     }
     if (options.profileDir) await collectProfiles(options.profileDir, memory.filter((m) => m.role !== 'baseline').map((m) => m.pid));
@@ -198,6 +257,7 @@ export async function runSuite(suite: Suite, options: RunOptions): Promise<Omit<
     await rm(store, { recursive: true, force: true });
   }
   machine.loadAverage.end = currentLoad();
+  const ocrPlan = suite.workloads.find((w) => w.id === 'ocr')?.plan;
   return {
     schema: 1,
     startedAt: new Date(started).toISOString(),
@@ -205,6 +265,7 @@ export async function runSuite(suite: Suite, options: RunOptions): Promise<Omit<
     mode: suite.mode,
     machine,
     plan: suite.plan,
+    ...(ocrPlan ? { ocrPlan } : {}),
     models: suite.models,
     streamChunks: suite.streamChunks,
     vadChunkMs: suite.vadChunkMs,

@@ -37,7 +37,8 @@ const { values, positionals } = parseArgs({
 });
 const workload = positionals[0] as WorkloadId;
 const concurrency = Number(positionals[1] ?? 32);
-if (!WORKLOAD_IDS.includes(workload) || !(concurrency > 0)) {
+if (!WORKLOAD_IDS.includes(workload) || workload === 'ocr' || !(concurrency > 0)) {
+  if (workload === 'ocr') process.stderr.write('probe.js: the OCR workflow is measured by the suite: npm run bench -- --only ocr\n');
   process.stderr.write(`usage: probe.js <${WORKLOAD_IDS.join('|')}> <concurrency> [--seconds N] [--perf]\n`);
   process.exit(2);
 }

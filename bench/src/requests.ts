@@ -1,6 +1,6 @@
 import { GRPC_SERVICES, loadGrpcDefinitions } from '@model-server/gateway';
 import type { ServiceDefinition } from '@grpc/grpc-js';
-import { heavyRows, HEAVY_ONNX, MNIST_ONNX, mnistPngs } from './fixtures.js';
+import { heavyRows, HEAVY_ONNX, MNIST_ONNX, mnistPngs, ocrImages } from './fixtures.js';
 import type { LimitLoadConfig, RequestSpec, VadLimitLoadConfig } from './loads/load-config.js';
 import { mnistPixels } from './mnist-preprocess.js';
 import type { LimitSpec, ServerId, Suite, WorkloadId } from './suite.js';
@@ -12,6 +12,8 @@ export interface Payloads {
   heavy: Uint8Array[];
   /** The mnist PNGs as the handler's preprocessing makes them: 784 float32, little-endian. */
   mnistTensors: Uint8Array[];
+  /** The OCR workflow's images (the sample invoice). */
+  ocr: Uint8Array[];
 }
 
 function pixelBytes(png: Uint8Array): Uint8Array {
@@ -21,7 +23,7 @@ function pixelBytes(png: Uint8Array): Uint8Array {
 
 export async function loadPayloads(count: number): Promise<Payloads> {
   const mnist = await mnistPngs(count);
-  return { mnist, heavy: heavyRows(count), mnistTensors: mnist.map(pixelBytes) };
+  return { mnist, heavy: heavyRows(count), mnistTensors: mnist.map(pixelBytes), ocr: await ocrImages() };
 }
 
 /** The Open Inference Protocol's binary form: the JSON header, then the tensor, answered as binary too. */
@@ -50,6 +52,8 @@ export function requestsFor(id: WorkloadId, server: ServerId, payloads: Payloads
       return payloads.heavy.map((body) => ({ path, contentType: 'application/octet-stream', body }));
     case 'mnist-tensor':
       return payloads.mnistTensors.map(v2BinaryInfer);
+    case 'ocr':
+      return payloads.ocr.map((body) => ({ path: '/wfpredict/ocr', contentType: 'image/png', body }));
     default:
       return [{ path, contentType: 'application/json', body: new TextEncoder().encode('{}') }];
   }

@@ -15,6 +15,13 @@ export interface PointResult {
   cpuUsPerRequest: Record<string, number>;
   /** Ours only: requests per batch the gateway sent its worker during the run (warm-up included). */
   meanBatchSize?: number;
+  /** Ours, a workflow: the mean batch of each node's model (by node), as meanBatchSize. */
+  nodeBatchSizes?: Record<string, number>;
+  /**
+   * A workload measured in rounds (OCR): each round's figures, in order; round r of every server at
+   * this level ran back to back. `measurement` is then the round of median throughput.
+   */
+  rounds?: { throughput: number; p50: number; p99: number; stable: boolean }[];
 }
 
 /** The in-process limit at one batch size (throughput in `unitsPerSec` = inferences/s). */
@@ -58,6 +65,8 @@ export interface SuiteResult {
   mode: Mode;
   machine: Machine;
   plan: WindowPlan;
+  /** The OCR workload's own windows (its requests are slow); absent before it existed. */
+  ocrPlan?: WindowPlan;
   models: Record<WorkloadId, ModelSettings>;
   streamChunks: number;
   /** Audio per request of the VAD's sequences; absent before the VAD workload. */

@@ -1,15 +1,17 @@
 import type { WindowPlan } from './windows.js';
 
 export type Mode = 'full' | 'quick' | 'tiny';
-export type WorkloadId = 'noop' | 'mnist' | 'heavy' | 'stream' | 'mnist-tensor' | 'vad';
+export type WorkloadId = 'noop' | 'mnist' | 'heavy' | 'stream' | 'mnist-tensor' | 'vad' | 'ocr';
 /**
  * Servers a load generator can be pointed at. `ours-grpc` is our gateway too, through its gRPC
  * inference port (TorchServe's Predictions; ModelInfer for mnist-tensor), measured beside `ours` (HTTP).
- * `bare-grpc-js` and `bare-h2` are the gRPC floors (no-op only), as `bare-http` is HTTP's.
+ * `bare-grpc-js` and `bare-h2` are the gRPC floors (no-op only), as `bare-http` is HTTP's. `in-process`
+ * is no server but the OCR pipeline run in the load process itself (examples/ocr/pipeline.ts: the same
+ * node functions, no HTTP, no IPC).
  */
-export type ServerId = 'ours' | 'ours-grpc' | 'bare-http' | 'bare-grpc-js' | 'bare-h2' | 'express' | 'node-batched';
+export type ServerId = 'ours' | 'ours-grpc' | 'bare-http' | 'bare-grpc-js' | 'bare-h2' | 'express' | 'node-batched' | 'in-process';
 
-export const WORKLOAD_IDS: readonly WorkloadId[] = ['noop', 'mnist', 'heavy', 'stream', 'mnist-tensor', 'vad'];
+export const WORKLOAD_IDS: readonly WorkloadId[] = ['noop', 'mnist', 'heavy', 'stream', 'mnist-tensor', 'vad', 'ocr'];
 
 /** The in-process limit at one batch size. */
 export interface LimitSpec {
@@ -29,6 +31,13 @@ export interface WorkloadPlan {
   /** Servers measured at each level, side by side (the order alternates from level to level). */
   servers: ServerId[];
   limits: LimitSpec[];
+  /** Its own windows, for requests far slower than the suite's (OCR: a third of a second each). */
+  plan?: WindowPlan;
+  /**
+   * Rounds per level: every server measured this many times, alternating, so that ratios can be taken
+   * between measurements made back to back (a shared machine's load drifts within a run). Default 1.
+   */
+  rounds?: number;
 }
 
 /** model-config.yaml of each bench model, as the archive carries it. */
@@ -76,6 +85,9 @@ const MODELS: Record<WorkloadId, ModelSettings> = {
     intraOpNumThreads: 1,
     extra: ['sequenceBatching: true', 'sequenceMaxIdleMSec: 60000', 'maxNumSequence: 64', 'maxSequenceJobQueueSize: 1', 'handler:', '  minSilenceMs: 300'].join('\n'),
   },
+  // The OCR workflow as it ships (examples/ocr/workflow): one worker per node, no batching delay; the
+  // batch size is the rec node's (det 2, crop 1), the one that pools requests.
+  ocr: { workers: 1, batchSize: 8, maxBatchDelay: 0, intraOpNumThreads: 1 },
 };
 
 /** Concurrent sequences of the VAD workload (the issue's 16), at every level but tiny's. */
@@ -87,7 +99,30 @@ const PLANS: Record<Mode, WindowPlan> = {
   tiny: { warmupMs: 100, windowMs: 150, stableWindows: 2, maxWindows: 2, stabilityPct: 10 },
 };
 
+/**
+ * OCR requests take about 330 ms each in one process (the sample invoice), 8 in flight about 2.6 s:
+ * windows long enough to hold a dozen answers or more at either level, and several short rounds per
+ * level rather than one long measurement per server, so that each ratio compares two measurements
+ * made back to back.
+ */
+const OCR_PLANS: Record<Mode, { plan: WindowPlan; rounds: number }> = {
+  full: { plan: { warmupMs: 4000, windowMs: 6000, stableWindows: 2, maxWindows: 2, stabilityPct: 10 }, rounds: 5 },
+  quick: { plan: { warmupMs: 3000, windowMs: 5000, stableWindows: 2, maxWindows: 2, stabilityPct: 10 }, rounds: 3 },
+  tiny: { plan: { warmupMs: 500, windowMs: 3000, stableWindows: 1, maxWindows: 1, stabilityPct: 10 }, rounds: 1 },
+};
+
+/** (g) The OCR workflow through the server against the same pipeline in one process, at 1 and 8. */
+function ocrWorkload(mode: Mode): WorkloadPlan {
+  const concurrency = mode === 'tiny' ? [1] : [1, 8];
+  const { plan, rounds } = OCR_PLANS[mode];
+  return { id: 'ocr', title: '(g) OCR workflow (det -> crop -> rec), the sample invoice', concurrency, servers: ['ours', 'in-process'], limits: [], plan, rounds };
+}
+
 function workloads(mode: Mode): WorkloadPlan[] {
+  return [...modelWorkloads(mode), ocrWorkload(mode)];
+}
+
+function modelWorkloads(mode: Mode): WorkloadPlan[] {
   const heavyBatch = MODELS.heavy.batchSize;
   const mnistBatch = MODELS.mnist.batchSize;
   if (mode === 'tiny') {

@@ -63,3 +63,16 @@ export function summarise(scores: readonly ItemScore[]): { lines: number; chars:
   const errors = scores.reduce((n, s) => n + s.errors, 0);
   return { lines: scores.length, chars, cer: errors / chars, exact: scores.filter((s) => s.errors === 0).length / scores.length };
 }
+
+/**
+ * Scores each page's answer (`answers[i]` read from `pages[i]`) and sums them up, with the misread
+ * items spelled out for the test's log.
+ */
+export function scoreAnswers(
+  pages: readonly { readonly items: readonly TextItem[] }[],
+  answers: readonly (readonly ReadLine[])[],
+): ReturnType<typeof summarise> & { misread: string[] } {
+  const scores = pages.flatMap((page, i) => scorePage(page.items, answers[i]!));
+  const misread = scores.filter((s) => s.errors > 0).map((s) => `${JSON.stringify(s.expected)} read ${JSON.stringify(s.read)}`);
+  return { ...summarise(scores), misread };
+}

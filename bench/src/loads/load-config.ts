@@ -79,4 +79,13 @@ export interface VadLimitLoadConfig {
   plan: WindowPlan;
 }
 
-export type LoadConfig = HttpLoadConfig | StreamLoadConfig | GrpcLoadConfig | LimitLoadConfig | SequenceLoadConfig | VadLimitLoadConfig;
+/** The OCR pipeline in the load process itself: `connections` images in flight, one pipeline (examples/ocr). */
+export interface PipelineLoadConfig {
+  kind: 'pipeline';
+  connections: number;
+  /** PNG or JPEG images, cycled through. */
+  images: Uint8Array[];
+  plan: WindowPlan;
+}
+
+export type LoadConfig = HttpLoadConfig | StreamLoadConfig | GrpcLoadConfig | LimitLoadConfig | SequenceLoadConfig | VadLimitLoadConfig | PipelineLoadConfig;

@@ -10,6 +10,7 @@ const SERVER_NAMES: Record<ServerId, string> = {
   'bare-http': 'bare node:http',
   express: 'express + ORT',
   'node-batched': 'one node:http process + ORT, batched',
+  'in-process': 'the same OCR pipeline in one process (no HTTP)',
 };
 
 function table(head: string[], rows: string[][]): string {
@@ -92,7 +93,7 @@ export function ratiosTable(r: SuiteResult): string {
       const ours = findPoint(r, w, 'ours', c);
       if (!ours) continue;
       const o = ours.measurement;
-      for (const server of ['bare-http', 'express', 'node-batched'] as const) {
+      for (const server of ['bare-http', 'express', 'node-batched', 'in-process'] as const) {
         const base = findPoint(r, w, server, c);
         if (!base) continue;
         const b = base.measurement;
@@ -122,7 +123,8 @@ function measurementsTable(r: SuiteResult, w: WorkloadId): string {
       const cells = [String(p.concurrency), SERVER_NAMES[p.server], rate(m.throughput), ms(m.latency.p50), ms(m.latency.p90), ms(m.latency.p99)];
       if (stream) cells.push(rate(m.unitsPerSec), m.ttfc ? ms(m.ttfc.p50) : '', m.ttfc ? ms(m.ttfc.p99) : '');
       const cpu = Object.entries(p.cpuUsPerRequest ?? {}).map(([k, v]) => `${k} ${v}`).join(', ');
-      cells.push(p.meanBatchSize !== undefined ? p.meanBatchSize.toFixed(1) : '', cpu, m.stable ? 'yes' : `no (${m.windows.length} windows)`, String(m.errors));
+      const nodes = p.nodeBatchSizes ? Object.entries(p.nodeBatchSizes).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ') : '';
+      cells.push(p.meanBatchSize !== undefined ? p.meanBatchSize.toFixed(1) : nodes, cpu, m.stable ? 'yes' : `no (${m.windows.length} windows)`, String(m.errors));
       return cells;
     });
   const head = ['Concurrency', 'Server', 'req/s', 'p50', 'p90', 'p99'];
@@ -162,7 +164,11 @@ export function machineLine(r: SuiteResult): string {
 function settingsLine(r: SuiteResult): string {
   const models = Object.entries(r.models)
     .filter(([id]) => r.points.some((p) => p.workload === id))
-    .map(([id, s]) => `${id} ${s.workers} worker${s.workers === 1 ? '' : 's'}, batchSize ${s.batchSize}, maxBatchDelay ${s.maxBatchDelay} ms`)
+    .map(([id, s]) =>
+      id === 'ocr'
+        ? 'ocr the workflow as it ships (one worker per node, det batchSize 2, crop 1, rec 8, max-batch-delay 0) against the same pipeline in one process'
+        : `${id} ${s.workers} worker${s.workers === 1 ? '' : 's'}, batchSize ${s.batchSize}, maxBatchDelay ${s.maxBatchDelay} ms`,
+    )
     .join('; ');
   const list = (args: string[] | undefined): string => (args === undefined ? 'Node\'s defaults' : args.length > 0 ? `\`${args.join(' ')}\`` : 'no flags');
   const flags =
@@ -170,8 +176,9 @@ function settingsLine(r: SuiteResult): string {
     (r.gatewayNodeOptions ? `; NODE_OPTIONS="${r.gatewayNodeOptions}" (inherited by the workers).` : '.') +
     (r.dashboard ? ` A status page's feed was open throughout (${r.dashboard.events} events, ${Math.round(r.dashboard.bytes / 1024)} KB).` : '');
   const p = r.plan;
+  const ocr = r.points.some((pt) => pt.workload === 'ocr') && r.ocrPlan ? ` OCR: warm-up ${r.ocrPlan.warmupMs} ms, windows of ${r.ocrPlan.windowMs} ms.` : '';
   return (
-    `Closed loop (N requests in flight). Warm-up ${p.warmupMs} ms, windows of ${p.windowMs} ms until the last ${p.stableWindows} ` +
+    `Closed loop (N requests in flight).${ocr} Warm-up ${p.warmupMs} ms, windows of ${p.windowMs} ms until the last ${p.stableWindows} ` +
     `agree within ${p.stabilityPct}% (throughput and p50) or ${p.maxWindows} windows; figures merge the last ${p.stableWindows} windows. ` +
     `One intra-op thread everywhere. Models: ${models}. Streams: ${r.streamChunks} lines per response. ` +
     (r.vadChunkMs !== undefined ? `VAD: each client streams its own sequence, a request is one ${r.vadChunkMs} ms chunk. ` : '') +

@@ -6,7 +6,7 @@ const PANEL_W = 480;
 const PANEL_H = 240;
 const M = { left: 64, right: 16, top: 30, bottom: 40 };
 const LEGEND_H = 32;
-const COLORS: Record<ServerId | 'limit', string> = { ours: '#1f77b4', 'ours-grpc': '#9467bd', 'bare-grpc-js': '#8c564b', 'bare-h2': '#bcbd22', 'bare-http': '#7f7f7f', express: '#d62728', 'node-batched': '#ff7f0e', limit: '#2ca02c' };
+const COLORS: Record<ServerId | 'limit', string> = { ours: '#1f77b4', 'ours-grpc': '#9467bd', 'bare-grpc-js': '#8c564b', 'bare-h2': '#bcbd22', 'bare-http': '#7f7f7f', express: '#d62728', 'node-batched': '#ff7f0e', 'in-process': '#e377c2', limit: '#2ca02c' };
 const NAMES: Record<ServerId | 'limit', string> = {
   ours: 'ours',
   'ours-grpc': 'ours, gRPC',
@@ -15,6 +15,7 @@ const NAMES: Record<ServerId | 'limit', string> = {
   'bare-http': 'bare node:http',
   express: 'express + ORT',
   'node-batched': 'one process, batched',
+  'in-process': 'OCR in one process',
   limit: 'in-process limit',
 };
 
@@ -85,9 +86,9 @@ export function renderSvg(r: SuiteResult): string {
   const width = PANEL_W * 2;
   const height = LEGEND_H + workloads.length * PANEL_H;
   const body: string[] = [];
-  const keys: (ServerId | 'limit')[] = ['ours', 'ours-grpc', 'bare-http', 'bare-grpc-js', 'bare-h2', 'express', 'node-batched', 'limit'];
+  const keys: (ServerId | 'limit')[] = ['ours', 'ours-grpc', 'bare-http', 'bare-grpc-js', 'bare-h2', 'express', 'node-batched', 'in-process', 'limit'];
   keys.forEach((k, i) => {
-    const lx = 16 + i * 118;
+    const lx = 16 + i * 106;
     body.push(`<rect x="${lx}" y="10" width="14" height="14" fill="${COLORS[k]}"/>`);
     body.push(`<text x="${lx + 20}" y="22">${NAMES[k]}</text>`);
   });

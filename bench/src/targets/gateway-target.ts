@@ -10,10 +10,14 @@ let gateway: Gateway | undefined;
 
 async function start(config: GatewayTargetConfig): Promise<void> {
   const serverConfig = loadServerConfig({ overrides: config.overrides });
-  gateway = await Gateway.start({ config: serverConfig, models: config.models, logger: createLogger(config.logLevel) });
+  const workflows = config.workflows ?? [];
+  gateway = await Gateway.start({ config: serverConfig, models: config.models, workflows, logger: createLogger(config.logLevel) });
   const missing = config.models.map((m) => m.split('=')[0]!).filter((name) => !gateway!.registry.find(name)?.pool.liveCount);
   if (missing.length > 0) throw new Error(`models without a live worker: ${missing.join(', ')}`);
+  const absent = workflows.map((w) => w.split('=')[0]!).filter((name) => !gateway!.workflows.names().includes(name));
+  if (absent.length > 0) throw new Error(`workflows not registered: ${absent.join(', ')} (${gateway.startupFailures.map((f) => f.reason).join('; ')})`);
   toParent({ type: 'ready', url: gateway.addresses.inference, grpc: gateway.addresses.grpcInference, management: gateway.addresses.management, pid: process.pid });
+
 }
 
 function workerPids(): WorkerPid[] {

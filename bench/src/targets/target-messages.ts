@@ -36,6 +36,8 @@ export interface GatewayTargetConfig {
   overrides: Record<string, unknown>;
   /** `--models` specs, e.g. `noop=noop.mar`. */
   models: string[];
+  /** `--workflows` specs, e.g. `ocr=ocr.war` (from the `workflow_store` of `overrides`). */
+  workflows?: string[];
   logLevel: string;
 }
 

@@ -235,10 +235,11 @@ async function unpackTgz(file: string, target: string, maxBytes: number): Promis
 }
 
 /**
- * Opens a model archive: a folder with MAR-INF/MANIFEST.json (used in place), a `.mar` zip, or a
- * `.tar.gz`/`.tgz` (unpacked once under workDir, keyed by content hash, so workers share one copy).
+ * The folder of an archive: a folder is used in place; a zip (`.mar`, `.war`) or `.tar.gz`/`.tgz` is
+ * unpacked once under workDir, keyed by content hash, so workers share one copy. `manifestPath` marks
+ * a complete earlier unpack.
  */
-export async function openArchive(path: string, options: OpenArchiveOptions): Promise<OpenedArchive> {
+export async function archiveFolder(path: string, options: OpenArchiveOptions, manifestPath: string = MANIFEST_PATH): Promise<{ dir: string; unpacked: boolean }> {
   const maxBytes = options.maxUnpackedBytes ?? DEFAULT_MAX_UNPACKED_BYTES;
   let info;
   try {
@@ -246,12 +247,12 @@ export async function openArchive(path: string, options: OpenArchiveOptions): Pr
   } catch (cause) {
     throw new ModelServerError('INVALID_MODEL_ARCHIVE', { archive: path, reason: 'no such file or folder' }, { cause });
   }
-  if (info.isDirectory()) return { ...(await readManifestAndConfig(path, path)), unpacked: false };
+  if (info.isDirectory()) return { dir: path, unpacked: false };
 
   const isTgz = /\.(tar\.gz|tgz)$/i.test(path);
   const target = join(options.workDir, `${basename(path).replace(/[^\w.-]/g, '_')}-${await hashFile(path)}`);
   try {
-    await stat(join(target, MANIFEST_PATH));
+    await stat(join(target, manifestPath));
   } catch {
     // Unpack into a temporary sibling and rename, so a crash mid-way never leaves a half folder in use.
     const staging = `${target}.tmp-${process.pid}-${Date.now()}`;
@@ -265,5 +266,14 @@ export async function openArchive(path: string, options: OpenArchiveOptions): Pr
       await rm(staging, { recursive: true, force: true });
     }
   }
-  return { ...(await readManifestAndConfig(target, path)), unpacked: true };
+  return { dir: target, unpacked: true };
+}
+
+/**
+ * Opens a model archive: a folder with MAR-INF/MANIFEST.json (used in place), a `.mar` zip, or a
+ * `.tar.gz`/`.tgz` (unpacked once under workDir, keyed by content hash, so workers share one copy).
+ */
+export async function openArchive(path: string, options: OpenArchiveOptions): Promise<OpenedArchive> {
+  const { dir, unpacked } = await archiveFolder(path, options);
+  return { ...(await readManifestAndConfig(dir, path)), unpacked };
 }

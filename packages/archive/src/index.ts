@@ -6,3 +6,7 @@ export { ARCHIVE_FORMATS, archiveFileName, writeArchive, type ArchiveFormat, typ
 export { openModels, type OpenedModel } from './open-model.js';
 export { isRawModelEntry, resolveModelSources, RAW_MODEL_VERSION, type ModelSource } from './raw-onnx.js';
 export { parsePbtxt, PbtxtError, type PbMessage, type PbValue } from './pbtxt.js';
+export { buildDag, MAX_WORKFLOW_NODES, type WorkflowDag } from './workflow-dag.js';
+export { parseWorkflowManifest, WORKFLOW_MANIFEST_PATH, type WorkflowManifest } from './workflow-manifest.js';
+export { nodeProperties, parseWorkflowSpec, WORKFLOW_DEFAULTS, type ModelNodeSpec, type NodeProperties, type SpecContext, type WorkflowSpec } from './workflow-spec.js';
+export { openWorkflowArchive, type OpenedWorkflow } from './workflow-archive.js';

@@ -1,5 +1,5 @@
 import { cp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { zipSync, type Zippable } from 'fflate';
 import * as tar from 'tar';
 import { MANIFEST_PATH } from './names.js';
@@ -16,6 +16,8 @@ export const ARCHIVE_FORMATS: readonly ArchiveFormat[] = ['default', 'tgz', 'no-
 export interface ArchiveLayout {
   staging: string;
   manifest: Record<string, unknown>;
+  /** Where the manifest goes: MAR-INF/MANIFEST.json (a model archive, the default) or WAR-INF/MANIFEST.json (a workflow). */
+  manifestPath?: string;
 }
 
 /** The file or folder name an archive of `name` gets in `format`. */
@@ -37,8 +39,9 @@ async function collect(dir: string, root: string, out: Zippable): Promise<void> 
  */
 export async function writeArchive(layout: ArchiveLayout, out: string, format: ArchiveFormat): Promise<void> {
   const { staging } = layout;
-  await mkdir(join(staging, 'MAR-INF'), { recursive: true });
-  await writeFile(join(staging, MANIFEST_PATH), `${JSON.stringify(layout.manifest, null, 2)}\n`);
+  const manifest = join(staging, layout.manifestPath ?? MANIFEST_PATH);
+  await mkdir(dirname(manifest), { recursive: true });
+  await writeFile(manifest, `${JSON.stringify(layout.manifest, null, 2)}\n`);
   await rm(out, { recursive: true, force: true });
   if (format === 'no-archive') {
     await cp(staging, out, { recursive: true });

@@ -34,6 +34,7 @@ export async function configSource(values: Values): Promise<ConfigSource> {
 export function configFrom(values: Values, file: string | undefined): ServerConfig {
   const overrides: Record<string, unknown> = {};
   if (values['model-store']) overrides['model_store'] = values['model-store'];
+  if (values['workflow-store']) overrides['workflow_store'] = values['workflow-store'];
   if (values['disable-token-auth']) overrides['disable_token_authorization'] = true;
   if (values['enable-model-api']) overrides['enable_model_api'] = true;
   return loadServerConfig({

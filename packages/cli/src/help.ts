@@ -5,6 +5,8 @@ const NO_LOG_CONFIG = 'logging is configured with LOG_LEVEL and LOG_FORMAT (ther
 export const START_FLAGS: readonly FlagSpec[] = [
   { name: 'model-store', takes: 'one', arg: 'DIR', help: 'folder of model archives and .onnx models (config key model_store)' },
   { name: 'models', takes: 'many', arg: 'SPEC...', help: 'models to load: name=path, path or all; several after one flag (a=a.mar b=b.mar) or comma-separated' },
+  { name: 'workflow-store', takes: 'one', arg: 'DIR', help: 'folder of workflow archives, .war (config key workflow_store)' },
+  { name: 'workflows', takes: 'many', arg: 'SPEC...', help: 'workflows to load after the models: name=x.war, x.war or all' },
   { name: 'ts-config', takes: 'one', arg: 'FILE', help: 'config.properties to read (default: newest config snapshot, then ./config.properties)' },
   { name: 'foreground', takes: 'none', help: 'run in this terminal instead of in the background' },
   { name: 'disable-token-auth', aliases: ['dt'], takes: 'none', help: 'turn token authorization off (disable_token_authorization=true)' },
@@ -14,7 +16,7 @@ export const START_FLAGS: readonly FlagSpec[] = [
   { name: 'log-config', takes: 'one', unsupported: NO_LOG_CONFIG, help: '' },
   { name: 'cpp-log-config', takes: 'one', unsupported: NO_LOG_CONFIG, help: '' },
   { name: 'plugins-path', aliases: ['ppath'], takes: 'one', unsupported: 'Java plugins do not run here', help: '' },
-  { name: 'workflow-store', takes: 'one', unsupported: 'workflows (.war) are not supported', help: '' },
+
 ];
 
 const WHICH_SERVER: readonly FlagSpec[] = [

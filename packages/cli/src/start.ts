@@ -49,7 +49,7 @@ export async function runForeground(values: Values): Promise<number> {
   let gateway;
   try {
     const logger = createLogger(undefined, { maxBytes: config.log_max_file_size, maxFiles: config.log_max_files });
-    gateway = await Gateway.start({ config, logger, models: values['models'] as string[] | undefined, snapshotDir });
+    gateway = await Gateway.start({ config, logger, models: values['models'] as string[] | undefined, workflows: values['workflows'] as string[] | undefined, snapshotDir });
   } catch (err) {
     return fail((err as Error).message);
   }
@@ -68,6 +68,7 @@ export async function runForeground(values: Values): Promise<number> {
       `  inference:  ${gateway.addresses.inference}\n  management: ${gateway.addresses.management}\n  metrics:    ${gateway.addresses.metrics}\n` +
       `  gRPC:       inference ${gateway.addresses.grpcInference}, management ${gateway.addresses.grpcManagement}\n` +
       `  models:     ${gateway.registry.names().join(', ') || '(none)'}\n` +
+      (gateway.workflows.names().length > 0 ? `  workflows:  ${gateway.workflows.names().join(', ')}\n` : '') +
       authBanner(tokenAuth, source, values),
   );
   // The first SIGTERM or Ctrl-C drains (see Gateway.shutdown); a second one stops at once.

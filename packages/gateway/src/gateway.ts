@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { WebSocketServer } from 'ws';
 import { ModelServerError } from '@model-server/protocol';
-import { UnpackCache } from '@model-server/archive';
+import { UnpackCache, type OpenedArchive, type OpenedWorkflow } from '@model-server/archive';
 import { createInferenceApp } from './apps/inference-app.js';
 import { TokenGuard, type GuardedApi } from './auth/token-guard.js';
 import { TokenStore } from './auth/token-store.js';
@@ -34,6 +34,8 @@ import { buildModelSnapshot } from './snapshot/model-snapshot.js';
 import { SnapshotStore, type SnapshotKind } from './snapshot/snapshot-store.js';
 import { workerLaunch, type WorkerLaunch } from './config/vm-args.js';
 import { StatusSampler } from './status/status-sampler.js';
+import { WorkflowRegistry, type WorkflowHost } from './workflows/registry.js';
+import { loadStartupWorkflows } from './workflows/startup.js';
 
 import { SERVER_VERSION } from './version.js';
 
@@ -43,6 +45,8 @@ export interface GatewayOptions {
   config: ServerConfig;
   /** Models to load at start (`--models`); `load_models` from the config is used when absent. */
   models?: readonly string[];
+  /** Workflows to load at start, after the models (`--workflows`: `name=x.war`, `x.war`, `all`). */
+  workflows?: readonly string[];
   logger?: Logger;
   /** How long a cancelled request may keep running before its worker is taken as hung. */
   cancelGraceMs?: number;
@@ -59,6 +63,12 @@ export interface RegisterOptions extends ModelOverrides {
   version?: string | undefined;
   /** Wait for the workers to load (default true). */
   synchronous?: boolean;
+  /**
+   * An archive opened already instead of `url` (which is then only shown): one opened through
+   * {@link Gateway.openArchive}, or a workflow's function node made from its workflow's folder. The
+   * version owns it from here and releases it when unregistered.
+   */
+  archive?: OpenedArchive | undefined;
 }
 
 export interface Addresses {
@@ -76,8 +86,9 @@ const CONNECTION_CHECK_MS = 1_000;
 const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 
 /** The gateway: owns the three listeners, the model registry and every worker. */
-export class Gateway implements GatewayContext, ManagementContext {
+export class Gateway implements GatewayContext, ManagementContext, WorkflowHost {
   readonly registry = new ModelRegistry();
+  readonly workflows: WorkflowRegistry;
   readonly logger: Logger;
   readonly metrics: GatewayMetrics;
   /** The status page's and `model-server status`'s summary, sampled once a second. */
@@ -128,6 +139,7 @@ export class Gateway implements GatewayContext, ManagementContext {
     this.snapshots = options.snapshotDir === undefined ? undefined : new SnapshotStore(options.snapshotDir);
     this.logDir = options.logDir ?? process.env['LOG_LOCATION'] ?? 'logs';
     this.modelsBlock = parseModelsBlock(config.models, 'models');
+    this.workflows = new WorkflowRegistry(this);
   }
 
   static async start(options: GatewayOptions): Promise<Gateway> {
@@ -155,7 +167,9 @@ export class Gateway implements GatewayContext, ManagementContext {
         applyBlockDefaults(gateway.modelsBlock, gateway.registry, gateway.logger);
       }
       for (const v of outcome.loaded) gateway.startupModels.add(v);
-      gateway.startupFailures = outcome.failures;
+      // Workflows come after the models: their nodes may name archives of the model store.
+      const workflowFailures = await loadStartupWorkflows(gateway.workflows, options.config, gateway.logger, options.workflows ?? []);
+      gateway.startupFailures = [...outcome.failures, ...workflowFailures];
       gateway.startupComplete = true;
       gateway.registry.loading = false;
       await gateway.writeSnapshot('startup');
@@ -179,7 +193,7 @@ export class Gateway implements GatewayContext, ManagementContext {
     const deps: ListenerDeps = { guard: () => this.guard, metrics: this.metrics, accessLog: this.accessLog, responses: this.responses };
     const hot = { registry: this.registry, maxRequestBytes: config.max_request_size, maxBufferedChunks: config.stream_max_buffered_chunks };
     const handlers = {
-      inference: inferenceListener(deps, hot, createInferenceApp(this)),
+      inference: inferenceListener(deps, hot, createInferenceApp(this), { ...hot, workflows: this.workflows, logger: this.logger, draining: () => this.draining }),
       management: managementListener(deps, createManagementApp(this)),
       metrics: metricsListener(deps, createMetricsApp(this)),
     };
@@ -231,7 +245,23 @@ export class Gateway implements GatewayContext, ManagementContext {
   }
 
   private async writeSnapshot(kind: SnapshotKind): Promise<void> {
-    await this.snapshots?.write(kind, this.config, (name) => buildModelSnapshot(this.registry, name));
+    // Workflows are not in snapshots (TorchServe's are not either), nor the models serving their nodes:
+    // restored alone, those would point at a workflow's unpacked files.
+    const own = (model: string): boolean => this.workflows.ownerOf(model) !== undefined;
+    await this.snapshots?.write(kind, this.config, (name) => buildModelSnapshot(this.registry, name, Date.now(), own));
+  }
+
+  /** Opens a model archive through this process's unpack cache (WorkflowHost). */
+  openArchive(path: string): Promise<OpenedArchive> {
+    return this.unpacked!.open(path);
+  }
+
+  openWorkflow(path: string): Promise<OpenedWorkflow> {
+    return this.unpacked!.openWorkflow(path);
+  }
+
+  releaseWorkflow(workflow: OpenedWorkflow): Promise<void> {
+    return this.unpacked!.releaseWorkflow(workflow);
   }
 
   /**
@@ -246,7 +276,8 @@ export class Gateway implements GatewayContext, ManagementContext {
   async registerAll(options: RegisterOptions): Promise<ModelVersion[]> {
     if (this.draining) throw new ModelServerError('SERVER_DRAINING');
     const unpacked = this.unpacked!;
-    let opened = await openModels(resolveModelPath(options.url, this.config.model_store), options.name, unpacked);
+    // A workflow's node models come opened already (from the unpacked .war).
+    let opened: OpenedModel[] = options.archive ? [{ archive: options.archive, warnings: [] }] : await openModels(resolveModelPath(options.url, this.config.model_store), options.name, unpacked);
     if (options.version !== undefined && opened.length > 1) {
       const [wanted, rest] = [opened.filter((o) => o.archive.manifest.model.modelVersion === options.version), opened.filter((o) => o.archive.manifest.model.modelVersion !== options.version)];
       for (const o of rest) await unpacked.release(o.archive);
@@ -334,7 +365,11 @@ export class Gateway implements GatewayContext, ManagementContext {
     this.logger.info({ queued, running, graceMs }, 'shutting down: draining queued and running requests');
     this.responses.closeConnections();
     for (const server of this.servers) stopAccepting(server);
-    await Promise.allSettled(versions.map((v) => v.finish(graceMs)));
+    // A workflow request between two nodes still needs the next one: workflows finish first, their
+    // node models go on serving meanwhile, and the models then get what is left of the grace period.
+    await this.workflows.close(graceMs);
+    const left = Math.max(0, graceMs - (performance.now() - started));
+    await Promise.allSettled(versions.map((v) => v.finish(left)));
     this.logger.info({ ms: Math.round(performance.now() - started) }, 'drained');
     // Connections still open (a client that keeps an idle socket) end with the stop below.
     await this.stop();

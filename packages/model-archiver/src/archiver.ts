@@ -49,7 +49,22 @@ export interface ArchiveOptions {
   note?: ((message: string) => void) | undefined;
 }
 
-async function mustExist(path: string, what: string): Promise<void> {
+/**
+ * Everything lands flat at the archive root: two inputs with one name would silently overwrite each
+ * other, so a clash is refused, naming both. `reserved` are the names the archiver writes itself.
+ */
+export function claimRootNames(reserved: readonly [string, string][], inputs: readonly [string | undefined, string][]): void {
+  const names = new Map<string, string>(reserved);
+  for (const [path, flag] of inputs) {
+    if (!path) continue;
+    const name = basename(path);
+    const taken = names.get(name);
+    if (taken) throw new ArchiverError(`${flag} ${path}: the name "${name}" is already used by ${taken} in the archive`);
+    names.set(name, `${flag} ${path}`);
+  }
+}
+
+export async function mustExist(path: string, what: string): Promise<void> {
   try {
     await stat(path);
   } catch {
@@ -85,23 +100,17 @@ export async function createArchive(opts: ArchiveOptions): Promise<string> {
   if (opts.serializedFile) await mustExist(opts.serializedFile, 'serialized file');
   if (opts.configFile) await mustExist(opts.configFile, 'config file');
   for (const extra of opts.extraFiles ?? []) await mustExist(extra, 'extra file');
-  // Everything lands flat at the archive root: two inputs with one name would silently overwrite each other.
-  const names = new Map<string, string>([
-    [HANDLER_BUNDLE, 'the bundled handler'],
-    ['MAR-INF', 'the manifest folder'],
-  ]);
-  const inputs: [string | undefined, string][] = [
-    [opts.serializedFile, '--serialized-file'],
-    [opts.configFile, '--config-file'],
-    ...(opts.extraFiles ?? []).map((f): [string, string] => [f, '--extra-files']),
-  ];
-  for (const [path, flag] of inputs) {
-    if (!path) continue;
-    const name = basename(path);
-    const taken = names.get(name);
-    if (taken) throw new ArchiverError(`${flag} ${path}: the name "${name}" is already used by ${taken} in the archive`);
-    names.set(name, `${flag} ${path}`);
-  }
+  claimRootNames(
+    [
+      [HANDLER_BUNDLE, 'the bundled handler'],
+      ['MAR-INF', 'the manifest folder'],
+    ],
+    [
+      [opts.serializedFile, '--serialized-file'],
+      [opts.configFile, '--config-file'],
+      ...(opts.extraFiles ?? []).map((f): [string, string] => [f, '--extra-files']),
+    ],
+  );
   const out = outputPath(opts);
   const exists = await stat(out).then(
     () => true,
@@ -161,7 +170,7 @@ export async function createArchive(opts: ArchiveOptions): Promise<string> {
 }
 
 /** TorchServe's createdOn format, `%d/%m/%Y %H:%M:%S`. */
-function formatCreatedOn(d: Date): string {
+export function formatCreatedOn(d: Date): string {
   const p = (n: number): string => String(n).padStart(2, '0');
   return `${p(d.getDate())}/${p(d.getMonth() + 1)}/${d.getFullYear()} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
 }

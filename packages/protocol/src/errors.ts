@@ -52,6 +52,12 @@ export const ERROR_CATALOG = {
     type: 'MethodNotAllowedException',
     message: 'Registering and unregistering models is disabled; start the server with --enable-model-api (enable_model_api=true)',
   },
+  WORKFLOW_API_DISABLED: {
+    status: 405,
+    grpc: 'PERMISSION_DENIED',
+    type: 'MethodNotAllowedException',
+    message: 'Registering and unregistering workflows is disabled; start the server with --enable-model-api (enable_model_api=true)',
+  },
   URL_NOT_ALLOWED: { status: 404, grpc: 'NOT_FOUND', type: 'ModelNotFoundException', message: 'Given URL {url} does not match any allowed URL(s)' },
   // 404 and ModelNotFoundException as TorchServe answers a relative path or an unmatched URL.
   URL_UNSAFE: { status: 404, grpc: 'NOT_FOUND', type: 'ModelNotFoundException', message: 'Model URL {url} is refused: {reason}' },
@@ -159,6 +165,24 @@ export const ERROR_CATALOG = {
   HANDLER_NOT_FOUND: { status: 500, grpc: 'INTERNAL', type: 'InternalServerException', message: 'No handler exported from {file}' },
   MODEL_LOAD_FAILED: { status: 500, grpc: 'INTERNAL', type: 'InternalServerException', message: 'Failed to load model {model}: {reason}' },
   INVALID_MODEL_ARCHIVE: { status: 400, grpc: 'INVALID_ARGUMENT', type: 'InvalidModelException', message: 'Invalid model archive {archive}: {reason}' },
+  // --- workflows (DAGs of models and functions) -----------------------------------------------------
+  WORKFLOW_NOT_FOUND: { status: 404, grpc: 'NOT_FOUND', type: 'WorkflowNotFoundException', message: 'Workflow not found: {workflow}' },
+  INVALID_WORKFLOW_ARCHIVE: { status: 400, grpc: 'INVALID_ARGUMENT', type: 'InvalidWorkflowException', message: 'Invalid workflow archive {archive}: {reason}' },
+  // TorchServe's exception name for a graph it refuses.
+  WORKFLOW_DAG_INVALID: { status: 400, grpc: 'INVALID_ARGUMENT', type: 'InvalidDAGException', message: 'Invalid workflow DAG in {archive}: {reason}' },
+  // The status is the node's own (a 4xx refusal of the input, a 5xx fault, 503 overload), 500 in the catalog.
+  WORKFLOW_NODE_FAILED: {
+    status: 500,
+    grpc: 'INTERNAL',
+    type: 'WorkflowException',
+    message: 'Workflow {workflow}: node {node} failed after {attempts} attempt(s): {reason}',
+  },
+  WORKFLOW_NODE_TIMEOUT: {
+    status: 504,
+    grpc: 'DEADLINE_EXCEEDED',
+    type: 'WorkflowException',
+    message: 'Workflow {workflow}: node {node} timed out after {timeoutMs} ms, {attempts} attempt(s)',
+  },
   WORKER_DIED: { status: 500, grpc: 'INTERNAL', type: 'InternalServerException', message: 'Worker died. ({reason})' },
   WORKER_OOM: { status: 507, grpc: 'RESOURCE_EXHAUSTED', type: 'InternalServerException', message: 'Worker ran out of memory. ({reason})' },
   RESPONSE_TOO_LARGE: {

@@ -34,7 +34,8 @@ function isClass(value: unknown): value is new () => Handler {
  * Resolves the manifest's `handler` (a built-in name such as `onnx_generic`, "file.js" or
  * "file.js:ExportName") to a Handler: a default-exported
  * class (instantiated), a module with `handle` (and optional `initialize`), or a default-exported object
- * with `handle`.
+ * with `handle`. A named export is a class, a `handle` function, or an object with `handle` (and
+ * optional `initialize`); a name the module does not export is HANDLER_NOT_FOUND.
  */
 export async function loadHandler(modelDir: string, spec: string): Promise<Handler> {
   if (isBuiltinHandler(spec)) return BUILTIN_HANDLERS[spec]();
@@ -52,12 +53,15 @@ export async function loadHandler(modelDir: string, spec: string): Promise<Handl
     );
   }
   const picked = exportName ? mod[exportName] : (mod['default'] ?? mod);
+  // A named export stands alone (a workflow's function node): never the module's own `handle` instead.
+  if (exportName && (picked === null || (typeof picked !== 'function' && typeof picked !== 'object'))) throw new ModelServerError('HANDLER_NOT_FOUND', { file: spec });
   if (isClass(picked)) return new picked();
   if (typeof picked === 'function' && exportName) return { handle: picked as HandleFn };
   const holder = (picked ?? {}) as Record<string, unknown>;
-  const handle = (typeof holder['handle'] === 'function' ? holder['handle'] : mod['handle']) as HandleFn | undefined;
+  const fallback = exportName ? {} : mod;
+  const handle = (typeof holder['handle'] === 'function' ? holder['handle'] : fallback['handle']) as HandleFn | undefined;
   if (typeof handle === 'function') {
-    const init = (typeof holder['initialize'] === 'function' ? holder['initialize'] : mod['initialize']) as InitFn | undefined;
+    const init = (typeof holder['initialize'] === 'function' ? holder['initialize'] : fallback['initialize']) as InitFn | undefined;
     const handler: Handler = { handle: (data, ctx) => handle.call(holder, data, ctx) };
     if (typeof init === 'function') handler.initialize = (ctx) => init.call(holder, ctx);
     return handler;

@@ -13,6 +13,7 @@ import { unregisterModel } from '../management/unregister-model.js';
 import { buildManagementOpenApi } from '../openapi/management-api.js';
 import { KNOWN_PATHS } from '../routing/routes.js';
 import { statusRoutes } from '../dashboard/status-routes.js';
+import { mountWorkflowManagement } from '../workflows/routes.js';
 import { errorMiddleware, notFoundOrMethod } from './express-errors.js';
 
 /** Registration parameters as a JSON body are a few hundred bytes; this is generous. */
@@ -24,7 +25,8 @@ function reply(res: Response, r: StatusReply): void {
 
 /**
  * The management API (port 8081), TorchServe's routes and answers: list, describe, register, scale,
- * set-default, unregister, and key regeneration. Register and unregister need `enable_model_api`.
+ * set-default, unregister, the same for workflows, and key regeneration. Register and unregister need
+ * `enable_model_api`.
  */
 export function createManagementApp(ctx: ManagementContext): Express {
   const app = express();
@@ -38,12 +40,7 @@ export function createManagementApp(ctx: ManagementContext): Express {
   app.get('/api-description', describeApi);
 
   app.get('/models', (req, res) => {
-    const params = Params.fromRequest(req);
-    const number = (name: string): number | undefined => {
-      const raw = params.string(name);
-      return raw === undefined ? undefined : Number(raw);
-    };
-    res.json(listModelsPage(ctx.registry, number('limit'), number('next_page_token')));
+    res.json(listModelsPage(ctx.registry, Params.fromRequest(req)));
   });
 
   app.post('/models', jsonBody({ maxBytes: MAX_PARAMS_BODY_BYTES, onlyJsonContentType: true }), async (req, res) => {
@@ -73,6 +70,8 @@ export function createManagementApp(ctx: ManagementContext): Express {
   app.delete('/models/:model/:version', async (req, res) => {
     reply(res, await unregisterModel(ctx, req.params.model, req.params.version));
   });
+
+  mountWorkflowManagement(app, ctx, allowed);
 
   app.get('/token', async (req, res) => {
     const type = Params.fromRequest(req).string('type');

@@ -54,6 +54,8 @@ export const serverConfigSchema = z.object({
   /** TLS on both gRPC listeners, with private_key_file and certificate_file (TorchServe's keys). */
   enable_grpc_ssl: bool.default(false),
   model_store: z.string().optional(),
+  /** Where `POST /workflows` and `--workflows` find workflow archives (`.war`); TorchServe's key. */
+  workflow_store: z.string().optional(),
   load_models: z.string().default(''),
   default_workers_per_model: int(0).default(1),
   job_queue_size: int(1).default(100),

@@ -34,7 +34,7 @@ export const TORCHSERVE_KEYS: Readonly<Record<string, TorchServeKey>> = Object.f
   grpc_management_port: honoured('default 7071'),
   enable_grpc_ssl: honoured('TLS on both gRPC listeners with private_key_file and certificate_file'),
   model_store: honoured('archives, archive folders and bare .onnx models'),
-  workflow_store: warned('workflows (.war) are not supported'),
+  workflow_store: honoured('workflow archives (.war) for POST /workflows and --workflows'),
   load_models: honoured('all, a.mar,b.mar, name=a.mar, name=model.onnx'),
   models: honoured('per model and version: minWorkers, maxWorkers, batchSize, maxBatchDelay, responseTimeout, startupTimeout, marName, defaultVersion'),
   default_workers_per_model: honoured('default 1 (TorchServe: one per CPU)'),

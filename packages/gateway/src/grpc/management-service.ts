@@ -37,7 +37,7 @@ export function torchServeManagement(deps: GrpcDeps): UntypedServiceImplementati
   return {
     DescribeModel: rpc<DescribeModelRequest>(async (r) => json(await describeVersions(ctx, required(r.model_name, 'model_name'), r.model_version || undefined))),
     // 0 means the default page size here (TorchServe's gRPC path lists nothing for 0).
-    ListModels: rpc<ListModelsRequest>((r) => json(listModelsPage(ctx.registry, r.limit || undefined, r.next_page_token || undefined))),
+    ListModels: rpc<ListModelsRequest>((r) => json(listModelsPage(ctx.registry, new Params({ limit: r.limit || undefined, next_page_token: r.next_page_token || undefined })))),
     RegisterModel: rpc<RegisterModelRequest>(async (r) => {
       const params = given({
         url: r.url,

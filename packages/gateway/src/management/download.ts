@@ -11,7 +11,8 @@ import { timedGet, type TimedGet } from './timed-get.js';
 
 const MAX_REDIRECTS = 5;
 const MS_PER_S = 1000;
-const ARCHIVE_NAME = /^[A-Za-z0-9][\w.-]*\.(mar|tar\.gz|tgz)$/;
+/** The file endings of model archives, which a download may have unless told otherwise. */
+const MODEL_ARCHIVE_EXTENSIONS = ['mar', 'tar.gz', 'tgz'];
 
 export interface DownloadOptions {
   allowed: AllowedUrls;
@@ -25,6 +26,8 @@ export interface DownloadOptions {
   idleTimeout: number;
   /** `download_timeout`, seconds: the whole download, every redirect hop and the body included. */
   timeout: number;
+  /** The endings the URL's file name may have (default: a model archive's, `mar`, `tar.gz`, `tgz`). */
+  extensions?: readonly string[];
 }
 
 /**
@@ -35,12 +38,19 @@ export interface DownloadOptions {
  * time limits, and the file appears under its final name only once complete. An archive of the same
  * name already in the store is a conflict.
  */
+/** `a, b or c`. */
+function listOr(items: readonly string[]): string {
+  return items.length === 1 ? items[0]! : `${items.slice(0, -1).join(', ')} or ${items.at(-1)!}`;
+}
+
 export async function downloadArchive(url: NormalizedUrl, options: DownloadOptions): Promise<string> {
   const fail = (reason: string, cause?: unknown): ModelServerError => new ModelServerError('DOWNLOAD_FAILED', { url, reason }, { cause });
   const timedOut = (reason: string): ModelServerError => new ModelServerError('DOWNLOAD_TIMEOUT', { url, reason });
   options.allowed.check(url);
   const name = basename(new URL(url).pathname);
-  if (!ARCHIVE_NAME.test(name)) throw fail(`the URL must end in a .mar, .tar.gz or .tgz file name (got "${name}")`);
+  const extensions = options.extensions ?? MODEL_ARCHIVE_EXTENSIONS;
+  const pattern = new RegExp(`^[A-Za-z0-9][\\w.-]*\\.(${extensions.map((e) => e.replace('.', '\\.')).join('|')})$`);
+  if (!pattern.test(name)) throw fail(`the URL must end in a ${listOr(extensions.map((e) => `.${e}`))} file name (got "${name}")`);
   const target = join(options.dir, name);
   if (await stat(target).then(() => true, () => false)) {
     throw new ModelServerError('CONFLICT', { reason: `Model file ${name} already exists in the model store` });

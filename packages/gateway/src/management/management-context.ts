@@ -3,6 +3,7 @@ import type { StatusRoutesContext } from '../dashboard/status-routes.js';
 import type { GatewayContext } from '../gateway-context.js';
 import type { RegisterOptions } from '../gateway.js';
 import type { ModelVersion } from '../models/model-version.js';
+import type { WorkflowRegistry } from '../workflows/registry.js';
 
 /** What the management API needs of the gateway, beyond what every app gets. */
 export interface ManagementContext extends GatewayContext, StatusRoutesContext {
@@ -16,4 +17,6 @@ export interface ManagementContext extends GatewayContext, StatusRoutesContext {
   loadedAtStartup(version: ModelVersion): boolean;
   /** Records a change of the model state (TorchServe writes a config snapshot after each). */
   modelsChanged(): void;
+  /** The registered workflows; their node models are registered and unregistered through them. */
+  readonly workflows: WorkflowRegistry;
 }

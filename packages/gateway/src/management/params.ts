@@ -1,6 +1,9 @@
 import type { Request } from 'express';
 import { ModelServerError } from '@model-server/protocol';
 
+/** TorchServe's page size bounds for the list routes. */
+const MAX_PAGE_SIZE = 100;
+
 /**
  * Management parameters by TorchServe's snake_case names, whatever carried them: the REST API's query
  * string or JSON body (`fromRequest`), or a gRPC request's fields. Unlike TorchServe, a value that is
@@ -41,6 +44,20 @@ export class Params {
   /** A worker count, bounded by `max_workers_per_model`. */
   workers(name: string, maxWorkersPerModel: number): number | undefined {
     return this.int(name, 0, { value: maxWorkersPerModel, setting: 'max_workers_per_model' });
+  }
+
+  /**
+   * One page of a sorted list, from `limit` and `next_page_token` (an offset) as TorchServe reads them:
+   * a limit outside 0..100 means 100, a bad number means the default. `nextPageToken` is set while
+   * more remain.
+   */
+  page<T>(items: readonly T[]): { items: T[]; nextPageToken?: string } {
+    let limit = Number(this.string('limit') ?? MAX_PAGE_SIZE);
+    if (!Number.isInteger(limit) || limit < 0 || limit > MAX_PAGE_SIZE) limit = MAX_PAGE_SIZE;
+    let offset = Number(this.string('next_page_token') ?? 0);
+    if (!Number.isInteger(offset) || offset < 0) offset = 0;
+    const page = items.slice(offset, offset + limit);
+    return offset + limit < items.length ? { nextPageToken: String(offset + limit), items: page } : { items: page };
   }
 
   bool(name: string): boolean | undefined {

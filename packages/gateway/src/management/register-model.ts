@@ -1,10 +1,8 @@
-import { access, rm } from 'node:fs/promises';
-import { isAbsolute, join, relative, resolve } from 'node:path';
+import { rm } from 'node:fs/promises';
 import { ModelServerError } from '@model-server/protocol';
 import { MODEL_NAME_PATTERN } from '@model-server/archive';
 import type { AllowedUrls } from './allowed-urls.js';
-import { downloadArchive } from './download.js';
-import { locateModel, type ModelLocation } from './model-url.js';
+import { archiveSource, modelStore } from './archive-source.js';
 import type { ManagementContext } from './management-context.js';
 import type { Params } from './params.js';
 
@@ -13,34 +11,6 @@ const MS_PER_S = 1000;
 export interface StatusReply {
   status: number;
   message: string;
-}
-
-/**
- * The archive a model-store path or file:// URL names, after the checks TorchServe makes: a file or
- * folder directly in the model store (returned as its name there), or an absolute path when no store
- * is configured. A file:// URL must match `allowed_urls` too, as the path that is opened.
- */
-async function localArchive(ctx: ManagementContext, url: string, location: Exclude<ModelLocation, { kind: 'http' }>, allowed: AllowedUrls): Promise<string> {
-  if (location.kind === 'file') allowed.check(location.url);
-  const path = location.path;
-  const store = ctx.config.model_store;
-  let full = path;
-  let name = path;
-  if (store) {
-    full = isAbsolute(path) ? path : join(store, path);
-    name = relative(resolve(store), resolve(full));
-    if (name === '' || name.startsWith('..') || isAbsolute(name) || name.includes('/') || name.includes('\\')) {
-      throw new ModelServerError('MODEL_NOT_FOUND', { model: `${url} (only archives directly in the model store can be registered)` });
-    }
-  } else if (!isAbsolute(path)) {
-    throw new ModelServerError('MODEL_NOT_FOUND', { model: `${url} (no model store configured)` });
-  }
-  try {
-    await access(full);
-  } catch {
-    throw new ModelServerError('MODEL_NOT_FOUND', { model: `${url} (no such archive in the model store)` });
-  }
-  return name;
 }
 
 /**
@@ -66,26 +36,7 @@ export async function registerModel(ctx: ManagementContext, params: Params, allo
   const startupTimeout = params.int('startup_timeout', 1);
   const synchronous = params.bool('synchronous') ?? true;
 
-  let archive: string;
-  let downloaded: string | undefined;
-  const location = locateModel(url);
-  if (location.kind === 'http') {
-    const store = ctx.config.model_store;
-    if (!store) throw new ModelServerError('BAD_REQUEST', { reason: 'Registering from a URL needs a model store to download into (--model-store)' });
-    const c = ctx.config;
-    const file = await downloadArchive(location.url, {
-      allowed,
-      dir: store,
-      maxBytes: c.max_download_size,
-      connectTimeout: c.download_connect_timeout,
-      idleTimeout: c.download_idle_timeout,
-      timeout: c.download_timeout,
-    });
-    downloaded = join(store, file);
-    archive = file;
-  } else {
-    archive = await localArchive(ctx, url, location, allowed);
-  }
+  const { name: archive, downloaded } = await archiveSource(url, modelStore(ctx.config), allowed, ctx.config);
 
   let version;
   try {

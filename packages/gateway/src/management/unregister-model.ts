@@ -6,13 +6,18 @@ import type { StatusReply } from './register-model.js';
 const MS_PER_S = 1000;
 
 /**
- * `DELETE /models/{m}[/{v}]`: refuses the default version while others exist (403, as TorchServe),
+ * `DELETE /models/{m}[/{v}]`: refuses the default version while others exist (403, as TorchServe)
+ * and a model serving a workflow's node (403: it goes with its workflow),
  * then drains: queued requests are answered, running batches finish within
  * `unregister_model_timeout`; past that the answer is 408 and the workers are terminated.
  */
 export async function unregisterModel(ctx: ManagementContext, name: string, version: string | undefined): Promise<StatusReply> {
   if (!ctx.config.enable_model_api) throw new ModelServerError('MODEL_API_DISABLED');
   const target = ctx.registry.resolve(name, version);
+  const workflow = ctx.workflows.ownerOf(name);
+  if (workflow !== undefined) {
+    throw new ModelServerError('FORBIDDEN', { reason: `Model ${name} serves a node of workflow ${workflow}; unregister the workflow instead (DELETE /workflows/${workflow})` });
+  }
   if (ctx.registry.defaultVersionOf(name) === target.version && ctx.registry.versionsOf(name).length > 1) {
     throw new ModelServerError('FORBIDDEN', { reason: `Cannot remove default version for model ${name}` });
   }

@@ -90,6 +90,12 @@ export function buildInferenceOpenApi(ctx: GatewayContext): Record<string, unkno
       '/explanations/{model_name}/{model_version}': {
         post: inferenceOperation('versionExplanations', 'Explain with a specific version', true),
       },
+      '/wfpredict/{workflow_name}': {
+        post: {
+          ...inferenceOperation('workflowPredictions', 'Runs a request through a workflow (a DAG of models and functions)', false),
+          parameters: [pathParam('workflow_name', 'Name of the workflow')],
+        },
+      },
       ...kservePaths,
     },
     components: {

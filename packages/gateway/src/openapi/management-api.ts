@@ -95,6 +95,46 @@ export function buildManagementOpenApi(ctx: GatewayContext): Record<string, unkn
         },
       },
       ...statusPaths(),
+      '/workflows': {
+        get: {
+          operationId: 'listWorkflows',
+          summary: 'Lists registered workflows, sorted by name.',
+          parameters: [query('limit', 'integer', 'Page size (default and maximum 100)'), query('next_page_token', 'integer', 'Offset returned by the previous page')],
+          responses: { '200': { description: '{"workflows": [{"workflowName", "workflowUrl"}], "nextPageToken"?}' } },
+        },
+        post: {
+          operationId: 'registerWorkflow',
+          summary: 'Registers a workflow archive (.war) from the workflow store or an allowed URL, every node as a model (needs enable_model_api).',
+          parameters: [
+            query('url', 'string', 'Archive name in the workflow store, or an http(s) URL matching allowed_urls'),
+            query('workflow_name', 'string', "Workflow name (default: the manifest's)"),
+            query('response_timeout', 'integer', "Response timeout of every node's model, in seconds"),
+            query('startup_timeout', 'integer', "Load timeout of every node's model, in seconds"),
+          ],
+          responses: {
+            '200': status('Workflow registered and scaled'),
+            '400': error('Missing url, bad parameter, invalid archive or graph'),
+            '404': error('Archive not found or URL not allowed'),
+            '405': error('Registering workflows is disabled'),
+            '409': error('Workflow or node model already registered'),
+            '500': error('Workers of a node failed to start'),
+          },
+        },
+      },
+      '/workflows/{workflow_name}': {
+        get: {
+          operationId: 'describeWorkflow',
+          summary: 'Describes a workflow: its global properties, its dag, and the model serving each node.',
+          parameters: [path('workflow_name', 'Name of the workflow')],
+          responses: { '200': { description: 'Array of one workflow description' }, '404': error('Workflow not found') },
+        },
+        delete: {
+          operationId: 'unregisterWorkflow',
+          summary: 'Unregisters a workflow and the models of its nodes (needs enable_model_api).',
+          parameters: [path('workflow_name', 'Name of the workflow')],
+          responses: { '200': status('Workflow unregistered'), '404': error('Workflow not found'), '405': error('Unregistering workflows is disabled') },
+        },
+      },
       '/token': {
         get: {
           operationId: 'regenerateToken',

@@ -10,6 +10,7 @@ import type { AccessLog } from '../logging/access-log.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import { publicRequestId, REQUEST_ID_HEADER } from '../scheduling/submit-job.js';
 import { handleV2Infer } from '../oip/infer-route.js';
+import { handleWorkflowPrediction, type WorkflowPredictionDeps } from '../workflows/routes.js';
 import { hotRoute, usesOipErrors } from './routes.js';
 
 export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
@@ -40,10 +41,10 @@ function prelude(deps: ListenerDeps, count: (this: ServerResponse) => void): (re
 
 /**
  * The inference port: token check, then the hot routes on plain node:http (no framework runs per
- * prediction), then the express app for everything else. WebSocket upgrades bypass this (see
+ * prediction or workflow request), then the express app for everything else. WebSocket upgrades bypass this (see
  * http/websocket.ts, which runs the same token check).
  */
-export function inferenceListener(deps: ListenerDeps, hot: PredictionDeps, app: RequestListener): RequestListener {
+export function inferenceListener(deps: ListenerDeps, hot: PredictionDeps, app: RequestListener, workflows: WorkflowPredictionDeps): RequestListener {
   const metrics = deps.metrics;
   const begin = prelude(deps, function (this: ServerResponse): void {
     metrics.countResponse('inference', this.statusCode);
@@ -65,6 +66,7 @@ export function inferenceListener(deps: ListenerDeps, hot: PredictionDeps, app: 
     }
     const route = hotRoute(req.method, segments);
     if (route?.kind === 'v2-infer') void handleV2Infer(hot, req, res, route);
+    else if (route?.kind === 'wfpredict') handleWorkflowPrediction(workflows, req, res, route.segments);
     else if (route) handlePrediction(hot, req, res, route.kind, route.segments);
     else app(req, res);
   };

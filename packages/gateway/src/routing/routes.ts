@@ -15,7 +15,9 @@ export type HotRoute =
   /** `POST|PUT /predictions/{m}[/{v}][/extra/path]`, `/explanations/...` (TorchServe). */
   | { kind: 'predict' | 'explain'; segments: readonly string[] }
   /** `POST /v2/models/{m}[/versions/{v}]/infer` (Open Inference Protocol). */
-  | ({ kind: 'v2-infer' } & ModelTarget);
+  | ({ kind: 'v2-infer' } & ModelTarget)
+  /** `POST|PUT /wfpredict/{workflow}` (TorchServe's workflow inference). */
+  | { kind: 'wfpredict'; segments: readonly string[] };
 
 const TORCHSERVE_ROUTES: Record<string, 'predict' | 'explain'> = { predictions: 'predict', explanations: 'explain' };
 
@@ -25,6 +27,7 @@ export function hotRoute(method: string | undefined, segments: readonly string[]
   const kind = first === undefined ? undefined : TORCHSERVE_ROUTES[first];
   // OPTIONS /predictions/{m} is TorchServe's API description, served by express.
   if (kind) return method === 'OPTIONS' ? undefined : { kind, segments };
+  if (first === 'wfpredict') return { kind: 'wfpredict', segments };
   if (method !== 'POST') return undefined;
   const infer = v2InferTarget(segments);
   return infer && { kind: 'v2-infer', ...infer };
@@ -49,8 +52,8 @@ export const V1_VERB_PATH = /^\/models\/([^/:]+)(?:\/versions\/([^/:]+))?:(predi
 
 /** Paths that exist for some method, per listener (and per router mount point); others answer 404. */
 export const KNOWN_PATHS = {
-  inference: [/^\/$/, /^\/ping$/, /^\/api-description$/, /^\/(predictions|explanations)\//],
-  management: [/^\/$/, /^\/api-description$/, /^\/models(\/.*)?$/, /^\/token$/, /^\/status(\/events)?$/, /^\/dashboard(\/(app\.(js|css))?)?$/],
+  inference: [/^\/$/, /^\/ping$/, /^\/api-description$/, /^\/(predictions|explanations|wfpredict)\//],
+  management: [/^\/$/, /^\/api-description$/, /^\/models(\/.*)?$/, /^\/workflows(\/[^/]+)?$/, /^\/token$/, /^\/status(\/events)?$/, /^\/dashboard(\/(app\.(js|css))?)?$/],
   metrics: [/^\/metrics$/],
   /** Relative to /v1. */
   v1: [V1_VERB_PATH, /^\/models(\/[^/]+(\/versions\/[^/]+)?)?$/],

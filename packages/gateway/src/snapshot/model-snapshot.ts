@@ -18,11 +18,12 @@ export const modelSnapshotSchema = z.looseObject({
 export type ModelSnapshot = z.infer<typeof modelSnapshotSchema>;
 export type SnapshotVersion = z.infer<typeof versionEntry>;
 
-/** The registry's state as a `model_snapshot` value. */
-export function buildModelSnapshot(registry: ModelRegistry, name: string, created = Date.now()): ModelSnapshot {
+/** The registry's state as a `model_snapshot` value; `skip` leaves models out (those serving workflow nodes). */
+export function buildModelSnapshot(registry: ModelRegistry, name: string, created = Date.now(), skip: (model: string) => boolean = () => false): ModelSnapshot {
   const models: ModelSnapshot['models'] = {};
   let modelCount = 0;
   for (const model of registry.names()) {
+    if (skip(model)) continue;
     const versions: Record<string, SnapshotVersion> = {};
     const defaultVersion = registry.defaultVersionOf(model);
     for (const v of registry.versionsOf(model)) {

@@ -1,0 +1,1 @@
+export { createWorkflowArchive, WORKFLOW_ARCHIVER_VERSION, type WorkflowArchiveOptions } from './archiver.js';
