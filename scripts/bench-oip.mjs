@@ -5,16 +5,14 @@
 //
 //   node scripts/bench-oip.mjs [seconds per scenario, default 5] [connections, default 8]
 import autocannon from 'autocannon';
-import { Gateway, createLogger, loadServerConfig } from '@model-server/gateway';
+import { EPHEMERAL_LOOPBACK, Gateway, createLogger, loadServerConfig } from '@model-server/gateway';
 import { heldOutSet, toPngBuffer } from './lib/mnist-split.mjs';
 
 const seconds = Number(process.argv[2] ?? 5);
 const connections = Number(process.argv[3] ?? 8);
 const config = loadServerConfig({
   overrides: {
-    inference_address: 'http://127.0.0.1:0',
-    management_address: 'http://127.0.0.1:0',
-    metrics_address: 'http://127.0.0.1:0',
+    ...EPHEMERAL_LOOPBACK,
     model_store: 'model-store',
     disable_token_authorization: true,
   },

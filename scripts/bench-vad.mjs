@@ -13,7 +13,7 @@
 //                              [frame samples in process: 512 (default), 1024 or 1536]
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Gateway, createLogger, loadServerConfig } from '@model-server/gateway';
+import { EPHEMERAL_LOOPBACK, Gateway, createLogger, loadServerConfig } from '@model-server/gateway';
 // The suite's own in-process driver of the handler (npm run build compiles bench/ too).
 import { chunkBytes, chunkOf, speechLoop } from '../bench/dist/src/vad/audio.js';
 import { VadBenchContext, loadVadHandler, vadRequest } from '../bench/dist/src/vad/in-process.js';
@@ -65,9 +65,7 @@ async function measure(name, { batchFrames, perCall }) {
 async function measureServer() {
   const config = loadServerConfig({
     overrides: {
-      inference_address: 'http://127.0.0.1:0',
-      management_address: 'http://127.0.0.1:0',
-      metrics_address: 'http://127.0.0.1:0',
+      ...EPHEMERAL_LOOPBACK,
       model_store: join(root, 'model-store'),
       disable_token_authorization: true,
     },

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { Gateway, createLogger, loadServerConfig } from '@model-server/gateway';
+import { EPHEMERAL_LOOPBACK, Gateway, createLogger, loadServerConfig } from '@model-server/gateway';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const out = process.argv[2] ?? join(root, 'docs/images/dashboard.png');
@@ -15,9 +15,7 @@ const LOAD_MS = 25_000;
 
 const config = loadServerConfig({
   overrides: {
-    inference_address: 'http://127.0.0.1:0',
-    management_address: 'http://127.0.0.1:0',
-    metrics_address: 'http://127.0.0.1:0',
+    ...EPHEMERAL_LOOPBACK,
     model_store: join(root, 'model-store'),
     disable_token_authorization: true,
     enable_model_api: true,

@@ -38,7 +38,7 @@ describe('--help, -v and flags TorchServe users type', () => {
       expect(start.stdout.split('\n').filter((l) => l.trimStart().startsWith(flag)), flag).toHaveLength(1);
     }
     for (const env of ['TS_CONFIG_FILE', 'LOG_LOCATION', 'LOG_LEVEL', 'LOG_FORMAT', 'MODEL_SERVER_STATE_DIR', 'TS_<KEY>']) expect(start.stdout).toContain(`  ${env}`);
-    expect(start.stdout).toContain('refused with a reason: --log-config, --cpp-log-config, --plugins-path, --workflow-store');
+    expect(start.stdout).toContain('refused with a reason: --log-config, --cpp-log-config, --plugins-path');
     // TorchServe's spelling, and help as the first word.
     expect((await f.run('--start', '--help')).stdout).toBe(start.stdout);
     expect((await f.run('help', 'start')).stdout).toBe(start.stdout);
@@ -67,7 +67,7 @@ describe('--help, -v and flags TorchServe users type', () => {
       [['--cpp-log-config', 'x'], '--cpp-log-config is not supported'],
       [['--plugins-path', 'plugins'], '--plugins-path is not supported: Java plugins do not run here'],
       [['--ppath', 'plugins'], '--ppath is not supported: Java plugins do not run here'],
-      [['--workflow-store', 'wf'], '--workflow-store is not supported: workflows (.war) are not supported'],
+      [['--workflow-stor', 'wf'], 'unknown flag --workflow-stor for start (did you mean "--workflow-store"?)'],
       [['--model-stor', 'x'], 'unknown flag --model-stor for start (did you mean "--model-store"?)'],
       [['--stop'], '--stop conflicts with start: give one command'],
     ] as const) {

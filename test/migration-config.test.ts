@@ -51,6 +51,7 @@ const SAMPLES: Readonly<Record<string, string>> = {
   management_address: 'http://127.0.0.1:0',
   metrics_address: 'http://127.0.0.1:0',
   model_store: '/models',
+  workflow_store: '/workflows',
   load_models: 'all',
   models: '{"m":{"1.0":{"minWorkers":1}}}',
   default_workers_per_model: '1',
@@ -121,7 +122,7 @@ describe("TorchServe's config.properties keys", () => {
   it('warns about an unknown key with the key it probably meant, through the real CLI', async () => {
     const f = await cliFolder(stateDir);
     folders.push(f);
-    const file = await configFile(['inference_adress=http://127.0.0.1:9', 'inference_address=http://127.0.0.1:0', 'management_address=http://127.0.0.1:0', 'metrics_address=http://127.0.0.1:0', 'NUM_WORKERS=1']);
+    const file = await configFile(['inference_adress=http://127.0.0.1:9', 'inference_address=http://127.0.0.1:0', 'management_address=http://127.0.0.1:0', 'metrics_address=http://127.0.0.1:0', 'grpc_inference_port=0', 'grpc_management_port=0', 'NUM_WORKERS=1']);
     const r = await f.run('start', '--ts-config', file, '--dt', '--ncs');
     expect(r.code).toBe(0);
     expect(r.stderr).toContain('key "inference_adress" is not used by model-server (did you mean "inference_address"?)');

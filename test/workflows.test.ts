@@ -339,7 +339,7 @@ describe('workflows at start and at shutdown', () => {
     const file = await buildWorkflow(wfStore, { name: 'cli', spec: 'dag:\n  fan: [shout]\n' });
     const dir = await tempDir('ms-cli-');
     const config = join(dir, 'config.properties');
-    await writeFile(config, 'inference_address=http://127.0.0.1:0\nmanagement_address=http://127.0.0.1:0\nmetrics_address=http://127.0.0.1:0\n');
+    await writeFile(config, 'inference_address=http://127.0.0.1:0\nmanagement_address=http://127.0.0.1:0\nmetrics_address=http://127.0.0.1:0\ngrpc_inference_port=0\ngrpc_management_port=0\n');
     const args = ['start', '--foreground', '--ncs', '--ts-config', config, '--model-store', store, '--workflow-store', wfStore, '--workflows', `shouting=${file}`, '--disable-token-auth'];
     const cli = await startCli(args, { MODEL_SERVER_STATE_DIR: dir, LOG_LOCATION: dir });
     try {

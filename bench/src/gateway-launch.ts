@@ -1,4 +1,4 @@
-import { gatewayNodeArgs, loadServerConfig, workerLaunch } from '@model-server/gateway';
+import { EPHEMERAL_LOOPBACK, gatewayNodeArgs, loadServerConfig, workerLaunch } from '@model-server/gateway';
 import { startServer, type Server } from './measure.js';
 import type { GatewayTargetConfig } from './targets/target-messages.js';
 
@@ -29,11 +29,7 @@ export interface LaunchedGateway {
  */
 export async function startGateway(options: GatewayLaunchOptions): Promise<LaunchedGateway> {
   const overrides: Record<string, unknown> = {
-    inference_address: 'http://127.0.0.1:0',
-    management_address: 'http://127.0.0.1:0',
-    metrics_address: 'http://127.0.0.1:0',
-    grpc_inference_port: 0,
-    grpc_management_port: 0,
+    ...EPHEMERAL_LOOPBACK,
     model_store: options.store,
     workflow_store: options.store,
     disable_token_authorization: true,

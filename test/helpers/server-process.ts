@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { gatewayNodeArgs, loadServerConfig } from '@model-server/gateway/launch';
+import { EPHEMERAL_LOOPBACK, gatewayNodeArgs, loadServerConfig } from '@model-server/gateway/launch';
 import { watchChild } from '../../bench/src/replicas/watch-child.js';
 import { ROOT, tempDir } from './models.js';
 
@@ -38,11 +38,7 @@ export async function startServerProcess(options: {
 }): Promise<ServerProcess> {
   const dir = await tempDir('ms-proc-');
   const props: Record<string, unknown> = {
-    inference_address: 'http://127.0.0.1:0',
-    management_address: 'http://127.0.0.1:0',
-    metrics_address: 'http://127.0.0.1:0',
-    grpc_inference_port: 0,
-    grpc_management_port: 0,
+    ...EPHEMERAL_LOOPBACK,
     disable_token_authorization: true,
     ...options.properties,
   };

@@ -1,5 +1,5 @@
 import { tempDir } from './models.js';
-import { Gateway, createLogger, loadServerConfig } from '@model-server/gateway';
+import { EPHEMERAL_LOOPBACK, Gateway, createLogger, loadServerConfig } from '@model-server/gateway';
 
 export interface TestServer {
   gateway: Gateway;
@@ -22,11 +22,7 @@ export async function startServer(options: {
 }): Promise<TestServer> {
   const config = loadServerConfig({
     overrides: {
-      inference_address: 'http://127.0.0.1:0',
-      management_address: 'http://127.0.0.1:0',
-      metrics_address: 'http://127.0.0.1:0',
-      grpc_inference_port: 0,
-      grpc_management_port: 0,
+      ...EPHEMERAL_LOOPBACK,
       model_store: options.store,
       disable_token_authorization: true,
       ...options.config,

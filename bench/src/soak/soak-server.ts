@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gatewayNodeArgs, loadServerConfig } from '@model-server/gateway';
+import { EPHEMERAL_LOOPBACK, gatewayNodeArgs, loadServerConfig } from '@model-server/gateway';
 import { createArchive } from '@model-server/model-archiver';
 import { MNIST_ONNX } from '../fixtures.js';
 import { REPO_ROOT } from '../paths.js';
@@ -42,11 +42,7 @@ export async function startSoakServer(): Promise<SoakServer> {
   }
   const configFile = join(dir, 'config.properties');
   const props = {
-    inference_address: 'http://127.0.0.1:0',
-    management_address: 'http://127.0.0.1:0',
-    metrics_address: 'http://127.0.0.1:0',
-    grpc_inference_port: 0,
-    grpc_management_port: 0,
+    ...EPHEMERAL_LOOPBACK,
     disable_token_authorization: true,
   };
   await writeFile(configFile, Object.entries(props).map(([k, v]) => `${k}=${String(v)}`).join('\n') + '\n');

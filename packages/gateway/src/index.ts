@@ -1,5 +1,6 @@
 export { Gateway, SERVER_VERSION, type GatewayOptions, type RegisterOptions, type Addresses } from './gateway.js';
 export { loadServerConfig, parseAddress, serverConfigSchema, type ServerConfig, type LoadConfigOptions } from './config/server-config.js';
+export { EPHEMERAL_LOOPBACK } from './config/ephemeral-addresses.js';
 export { parseProperties } from './config/properties.js';
 export { isHttpsAddress, keystoreAdvice, loadTlsMaterial, type TlsMaterial, type TlsKeys } from './config/tls.js';
 export { TORCHSERVE_KEYS, ALWAYS_HONOURED, type KeyStatus, type TorchServeKey } from './config/torchserve-keys.js';

@@ -10,3 +10,4 @@ export { didYouMean, didYouMeanSuffix } from './config/did-you-mean.js';
 export { isHttpsAddress } from './config/tls.js';
 export { SERVER_VERSION } from './version.js';
 export { LOG_FILE_ENV } from './logging/log-file-env.js';
+export { EPHEMERAL_LOOPBACK } from './config/ephemeral-addresses.js';

@@ -7,6 +7,7 @@ import { Batcher } from '../scheduling/batcher.js';
 import { JobQueue } from '../scheduling/job-queue.js';
 import type { InferenceJob, JobKind } from '../scheduling/job.js';
 import { SequenceBatcher, type SequencePolicy } from '../scheduling/sequence-batcher.js';
+import { waitAtMost } from '../scheduling/timers.js';
 import { sequenceFromHeaders, type SequenceRequest } from '../scheduling/sequence-request.js';
 import { WorkerPool } from '../workers/worker-pool.js';
 import type { WorkerProcess } from '../workers/worker-process.js';
@@ -204,12 +205,7 @@ export class ModelVersion {
   async finish(graceMs: number): Promise<void> {
     this.closing = true;
     if (this.outstanding > 0) {
-      let timer: NodeJS.Timeout | undefined;
-      await new Promise<void>((resolve) => {
-        this.whenIdle = resolve;
-        timer = setTimeout(resolve, graceMs);
-      });
-      clearTimeout(timer);
+      await waitAtMost(graceMs, (done) => (this.whenIdle = done));
       this.whenIdle = undefined;
     }
     // Work left past the grace period is cut short; idle workers get their usual stop.

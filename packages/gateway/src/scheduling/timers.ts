@@ -36,3 +36,16 @@ export function clearTimer(timer: Timer | undefined): void {
   if (timer instanceof LongTimeout) timer.clear();
   else clearTimeout(timer);
 }
+
+/**
+ * Resolves when `arm`'s callback is called or after `ms`, whichever comes first: a drain that waits
+ * for its work to end, but never past its grace period.
+ */
+export async function waitAtMost(ms: number, arm: (done: () => void) => void): Promise<void> {
+  let timer: Timer | undefined;
+  await new Promise<void>((resolve) => {
+    arm(resolve);
+    timer = setTimer(resolve, ms);
+  });
+  clearTimer(timer);
+}

@@ -1,4 +1,5 @@
 import type { OpenedWorkflow, WorkflowSpec } from '@model-server/archive';
+import { waitAtMost } from '../scheduling/timers.js';
 
 /** One node as it is served. */
 export interface WorkflowNode {
@@ -54,12 +55,7 @@ export class Workflow {
   async close(graceMs: number): Promise<void> {
     this.closed = true;
     if (this.active === 0) return;
-    let timer: NodeJS.Timeout | undefined;
-    await new Promise<void>((resolve) => {
-      this.whenIdle = resolve;
-      timer = setTimeout(resolve, graceMs);
-    });
-    clearTimeout(timer);
+    await waitAtMost(graceMs, (done) => (this.whenIdle = done));
     this.whenIdle = undefined;
   }
 }
