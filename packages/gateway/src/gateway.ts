@@ -17,7 +17,7 @@ import { modelConfigWarnings } from './config/model-config-keys.js';
 import type { GatewayContext } from './gateway-context.js';
 import { createListener, listen, listenerHandler, planListeners, stopAccepting } from './http/listeners.js';
 import { guardConnections } from './http/connection-guard.js';
-import { OpenResponses } from './http/open-responses.js';
+import { ClosingResponses } from './http/closing-responses.js';
 import { attachWebSocket } from './http/websocket.js';
 import { startGrpcListeners, type GrpcListeners } from './grpc/grpc-servers.js';
 import { AccessLog } from './logging/access-log.js';
@@ -105,7 +105,7 @@ export class Gateway implements GatewayContext, ManagementContext, WorkflowHost 
   /** Set when a shutdown begins: readiness fails, new work is refused, connections close. */
   draining = false;
   /** The responses under way, which a drain makes close their connections. */
-  private readonly responses = new OpenResponses();
+  private readonly responses = new ClosingResponses();
   private accessLog: AccessLog | undefined;
   private readonly logDir: string;
   readonly version = SERVER_VERSION;
@@ -190,12 +190,12 @@ export class Gateway implements GatewayContext, ManagementContext, WorkflowHost 
     if (config.enable_access_log) {
       this.accessLog = new AccessLog(join(this.logDir, 'access_log.log'), { maxBytes: config.log_max_file_size, maxFiles: config.log_max_files });
     }
-    const deps: ListenerDeps = { guard: () => this.guard, metrics: this.metrics, accessLog: this.accessLog, responses: this.responses };
+    const deps: ListenerDeps = { guard: () => this.guard, metrics: this.metrics, accessLog: this.accessLog };
     const hot = { registry: this.registry, maxRequestBytes: config.max_request_size, maxBufferedChunks: config.stream_max_buffered_chunks };
     const handlers = {
-      inference: inferenceListener(deps, hot, createInferenceApp(this), { ...hot, workflows: this.workflows, logger: this.logger, draining: () => this.draining }),
-      management: managementListener(deps, createManagementApp(this)),
-      metrics: metricsListener(deps, createMetricsApp(this)),
+      inference: inferenceListener(deps, hot, this.responses.adopt(createInferenceApp(this)), { ...hot, workflows: this.workflows, logger: this.logger, draining: () => this.draining }),
+      management: managementListener(deps, this.responses.adopt(createManagementApp(this))),
+      metrics: metricsListener(deps, this.responses.adopt(createMetricsApp(this))),
     };
     // Equal addresses share one listener (TorchServe's, and KServe's stock config on 8085).
     const plans = planListeners({ inference: config.inference_address, management: config.management_address, metrics: config.metrics_address });
@@ -203,7 +203,7 @@ export class Gateway implements GatewayContext, ManagementContext, WorkflowHost 
     const readTimeoutMs = config.request_read_timeout * 1000;
     const bound: Partial<Record<'inference' | 'management' | 'metrics', string>> = {};
     for (const plan of plans) {
-      const server = createListener(plan, listenerHandler(plan.apis, handlers), { keepAliveTimeoutMs: KEEP_ALIVE_TIMEOUT_MS, connectionsCheckingIntervalMs: CONNECTION_CHECK_MS, tls });
+      const server = createListener(plan, listenerHandler(plan.apis, handlers), { keepAliveTimeoutMs: KEEP_ALIVE_TIMEOUT_MS, connectionsCheckingIntervalMs: CONNECTION_CHECK_MS, tls, responseClass: this.responses.ServerResponse });
       guardConnections(server, this.logger, { requestTimeoutMs: readTimeoutMs, headersTimeoutMs: readTimeoutMs });
       this.servers.push(server);
       const address = await listen(server, plan);

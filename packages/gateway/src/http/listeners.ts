@@ -68,11 +68,13 @@ export interface OpenOptions {
   connectionsCheckingIntervalMs: number;
   /** Key and certificate, for an https:// address. */
   tls: TlsMaterial | undefined;
+  /** The class of the responses (ClosingResponses', so that a drain can close their connections). */
+  responseClass: typeof ServerResponse;
 }
 
 /** An http or https server for the plan's address (not listening yet). */
 export function createListener(plan: ListenerPlan, handler: RequestHandler, options: OpenOptions): Server {
-  const common = { keepAliveTimeout: options.keepAliveTimeoutMs, connectionsCheckingInterval: options.connectionsCheckingIntervalMs };
+  const common = { keepAliveTimeout: options.keepAliveTimeoutMs, connectionsCheckingInterval: options.connectionsCheckingIntervalMs, ServerResponse: options.responseClass };
   if (!isHttpsAddress(plan.address)) return createHttpServer(common, handler);
   if (!options.tls) throw new Error(`${plan.address} is https but no TLS material was loaded: this is a bug`);
   // An https.Server is an http.Server to everything the gateway does with it (timeouts, upgrades, close).

@@ -5,7 +5,6 @@ import { handlePrediction, type PredictionDeps } from '../http/predictions.js';
 import { sendError } from '../http/send-error.js';
 import { sendOipError } from '../http/send-oip-error.js';
 import { pathSegments } from '../http/url.js';
-import type { OpenResponses } from '../http/open-responses.js';
 import type { AccessLog } from '../logging/access-log.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import { publicRequestId, REQUEST_ID_HEADER } from '../scheduling/submit-job.js';
@@ -19,15 +18,12 @@ export interface ListenerDeps {
   guard: () => TokenGuard;
   metrics: GatewayMetrics;
   accessLog: AccessLog | undefined;
-  /** From the moment a shutdown starts, every response not yet sent closes its connection. */
-  responses: OpenResponses;
 }
 
 /**
- * What every listener does first, for every request: count the response (Requests2XX/4XX/5XX), log it
- * in the access log, and track it, so that once the server drains it closes its connection whether it
- * arrived before or during the drain: no keep-alive client sends its next request to a server about to
- * go (it reconnects elsewhere instead).
+ * What every listener does first, for every request: count the response (Requests2XX/4XX/5XX) and
+ * log it in the access log. (Closing connections during a drain is the response class's part:
+ * http/closing-responses.ts.)
  */
 function prelude(deps: ListenerDeps, count: (this: ServerResponse) => void): (res: ServerResponse) => void {
   const { accessLog } = deps;
@@ -35,7 +31,6 @@ function prelude(deps: ListenerDeps, count: (this: ServerResponse) => void): (re
     // 'finish' fires once per response; `on` spares `once`'s wrapper (no closure per request).
     res.on('finish', count);
     accessLog?.track(res);
-    deps.responses.track(res);
   };
 }
 
@@ -93,7 +88,6 @@ export function managementListener(deps: ListenerDeps, app: RequestListener): Re
 export function metricsListener(deps: ListenerDeps, app: RequestListener): RequestListener {
   return (req, res) => {
     deps.accessLog?.track(res);
-    deps.responses.track(res);
     app(req, res);
   };
 }
