@@ -22,6 +22,9 @@ export class AccessLog {
   constructor(path: string, rotation: RotationOptions) {
     this.file = new RotatingFile(path, rotation);
     const file = this.file;
+    // Many responses end within one millisecond under load: their timestamp is formatted once.
+    let lastMs = 0;
+    let lastIso = '';
     this.onFinish = function (this: ServerResponse): void {
       const res = this as Tracked;
       const req = res.req;
@@ -31,8 +34,13 @@ export class AccessLog {
       const id = res[kRequestId] ?? res.getHeader('x-request-id');
       // A client that left before its answer is logged as nginx does, 499.
       const status = res.writableFinished ? res.statusCode : 499;
+      const now = Date.now();
+      if (now !== lastMs) {
+        lastMs = now;
+        lastIso = new Date(now).toISOString();
+      }
       file.write(
-        `${new Date().toISOString()} ${req.socket.remoteAddress ?? '-'} "${req.method} ${req.url} HTTP/${req.httpVersion}" ${status} ${ms.toFixed(3)}ms` +
+        `${lastIso} ${req.socket.remoteAddress ?? '-'} "${req.method} ${req.url} HTTP/${req.httpVersion}" ${status} ${ms.toFixed(3)}ms` +
           `${model === undefined ? '' : ` model=${model}`}${id === undefined ? '' : ` request_id=${String(id)}`}\n`,
       );
     };

@@ -15,8 +15,13 @@ export interface RotationOptions {
 
 /** How long a line may wait in memory before it is written: low traffic still reaches the file soon. */
 const FLUSH_INTERVAL_MS = 1_000;
-/** Lines are gathered up to this many bytes per write (a write per line would be a syscall per request). */
-const WRITE_BATCH_BYTES = 4096;
+/**
+ * Lines are gathered here up to this many characters before sonic-boom sees them: a write per line
+ * would be a syscall per request, and sonic-boom's own gathering measures the whole string it is
+ * gathering on every write (Buffer.byteLength of a growing cons string: flattened each time), which
+ * cost the access log about 15 µs per request at no-op c=32.
+ */
+const WRITE_BATCH_CHARS = 16_384;
 
 /**
  * An append-only log file written asynchronously in batches (sonic-boom, pino's writer), rotated by
@@ -28,6 +33,13 @@ export class RotatingFile {
   private bytes: number;
   private rotating = false;
   private closed = false;
+  /** Lines not yet handed to sonic-boom. */
+  private pending = '';
+  private flushTimer: NodeJS.Timeout | undefined;
+  private readonly flushLater = (): void => {
+    this.flushTimer = undefined;
+    this.push();
+  };
 
   constructor(
     readonly path: string,
@@ -35,7 +47,7 @@ export class RotatingFile {
   ) {
     mkdirSync(dirname(path), { recursive: true });
     this.bytes = statSync(path, { throwIfNoEntry: false })?.size ?? 0;
-    this.boom = new SonicBoom({ dest: path, append: true, mkdir: true, minLength: WRITE_BATCH_BYTES, periodicFlush: FLUSH_INTERVAL_MS });
+    this.boom = new SonicBoom({ dest: path, append: true, mkdir: true });
     // A full disk or a removed folder must not end the server: the log line is lost, loudly once.
     let warned = false;
     this.boom.on('error', (err: Error) => {
@@ -48,14 +60,35 @@ export class RotatingFile {
   /** Appends a line; after close (a response that ends during shutdown) it is dropped. */
   write(line: string): void {
     if (this.closed) return;
-    this.boom.write(line);
-    this.bytes += Buffer.byteLength(line);
+    this.pending += line;
+    if (this.pending.length >= WRITE_BATCH_CHARS) this.push();
+    else if (this.flushTimer === undefined) {
+      this.flushTimer = setTimeout(this.flushLater, FLUSH_INTERVAL_MS);
+      this.flushTimer.unref();
+    }
+  }
+
+  /** Hands the gathered lines to sonic-boom (one write), and rotates once the file is full. */
+  private push(): void {
+    if (this.pending === '') return;
+    const chunk = this.pending;
+    this.pending = '';
+    this.boom.write(chunk);
+    this.bytes += Buffer.byteLength(chunk);
     if (this.bytes >= this.options.maxBytes && !this.rotating) this.rotate();
   }
 
-  /** A destination for pino: its lines go through write(), so they count towards rotation. */
+  /**
+   * A destination for pino: its lines go through write(), so they count towards rotation, and are
+   * handed on at once (the server's own log is rare, and wanted soon).
+   */
   get destination(): { write(line: string): void } {
-    return { write: (line: string) => this.write(line) };
+    return {
+      write: (line: string) => {
+        this.write(line);
+        this.push();
+      },
+    };
   }
 
   private rotate(): void {
@@ -83,6 +116,8 @@ export class RotatingFile {
 
   /** Writes what is buffered and closes the file. */
   close(): Promise<void> {
+    this.push();
+    if (this.flushTimer !== undefined) clearTimeout(this.flushTimer);
     this.closed = true;
     return new Promise((resolve) => {
       this.boom.once('close', () => resolve());
