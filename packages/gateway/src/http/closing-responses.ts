@@ -18,16 +18,17 @@ type WriteHead = (this: ServerResponse, statusCode: number, reasonOrHeaders?: un
  * (docs/benchmarks.md, "A Set on the hot path").
  */
 export class ClosingResponses {
-  private closing = false;
+  /** Shared with the `writeHead` below, which runs with the response as `this`. */
+  private readonly drain = { closing: false };
   /** The response class for the listeners' `createServer({ ServerResponse })`. */
   readonly ServerResponse: typeof ServerResponse;
   private readonly writeHead: WriteHead;
 
   constructor() {
-    const state = this;
+    const drain = this.drain;
     const writeHead = ServerResponse.prototype.writeHead as WriteHead;
     this.writeHead = function (this: ServerResponse, statusCode, reasonOrHeaders, headers) {
-      if (state.closing) this.shouldKeepAlive = false;
+      if (drain.closing) this.shouldKeepAlive = false;
       return writeHead.call(this, statusCode, reasonOrHeaders, headers);
     };
     class DrainAwareResponse extends ServerResponse {}
@@ -48,6 +49,6 @@ export class ClosingResponses {
 
   /** From now on every response closes its connection. */
   closeConnections(): void {
-    this.closing = true;
+    this.drain.closing = true;
   }
 }
