@@ -1,7 +1,7 @@
 import type { JobKind } from './job.js';
 import type { InferenceJob } from './job.js';
 import type { JobQueue } from './job-queue.js';
-import { clearTimer, setTimer, type Timer } from './timers.js';
+import { DispatchClock } from './dispatch-clock.js';
 
 /** What the batcher needs of a worker: something that runs a batch. */
 export interface BatchWorker {
@@ -32,10 +32,7 @@ export interface BatchPolicy {
  * together leave together (one write, one worker wake-up) even with maxBatchDelay 0.
  */
 export class Batcher<W extends BatchWorker> {
-  private timer: Timer | undefined;
-  private timerAt = 0;
-  private scheduled = false;
-  private stopped = false;
+  private readonly clock = new DispatchClock(() => this.dispatch());
 
   constructor(
     private readonly queues: Readonly<Record<JobKind, JobQueue>>,
@@ -47,17 +44,12 @@ export class Batcher<W extends BatchWorker> {
 
   /** Dispatches once the current event-loop turn is over (coalesced). Costs one turn. */
   schedule(): void {
-    if (this.scheduled || this.stopped) return;
-    this.scheduled = true;
-    setImmediate(() => {
-      this.scheduled = false;
-      this.dispatch();
-    });
+    this.clock.schedule();
   }
 
   /** Hands out every batch that can leave now. */
   dispatch(): void {
-    if (this.stopped) return;
+    if (this.clock.stopped) return;
     const { batchSize, maxBatchDelayMs, preferredBatchSizes } = this.policy();
     for (;;) {
       const kind = this.nextKind();
@@ -77,7 +69,7 @@ export class Batcher<W extends BatchWorker> {
         const due = queue.peek()!.enqueuedAt + maxBatchDelayMs;
         if (preferred !== undefined) take = preferred;
         else if (performance.now() < due) {
-          this.armTimer(due);
+          this.clock.armAt(due);
           return;
         }
       }
@@ -89,9 +81,7 @@ export class Batcher<W extends BatchWorker> {
 
   /** No more dispatching (the version is draining). */
   stop(): void {
-    this.stopped = true;
-    clearTimer(this.timer);
-    this.timer = undefined;
+    this.clock.stop();
   }
 
   /** The kind whose oldest job has waited longest. */
@@ -102,13 +92,4 @@ export class Batcher<W extends BatchWorker> {
     return p ? 'predict' : e ? 'explain' : undefined;
   }
 
-  private armTimer(at: number): void {
-    if (this.timer && this.timerAt <= at) return;
-    clearTimer(this.timer);
-    this.timerAt = at;
-    this.timer = setTimer(() => {
-      this.timer = undefined;
-      this.dispatch();
-    }, Math.max(0, at - performance.now()));
-  }
 }

@@ -4,7 +4,8 @@ import type { BatchWorker } from './batcher.js';
 import type { InferenceJob, JobKind } from './job.js';
 import type { SequenceRequest } from './sequence-request.js';
 import { END_TEXT, Sequence } from './sequence.js';
-import { clearTimer, setTimer, type Timer } from './timers.js';
+import { DispatchClock } from './dispatch-clock.js';
+import { clearTimer, setTimer } from './timers.js';
 
 /** What the sequence batcher needs of a worker. */
 export interface SequenceWorker extends BatchWorker {
@@ -61,10 +62,7 @@ export class SequenceBatcher<W extends SequenceWorker> {
   /** Recently ended ids and how they ended. */
   private readonly ends = new Map<string, string>();
   private queued = 0;
-  private timer: Timer | undefined;
-  private timerAt = 0;
-  private scheduled = false;
-  private stopped = false;
+  private readonly clock = new DispatchClock(() => this.dispatch());
 
   constructor(
     private readonly workers: SequenceWorkerSource<W>,
@@ -167,17 +165,12 @@ export class SequenceBatcher<W extends SequenceWorker> {
    * batch_end are routed first, so the sequences they free can join its next batch.
    */
   schedule(): void {
-    if (this.scheduled || this.stopped) return;
-    this.scheduled = true;
-    setImmediate(() => {
-      this.scheduled = false;
-      this.dispatch();
-    });
+    this.clock.schedule();
   }
 
   /** Hands out every batch that can leave now. */
   dispatch(): void {
-    if (this.stopped) return;
+    if (this.clock.stopped) return;
     const p = this.policy();
     const live = this.workers.liveWorkers();
     if (live.length === 0) return;
@@ -190,7 +183,7 @@ export class SequenceBatcher<W extends SequenceWorker> {
           if (set.size < p.batchSize && p.maxBatchDelayMs > 0) {
             const due = oldestHead(set) + p.maxBatchDelayMs;
             if (performance.now() < due) {
-              this.armTimer(due);
+              this.clock.armAt(due);
               break;
             }
           }
@@ -204,9 +197,7 @@ export class SequenceBatcher<W extends SequenceWorker> {
 
   /** No more dispatching; every queued request fails with `error`, every timer stops. */
   drain(error: () => ModelServerError): void {
-    this.stopped = true;
-    clearTimer(this.timer);
-    this.timer = undefined;
+    this.clock.stop();
     for (const seq of [...this.open.values()]) {
       this.close(seq);
       this.failQueued(seq, error());
@@ -389,15 +380,6 @@ export class SequenceBatcher<W extends SequenceWorker> {
     this.send(worker, jobs, kind);
   }
 
-  private armTimer(at: number): void {
-    if (this.timer && this.timerAt <= at) return;
-    clearTimer(this.timer);
-    this.timerAt = at;
-    this.timer = setTimer(() => {
-      this.timer = undefined;
-      this.dispatch();
-    }, Math.max(0, at - performance.now()));
-  }
 }
 
 function oldestHead(set: ReadonlySet<{ queue: InferenceJob[] }>): number {
