@@ -15,3 +15,12 @@ export interface GatewayContext {
   /** A shutdown has begun: not ready, no new work. */
   readonly draining: boolean;
 }
+
+/**
+ * TorchServe's Ping rule, for REST `/ping` and gRPC `Ping` alike: healthy when every model's default
+ * version has its minimum of healthy workers, and never while the server is shutting down (so load
+ * balancers stop sending to it at once).
+ */
+export function serverHealthy(ctx: Pick<GatewayContext, 'draining' | 'registry'>): boolean {
+  return !ctx.draining && ctx.registry.defaults().every((v) => v.healthy);
+}

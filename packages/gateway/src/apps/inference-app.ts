@@ -1,6 +1,6 @@
 import { publicRequestId, REQUEST_ID_HEADER } from '../scheduling/submit-job.js';
 import express, { type Express } from 'express';
-import type { GatewayContext } from '../gateway-context.js';
+import { serverHealthy, type GatewayContext } from '../gateway-context.js';
 import { createV1Router } from '../kserve-v1/v1-router.js';
 import { buildInferenceOpenApi } from '../openapi/inference-api.js';
 import { createV2Router } from '../oip/v2-router.js';
@@ -21,15 +21,10 @@ export function createInferenceApp(ctx: GatewayContext): Express {
   });
   app.set('etag', false);
 
-  // TorchServe's rule: healthy when every default version has its minWorkers live. A server that is
-  // shutting down answers 503 at once, so load balancers stop sending to it.
+  // A server that is shutting down answers 503 (not TorchServe's 500), so load balancers stop at once.
   app.get('/ping', (_req, res) => {
-    if (ctx.draining) {
-      res.status(503).json({ status: 'Unhealthy' });
-      return;
-    }
-    const healthy = ctx.registry.defaults().every((v) => v.healthy);
-    res.status(healthy ? 200 : 500).json({ status: healthy ? 'Healthy' : 'Unhealthy' });
+    const healthy = serverHealthy(ctx);
+    res.status(healthy ? 200 : ctx.draining ? 503 : 500).json({ status: healthy ? 'Healthy' : 'Unhealthy' });
   });
 
   // KServe v1's server liveness: its clients (a transformer's predictor health check, the SDK's

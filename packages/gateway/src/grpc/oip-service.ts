@@ -3,7 +3,7 @@ import { ModelServerError, TENSOR_OUTPUTS_HEADER } from '@model-server/protocol'
 import type { ModelRegistry } from '../registry/model-registry.js';
 import type { ModelVersion } from '../models/model-version.js';
 import type { ResponsePart } from '../scheduling/job.js';
-import { tensorsFromPart } from '../oip/handler-answer.js';
+import { answerTensors } from '../oip/result-tensors.js';
 import { applySchedulePolicy } from '../oip/infer-route.js';
 import { modelMetadataResponse } from '../oip/metadata-response.js';
 import { assertReady, isReady, metadataOf, serverReadiness } from '../oip/model-state.js';
@@ -60,7 +60,7 @@ function prepareInfer(registry: ModelRegistry, request: ModelInferRequest | Malf
       // Triton's sequence parameters, as on REST; a model without sequences ignores them.
       sequence: version.sequences ? sequenceFromOipParameters(decoded.parameters) : undefined,
     },
-    render: (part) => encodeModelInfer(tensorsFromPart(part), answer),
+    render: (part) => encodeModelInfer(answerTensors(part), answer),
   };
 }
 

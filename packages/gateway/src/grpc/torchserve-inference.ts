@@ -5,8 +5,8 @@ import type {
   UntypedServiceImplementation,
   sendUnaryData,
 } from '@grpc/grpc-js';
-import type { InferenceInput } from '@model-server/protocol';
-import type { ModelRegistry } from '../registry/model-registry.js';
+import { SEQUENCE_ID_HEADER, type InferenceInput } from '@model-server/protocol';
+import { serverHealthy, type GatewayContext } from '../gateway-context.js';
 import type { ResponsePart } from '../scheduling/job.js';
 import { BidiStream } from './bidi-stream.js';
 import type { GrpcDeps } from './grpc-deps.js';
@@ -16,9 +16,6 @@ import type { PredictionResponse, PredictionsRequest } from './messages.js';
 import { ServerStreamSink, TaggedStreamSink, UnarySink } from './sinks.js';
 import { grpcStatusOf, inBandStatus } from './status.js';
 import { cancelWithCall, metadataHeaders, required, submitGrpcJob, type GrpcJobRequest } from './submit.js';
-
-/** The handler's request header that carries StreamPredictions2's sequence id (TorchServe's ts_header_key_sequence_id). */
-export const SEQUENCE_ID_HEADER = 'ts_request_sequence_id';
 
 /** Each entry of the request's `input` map is one named input, raw bytes as a multipart part without a content type. */
 function inputsOf(request: PredictionsRequest): InferenceInput[] {
@@ -43,10 +40,9 @@ function prediction(part: ResponsePart): PredictionResponse {
   return { prediction: part.body };
 }
 
-/** `{"status": "Healthy"}` (2-space indent, as TorchServe) when every model's default version has its minimum of healthy workers. */
-function health(registry: ModelRegistry): string {
-  const healthy = registry.defaults().every((v) => v.healthy);
-  return JSON.stringify({ status: healthy ? 'Healthy' : 'Unhealthy' }, null, 2);
+/** `{"status": "Healthy"}` (2-space indent, as TorchServe), by the REST /ping's rule. */
+function health(ctx: GatewayContext): string {
+  return JSON.stringify({ status: serverHealthy(ctx) ? 'Healthy' : 'Unhealthy' }, null, 2);
 }
 
 /**
@@ -59,7 +55,7 @@ export function torchServeInference(deps: GrpcDeps): UntypedServiceImplementatio
   const maxBufferedChunks = deps.ctx.config.stream_max_buffered_chunks;
 
   const Ping = (_call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<{ health: string }>): void => {
-    callback(null, { health: health(registry) });
+    callback(null, { health: health(deps.ctx) });
   };
 
   const Predictions = (call: ServerUnaryCall<PredictionsRequest, PredictionResponse>, callback: sendUnaryData<PredictionResponse>): void => {

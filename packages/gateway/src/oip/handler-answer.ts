@@ -1,5 +1,4 @@
-import { ModelServerError, type WireTensor } from '@model-server/protocol';
-import { answerTensors } from './result-tensors.js';
+import { ModelServerError } from '@model-server/protocol';
 import type { ResponsePart } from '../scheduling/job.js';
 
 const decoder = new TextDecoder();
@@ -15,13 +14,4 @@ export function errorFromPart(part: ResponsePart): ModelServerError | undefined 
   if (part.status < 400) return undefined;
   const text = decoder.decode(part.body).trim();
   return new ModelServerError('HANDLER_ERROR', { message: text || `the handler answered ${part.status}` }, { status: part.status });
-}
-
-/**
- * The tensors of a handler's successful answer to a tensor request: its tensor bundle, or, from a
- * handler with code of its own, its JSON answer as one `predict` output (TorchServe's KServe v2
- * envelope). Shared by REST and gRPC.
- */
-export function tensorsFromPart(part: ResponsePart): WireTensor[] {
-  return answerTensors(part);
 }

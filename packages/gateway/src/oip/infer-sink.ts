@@ -4,7 +4,8 @@ import type { ResponsePart, ResponseSink } from '../scheduling/job.js';
 import { NO_CACHE_HEADERS } from '../http/send-error.js';
 import { sendOipError } from '../http/send-oip-error.js';
 import { encodeInferResponse, type InferResponseOptions } from './encode-response.js';
-import { errorFromPart, tensorsFromPart } from './handler-answer.js';
+import { errorFromPart } from './handler-answer.js';
+import { answerTensors } from './result-tensors.js';
 
 /**
  * Answers a v2 `infer` job: the handler's tensors (or its JSON answer as a `predict` output) become the
@@ -29,7 +30,7 @@ export class InferSink implements ResponseSink {
     }
     let encoded;
     try {
-      encoded = encodeInferResponse(tensorsFromPart(part), this.options);
+      encoded = encodeInferResponse(answerTensors(part), this.options);
     } catch (err) {
       this.fail(err instanceof ModelServerError ? err : new ModelServerError('INTERNAL', { message: (err as Error).message }));
       return;
