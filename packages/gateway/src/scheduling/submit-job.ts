@@ -23,7 +23,8 @@ export function publicRequestId(clientValue: string | string[] | undefined): str
   return typeof clientValue === 'string' && SAFE_REQUEST_ID.test(clientValue) ? clientValue : randomUUID();
 }
 
-function intHeader(value: string | undefined, name: string, min: number): number | undefined {
+/** An integer header of ours (a deadline, a priority): undefined when absent, 400 when not an integer >= min. */
+export function intHeader(value: string | undefined, name: string, min: number): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
   if (!Number.isSafeInteger(n) || n < min) {

@@ -155,9 +155,7 @@ export class StatusSampler {
       }
       const counters = reading.byVersion.get(versionKey(version.name, version.version));
       if (!counters) continue;
-      let inFlight = 0;
-      for (const w of version.pool.workers) inFlight += w.inFlightCount;
-      tracked.history.push({ ...counters, t: now, queue: version.queueSize, inFlight });
+      tracked.history.push({ ...counters, t: now, queue: version.queueSize, inFlight: version.inFlightCount });
     }
     const watched = this.watched;
     this.watch.measureLoop(watched);

@@ -46,9 +46,7 @@ function describeVersion(v: ModelVersion, isDefault: boolean, input: SummaryInpu
   const tracked = input.tracked(v);
   const { windows, latencyBounds } = input;
   const s = v.settings;
-  let inFlight = 0;
   const workers = [...v.pool.workers].map((w) => {
-    inFlight += w.inFlightCount;
     const stats = input.worker(w);
     return {
       id: w.id,
@@ -74,7 +72,7 @@ function describeVersion(v: ModelVersion, isDefault: boolean, input: SummaryInpu
     workers,
     restarts: v.pool.restarts,
     queue: { depth: v.queueSize, limit: v.queueCapacity },
-    inFlight,
+    inFlight: v.inFlightCount,
     totals: {
       requests: latest?.requests ?? 0,
       success: latest?.success ?? 0,

@@ -14,7 +14,7 @@ import type { AllowedUrls } from '../management/allowed-urls.js';
 import { archiveSource, type ArchiveStore } from '../management/archive-source.js';
 import { Params } from '../management/params.js';
 import type { ModelRegistry } from '../registry/model-registry.js';
-import { publicRequestId, REQUEST_ID_HEADER, TIMEOUT_HEADER } from '../scheduling/submit-job.js';
+import { intHeader, publicRequestId, REQUEST_ID_HEADER, TIMEOUT_HEADER } from '../scheduling/submit-job.js';
 import { runWorkflow } from './executor.js';
 import type { WorkflowRegistry } from './registry.js';
 import type { Workflow } from './workflow.js';
@@ -165,11 +165,7 @@ export function handleWorkflowPrediction(deps: WorkflowPredictionDeps, req: Inco
       if (deps.draining()) throw new ModelServerError('SERVER_DRAINING');
       if (workflow.closed) throw new ModelServerError('WORKFLOW_NOT_FOUND', { workflow: workflow.name });
       const headers = flattenHeaders(req);
-      const raw = headers[TIMEOUT_HEADER];
-      const timeoutMs = raw === undefined ? undefined : Number(raw);
-      if (timeoutMs !== undefined && (!Number.isSafeInteger(timeoutMs) || timeoutMs < 1)) {
-        throw new ModelServerError('BAD_REQUEST', { reason: `Header ${TIMEOUT_HEADER} must be an integer >= 1 (got "${raw}")` });
-      }
+      const timeoutMs = intHeader(headers[TIMEOUT_HEADER], TIMEOUT_HEADER, 1);
       delete headers[TIMEOUT_HEADER];
       const controller = new AbortController();
       abortOnClientClose(res, controller);
