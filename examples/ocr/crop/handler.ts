@@ -8,7 +8,7 @@ import { cropNode } from '../src/crop-node.js';
 import { ensureEngine } from '../src/image-source.js';
 import { FRAME_CONTENT_TYPE } from '../src/node-frames.js';
 import { CROP_DEFAULTS, readOptions, type CropOptions } from '../src/options.js';
-import { failedAnswer, settle } from '../src/request-failure.js';
+import { settle } from '../src/request-failure.js';
 
 let options: CropOptions = CROP_DEFAULTS;
 
@@ -19,8 +19,9 @@ export async function initialize(context: Context): Promise<void> {
 
 export async function handle(data: HandlerRequest[], context: Context): Promise<unknown[]> {
   const outcomes = await Promise.all(data.map((r) => settle(() => cropNode(r.payload, options))));
+  // A box frame that does not decode fails its request alone: its Error stays in its slot.
   return outcomes.map((o, i) => {
-    if (o instanceof Error) return failedAnswer(context, i, o);
+    if (o instanceof Error) return o;
     context.setResponseContentType(i, FRAME_CONTENT_TYPE);
     return o;
   });

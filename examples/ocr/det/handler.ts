@@ -9,7 +9,7 @@ import { detectionBoxes, prepareDetection, type DetInput } from '../src/det-node
 import { ensureEngine } from '../src/image-source.js';
 import { encodeDetOutput, FRAME_CONTENT_TYPE } from '../src/node-frames.js';
 import { DET_DEFAULTS, readOptions, type DetOptions } from '../src/options.js';
-import { failedAnswer, settle, type Outcome } from '../src/request-failure.js';
+import { settle } from '../src/request-failure.js';
 import { SessionHandler } from '../src/session-handler.js';
 
 interface Prepared {
@@ -20,7 +20,8 @@ interface Detected extends Prepared {
   readonly prob: Float32Array;
 }
 
-export default class OcrDetHandler extends SessionHandler<Outcome<Prepared>[], Outcome<Detected>[]> {
+/** A request whose image does not decode fails alone: its Error stays in its slot (the SDK sets it aside). */
+export default class OcrDetHandler extends SessionHandler<(Prepared | Error)[], Detected[]> {
   private options!: DetOptions;
 
   override async initialize(context: Context): Promise<void> {
@@ -29,31 +30,31 @@ export default class OcrDetHandler extends SessionHandler<Outcome<Prepared>[], O
     await ensureEngine(this.options.engine);
   }
 
-  override preprocess(data: HandlerRequest[]): Promise<Outcome<Prepared>[]> {
+  override preprocess(data: HandlerRequest[]): Promise<(Prepared | Error)[]> {
     return Promise.all(data.map((r) => settle(async () => ({ image: r.payload, input: await prepareDetection(r.payload, this.options) }))));
   }
 
-  override async inference(prepared: Outcome<Prepared>[]): Promise<Outcome<Detected>[]> {
-    const out: Outcome<Detected>[] = [...prepared] as Outcome<Detected>[];
+  /** Gets only the requests whose preprocessing succeeded. */
+  override async inference(perRequest: (Prepared | Error)[]): Promise<Detected[]> {
+    const prepared = perRequest as Prepared[];
+    const out: Detected[] = new Array<Detected>(prepared.length);
     const bySize = new Map<string, number[]>();
     prepared.forEach((p, i) => {
-      if (p instanceof Error) return;
       const key = p.input.dims.join('x');
       bySize.set(key, [...(bySize.get(key) ?? []), i]);
     });
     for (const members of bySize.values()) {
-      const [, , h, w] = (prepared[members[0]!] as Prepared).input.dims;
+      const [, , h, w] = prepared[members[0]!]!.input.dims;
       const data = new Float32Array(members.length * 3 * h * w);
-      members.forEach((i, n) => data.set((prepared[i] as Prepared).input.tensor, n * 3 * h * w));
+      members.forEach((i, n) => data.set(prepared[i]!.input.tensor, n * 3 * h * w));
       const prob = (await this.run(data, [members.length, 3, h, w])).data;
-      members.forEach((i, n) => (out[i] = { ...(prepared[i] as Prepared), prob: prob.subarray(n * h * w, (n + 1) * h * w) }));
+      members.forEach((i, n) => (out[i] = { ...prepared[i]!, prob: prob.subarray(n * h * w, (n + 1) * h * w) }));
     }
     return out;
   }
 
-  override postprocess(outputs: Outcome<Detected>[], context: Context): unknown[] {
+  override postprocess(outputs: Detected[], context: Context): unknown[] {
     return outputs.map((o, i) => {
-      if (o instanceof Error) return failedAnswer(context, i, o);
       const boxes = detectionBoxes(o.prob, o.input, this.options);
       const { width, height } = o.input;
       if (context.getRequestHeader(i, 'accept')?.includes('application/json')) return { width, height, boxes };

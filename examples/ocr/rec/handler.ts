@@ -12,11 +12,12 @@ import { decodeCrops, type CropOutput } from '../src/node-frames.js';
 import { readOptions, REC_DEFAULTS, type RecOptions } from '../src/options.js';
 import { checkLineSizes } from '../src/rec-input.js';
 import { ocrLines, recognise } from '../src/rec-node.js';
-import { failedAnswer, settle, type Outcome } from '../src/request-failure.js';
+import { settle } from '../src/request-failure.js';
 import { SessionHandler } from '../src/session-handler.js';
 import type { OcrLine } from '../src/types.js';
 
-export default class OcrRecHandler extends SessionHandler<Outcome<CropOutput>[], Outcome<OcrLine[]>[]> {
+/** A request whose crops frame is malformed fails alone: its Error stays in its slot (the SDK sets it aside). */
+export default class OcrRecHandler extends SessionHandler<(CropOutput | Error)[], OcrLine[][]> {
   private options!: RecOptions;
   private charset!: string[];
 
@@ -26,7 +27,7 @@ export default class OcrRecHandler extends SessionHandler<Outcome<CropOutput>[],
     this.charset = charsetFromDictionary(await readFile(join(context.modelDir, this.options.dictionary), 'utf8'));
   }
 
-  override preprocess(data: HandlerRequest[]): Promise<Outcome<CropOutput>[]> {
+  override preprocess(data: HandlerRequest[]): Promise<(CropOutput | Error)[]> {
     return Promise.all(
       data.map((r) =>
         settle(() => {
@@ -38,22 +39,23 @@ export default class OcrRecHandler extends SessionHandler<Outcome<CropOutput>[],
     );
   }
 
-  override async inference(perRequest: Outcome<CropOutput>[], context: Context): Promise<Outcome<OcrLine[]>[]> {
+  /** Gets only the requests whose preprocessing succeeded. */
+  override async inference(perRequest: (CropOutput | Error)[], context: Context): Promise<OcrLine[][]> {
+    const requests = perRequest as CropOutput[];
     // The lines of every request still wanted, pooled in request order; each takes its own back below.
-    const live = perRequest.map((p, i) => !(p instanceof Error) && !context.signalFor(i).aborted);
-    const pooled = perRequest.flatMap((p, i) => (live[i] ? (p as CropOutput) : []));
+    const live = requests.map((_, i) => !context.signalFor(i).aborted);
+    const pooled = requests.flatMap((crops, i) => (live[i] ? crops : []));
     const results = await recognise(pooled.map((c) => c.image), this.run, this.charset, this.options, context.signal);
     let at = 0;
-    return perRequest.map((p, i): Outcome<OcrLine[]> => {
-      if (!live[i]) return p instanceof Error ? p : [];
-      const crops = p as CropOutput;
+    return requests.map((crops, i): OcrLine[] => {
+      if (!live[i]) return [];
       const mine: CtcResult[] = results.slice(at, at + crops.length);
       at += crops.length;
       return ocrLines(crops, mine, this.options.minConfidence);
     });
   }
 
-  override postprocess(outputs: Outcome<OcrLine[]>[], context: Context): unknown[] {
-    return outputs.map((o, i) => (o instanceof Error ? failedAnswer(context, i, o) : { lines: o }));
+  override postprocess(outputs: OcrLine[][]): unknown[] {
+    return outputs.map((lines) => ({ lines }));
   }
 }

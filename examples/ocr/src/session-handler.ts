@@ -6,7 +6,7 @@ import { sessionRunner, type SessionRunner } from './session-runner.js';
 /**
  * What the det and rec handlers share: one session on the archive's model file, opened with the
  * model's `onnx:` settings, its signature for the Open Inference Protocol, and its release at exit.
- * (Not the SDK's OnnxHandler: these stages carry per-request refusals and pool a batch their own way.)
+ * (Not the SDK's OnnxHandler: these stages pool a batch their own way.)
  */
 export abstract class SessionHandler<Pre, Out> extends BaseHandler<Pre, Out> {
   protected session!: InferenceSession;
