@@ -21,8 +21,8 @@
 import { join } from 'node:path';
 import type { ModelMetadata } from '@model-server/protocol';
 import {
-  TENSOR_BUNDLE_CONTENT_TYPE,
   PredictionError,
+  flagValue,
   isTensorRequest,
   openSession,
   readOnnxOptions,
@@ -33,11 +33,11 @@ import {
 } from '@model-server/sdk';
 import { AUDIO_FORMAT_HEADER, decodeAudio } from './audio-decode.js';
 import { AudioFormatError } from './pcm.js';
-import { headerFlag, sequenceOf, type SequenceInfo } from './sequence-headers.js';
+import { sequenceOf, type SequenceInfo } from './sequence-headers.js';
 import { SequenceStore } from './sequence-store.js';
 import { SileroModel } from './silero-model.js';
 import { newSequenceState, runChunks, type ChunkResult, type SequenceState } from './stream-batch.js';
-import { VAD_METADATA, encodeTensorAnswer, tensorSamples } from './tensor-io.js';
+import { VAD_METADATA, tensorAnswer, tensorSamples } from './tensor-io.js';
 import { readVadConfig, SAMPLE_RATE, type VadConfig } from './vad-config.js';
 
 export const PROBABILITIES_HEADER = 'x-vad-probabilities';
@@ -117,7 +117,7 @@ export default class VadHandler implements Handler {
         }
         const wave = sequence.id === undefined ? 0 : (seen.get(sequence.id) ?? 0);
         if (sequence.id !== undefined) seen.set(sequence.id, wave + 1);
-        const probabilities = tensor || headerFlag(request.header(PROBABILITIES_HEADER));
+        const probabilities = tensor || flagValue(request.header(PROBABILITIES_HEADER));
         (waves[wave] ??= []).push({ index, request, sequence, samples, probabilities, tensor });
       } catch (err) {
         fail(index, err);
@@ -158,8 +158,7 @@ export default class VadHandler implements Handler {
       context.setResponseHeader(i, ONNX_BATCH_HEADER, String(ran[k]!.largestRun));
       const answer = this.answer(ran[k]!, state, parsed.probabilities);
       if (parsed.tensor) {
-        context.setResponseContentType(i, TENSOR_BUNDLE_CONTENT_TYPE);
-        results[i] = encodeTensorAnswer({ ...answer, probabilities: answer.frames?.probabilities ?? [] }, parsed.request);
+        results[i] = tensorAnswer(context, i, { ...answer, probabilities: answer.frames?.probabilities ?? [] }, parsed.request);
       } else {
         results[i] = answer;
       }

@@ -13,13 +13,6 @@ export interface SequenceInfo {
   readonly end: boolean;
 }
 
-/** A flag header is set unless absent, empty or one of false/0/no. */
-export function headerFlag(value: string | undefined): boolean {
-  if (value === undefined) return false;
-  const v = value.trim().toLowerCase();
-  return v !== '' && v !== 'false' && v !== '0' && v !== 'no';
-}
-
 export function sequenceOf(context: Context, i: number): SequenceInfo {
   const id = context.sequenceIdFor(i)?.trim() || undefined;
   if (id === undefined) return { id, start: true, end: true };

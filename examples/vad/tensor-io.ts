@@ -1,11 +1,12 @@
 import {
   ONNX_PLATFORM,
   PredictionError,
-  encodeTensorBundle,
   requestedOutputs,
   tensorFeeds,
+  tensorResponse,
+  type Context,
   type HandlerRequest,
-  type WireTensor,
+  type OutputTensor,
 } from '@model-server/sdk';
 import type { ModelMetadata } from '@model-server/protocol';
 
@@ -43,23 +44,14 @@ export interface TensorAnswer {
   probabilities: number[];
 }
 
-function bytesOf(array: Float64Array | Float32Array | Uint8Array): Uint8Array {
-  return new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
-}
-
-/** The answer as a tensor bundle, with only the outputs the request asked for (all by default). */
-export function encodeTensorAnswer(answer: TensorAnswer, request: HandlerRequest): Uint8Array {
-  const segments = new Float64Array(answer.segments.length * 2);
-  answer.segments.forEach((s, i) => {
-    segments[2 * i] = s.start;
-    segments[2 * i + 1] = s.end ?? -1;
-  });
-  const all: WireTensor[] = [
-    { name: 'segments', datatype: 'FP64', shape: [answer.segments.length, 2], data: bytesOf(segments) },
-    { name: 'speaking', datatype: 'BOOL', shape: [1], data: Uint8Array.of(answer.speaking ? 1 : 0) },
-    { name: 'received_seconds', datatype: 'FP64', shape: [1], data: bytesOf(Float64Array.of(answer.receivedSeconds)) },
-    { name: 'probabilities', datatype: 'FP32', shape: [answer.probabilities.length], data: bytesOf(Float32Array.from(answer.probabilities)) },
+/** Request `i`'s answer as output tensors, only those the request asked for (all by default). */
+export function tensorAnswer(context: Context, i: number, answer: TensorAnswer, request: HandlerRequest): Uint8Array {
+  const all: OutputTensor[] = [
+    { name: 'segments', datatype: 'FP64', shape: [answer.segments.length, 2], data: answer.segments.flatMap((s) => [s.start, s.end ?? -1]) },
+    { name: 'speaking', datatype: 'BOOL', shape: [1], data: [answer.speaking] },
+    { name: 'received_seconds', datatype: 'FP64', shape: [1], data: [answer.receivedSeconds] },
+    { name: 'probabilities', datatype: 'FP32', shape: [answer.probabilities.length], data: answer.probabilities },
   ];
   const wanted = requestedOutputs(request);
-  return encodeTensorBundle(wanted ? all.filter((t) => wanted.includes(t.name)) : all);
+  return tensorResponse(context, i, wanted ? all.filter((t) => wanted.includes(t.name)) : all);
 }

@@ -1,5 +1,6 @@
 export type { Context, Manifest, ResponseSettings } from './context.js';
 export type { SequenceEndReason } from '@model-server/protocol';
+export { flagValue } from '@model-server/protocol/wire';
 export { sendIntermediatePredictResponse } from './context.js';
 export { HandlerRequest, type RequestInput } from './request.js';
 export { type RequestTensor, type TensorData } from './request-tensor.js';
@@ -33,8 +34,6 @@ export {
   toOrtTensor,
 } from './tensor-codec.js';
 export { ONNX_PLATFORM, sessionMetadata } from './onnx-metadata.js';
-// For a handler that answers the Open Inference Protocol itself (OnnxHandler does it for its session).
-export { TENSOR_BUNDLE_CONTENT_TYPE, encodeTensorBundle, type WireTensor } from '@model-server/protocol/wire';
 export { runTensorJobs, type TensorJob, type TensorJobResult, type TensorRunReport } from './onnx-tensor-path.js';
 export { occlusion, nest, type OcclusionOptions, type OcclusionResult, type ScoreFn, type FeatureArray } from './explain/occlusion.js';
 export { readExplainConfig, resolveWindows, type ExplainConfig } from './explain/explain-config.js';
