@@ -119,10 +119,14 @@ export class ModelVersion {
     }
   }
 
+  /** Read several times per request of a stateful model: made again only when the settings change. */
+  private policyCache: { settings: ModelSettings; policy: SequencePolicy } | undefined;
+
   private sequencePolicy(): SequencePolicy {
     const s = this.settings;
+    if (this.policyCache?.settings === s) return this.policyCache.policy;
     const seq = s.sequence!;
-    return {
+    const policy: SequencePolicy = {
       batchSize: s.batchSize,
       maxBatchDelayMs: s.maxBatchDelayMs,
       maxOpen: maxOpenSequences(s),
@@ -130,6 +134,8 @@ export class ModelVersion {
       maxIdleMs: seq.maxIdleMs,
       timeoutMs: seq.timeoutMs,
     };
+    this.policyCache = { settings: s, policy };
+    return policy;
   }
 
   get queueSize(): number {

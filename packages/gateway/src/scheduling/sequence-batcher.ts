@@ -139,7 +139,7 @@ export class SequenceBatcher<W extends SequenceWorker> {
     if (request.end) seq.closing = true;
     seq.queue.push(job);
     this.queued++;
-    job.whenEnded((j) => this.onJobEnded(seq, j));
+    job.whenEnded(seq.onJobEnded);
     this.settle(seq);
   }
 
@@ -205,7 +205,7 @@ export class SequenceBatcher<W extends SequenceWorker> {
   }
 
   private openSequence(id: string, p: SequencePolicy): Sequence<W> {
-    const seq = new Sequence<W>(id);
+    const seq = new Sequence<W>(id, this.jobEnded);
     this.open.set(id, seq);
     this.ends.delete(id);
     if (p.timeoutMs > 0) seq.lifeTimer = setTimer(() => this.finish(seq, 'timeout'), p.timeoutMs);
@@ -225,6 +225,8 @@ export class SequenceBatcher<W extends SequenceWorker> {
     const waitMs = Number.isFinite(soonest) ? soonest - performance.now() : 0;
     return Math.max(1, Math.ceil(waitMs / 1000));
   }
+
+  private readonly jobEnded = (seq: Sequence<W>, job: InferenceJob): void => this.onJobEnded(seq, job);
 
   private onJobEnded(seq: Sequence<W>, job: InferenceJob): void {
     const interrupted = job.state === 'cancelled' || job.state === 'expired';

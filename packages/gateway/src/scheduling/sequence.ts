@@ -18,8 +18,15 @@ export class Sequence<W> {
   idleSince = 0;
   idleTimer: Timer | undefined;
   lifeTimer: Timer | undefined;
+  /** Called as each of its requests ends: made once per sequence, not per request. */
+  readonly onJobEnded: (job: InferenceJob) => void;
 
-  constructor(readonly id: string) {}
+  constructor(
+    readonly id: string,
+    onJobEnded: (seq: Sequence<W>, job: InferenceJob) => void,
+  ) {
+    this.onJobEnded = (job) => onJobEnded(this, job);
+  }
 
   get idle(): boolean {
     return this.running === undefined && this.queue.length === 0;
