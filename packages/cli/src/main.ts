@@ -20,9 +20,10 @@ async function status(values: Values): Promise<number> {
   }
   const state = await selectedServer(values, 1);
   if (typeof state === 'number') return state;
-  const report = await collectStatus(state);
   // With --watch the live table alone, redrawn; once, the server and its workers, then the table.
-  if (!options.watch) process.stdout.write(formatStatus(report));
+  if (options.watch) return showStatus(state, options, 0);
+  const report = await collectStatus(state);
+  process.stdout.write(formatStatus(report));
   return showStatus(state, options, report.ping === 200 ? 0 : 1);
 }
 

@@ -1,26 +1,14 @@
 import type { StatusSummary } from '@model-server/gateway';
-import { localGet } from './local-client.js';
 import type { ServerState } from './state-file.js';
-import { managementKey } from './status.js';
+import { managementGet } from './status.js';
 import { renderStatus } from './status-table.js';
 
-const REQUEST_TIMEOUT_MS = 5_000;
 /** Clears a terminal and puts the cursor home, so --watch redraws in place. */
 const CLEAR_SCREEN = '\x1b[H\x1b[2J';
 
-/** The live summary (`GET /status` on the management port), with the management key when one is needed. */
-async function fetchSummary(state: ServerState): Promise<StatusSummary> {
-  const key = process.env['MODEL_SERVER_MANAGEMENT_KEY'] || (await managementKey(state));
-  const res = await localGet(state.addresses.management, '/status?series=false', {
-    certificateFile: state.certificateFile,
-    headers: key ? { authorization: `Bearer ${key}` } : {},
-    timeoutMs: REQUEST_TIMEOUT_MS,
-  });
-  if (res.status === 401) {
-    throw new Error('the management API refused the key: set MODEL_SERVER_MANAGEMENT_KEY, or run as the user whose server wrote the key file');
-  }
-  if (res.status !== 200) throw new Error(`GET /status answered ${res.status}: ${res.body.slice(0, 200)}`);
-  return JSON.parse(res.body) as StatusSummary;
+/** The live summary (`GET /status` on the management port). */
+function fetchSummary(state: ServerState): Promise<StatusSummary> {
+  return managementGet<StatusSummary>(state, '/status?series=false');
 }
 
 export interface StatusOptions {

@@ -3,6 +3,9 @@ import { loadServerConfig } from '@model-server/gateway/launch';
 import { localGet, pingStatus } from './local-client.js';
 import type { ServerState } from './state-file.js';
 
+/** How long one management call of `status` may take. */
+const REQUEST_TIMEOUT_MS = 5_000;
+
 /**
  * `model-server status`: what a running server reports about itself, collected over its management API
  * (`GET /models`, `GET /models/{m}/all`) and `/ping`, and rendered for a terminal. Collecting and
@@ -53,8 +56,13 @@ interface Described {
   configWarnings?: string[];
 }
 
-/** The management key: from the server's key file, or the keys its config gives (containers). */
-export async function managementKey(state: ServerState): Promise<string | undefined> {
+/**
+ * The management key: MODEL_SERVER_MANAGEMENT_KEY when set, else from the server's key file, or the
+ * keys its config gives (containers).
+ */
+async function managementKey(state: ServerState): Promise<string | undefined> {
+  const fromEnv = process.env['MODEL_SERVER_MANAGEMENT_KEY'];
+  if (fromEnv) return fromEnv;
   if (!state.tokenAuth?.on) return undefined;
   if (state.tokenAuth.keyFile) {
     try {
@@ -71,18 +79,25 @@ export async function managementKey(state: ServerState): Promise<string | undefi
   }
 }
 
+/** `GET path` on the management port with the management key, parsed; a refusal or error status throws. */
+export async function managementGet<T>(state: ServerState, path: string): Promise<T> {
+  const key = await managementKey(state);
+  const res = await localGet(state.addresses.management, path, {
+    certificateFile: state.certificateFile,
+    headers: key ? { authorization: `Bearer ${key}` } : {},
+    timeoutMs: REQUEST_TIMEOUT_MS,
+  });
+  if (res.status === 401) {
+    throw new Error('the management API refused the key: set MODEL_SERVER_MANAGEMENT_KEY, or run as the user whose server wrote the key file (or set management_key)');
+  }
+  if (res.status !== 200) throw new Error(`GET ${path} answered ${res.status}: ${res.body.slice(0, 200)}`);
+  return JSON.parse(res.body) as T;
+}
+
 /** Asks the server for its models; never throws (a failure becomes `models.error`). */
 export async function collectStatus(state: ServerState): Promise<ServerStatus> {
   const ping = await pingStatus(state.addresses.inference, state.certificateFile);
-  const key = await managementKey(state);
-  const headers: Record<string, string> = key ? { authorization: `Bearer ${key}` } : {};
-  const options = { certificateFile: state.certificateFile, headers, timeoutMs: 5000 };
-  const get = async <T>(path: string): Promise<T> => {
-    const res = await localGet(state.addresses.management, path, options);
-    if (res.status === 401) throw new Error('the management API refused the key (status needs the management key: the key file, or management_key)');
-    if (res.status !== 200) throw new Error(`GET ${path} answered ${res.status}: ${res.body.slice(0, 200)}`);
-    return JSON.parse(res.body) as T;
-  };
+  const get = <T>(path: string): Promise<T> => managementGet<T>(state, path);
   try {
     const names: string[] = [];
     let token: string | undefined = '0';
