@@ -1,14 +1,14 @@
 import type { ServerDuplexStream, ServerUnaryCall, UntypedServiceImplementation, sendUnaryData } from '@grpc/grpc-js';
-import { ModelServerError, TENSOR_OUTPUTS_HEADER } from '@model-server/protocol';
+import { ModelServerError } from '@model-server/protocol';
 import type { ModelRegistry } from '../registry/model-registry.js';
 import type { ModelVersion } from '../models/model-version.js';
 import type { ResponsePart } from '../scheduling/job.js';
 import { answerTensors } from '../oip/result-tensors.js';
-import { applySchedulePolicy } from '../oip/infer-route.js';
+import { applyInferRequest } from '../oip/infer-route.js';
 import { modelMetadataResponse } from '../oip/metadata-response.js';
 import { assertReady, isReady, metadataOf, serverReadiness } from '../oip/model-state.js';
 import { tritonModelConfig } from '../oip/triton-config.js';
-import { tritonModelStats } from '../oip/triton-stats.js';
+import { statsVersions, tritonModelStats } from '../oip/triton-stats.js';
 import { OIP_EXTENSIONS, SERVER_NAME } from '../oip/v2-router.js';
 import { refusedToken } from './auth.js';
 import { BidiStream } from './bidi-stream.js';
@@ -45,10 +45,7 @@ function prepareInfer(registry: ModelRegistry, request: ModelInferRequest | Malf
   assertReady(version);
   const decoded = decodeModelInfer(request, version.name, metadataOf(version));
   const headers = metadataHeaders(call.metadata);
-  // Only the protocol's own `outputs` may name the outputs; a client header of that name is not trusted.
-  delete headers[TENSOR_OUTPUTS_HEADER];
-  if (decoded.outputs) headers[TENSOR_OUTPUTS_HEADER] = JSON.stringify(decoded.outputs.map((o) => o.name));
-  applySchedulePolicy(decoded.parameters, headers);
+  applyInferRequest(decoded, headers);
   const answer = { modelName: version.name, modelVersion: version.version, id: request.id, outputs: decoded.outputs, raw: decoded.raw };
   return {
     job: {
@@ -129,8 +126,7 @@ export function openInference(deps: GrpcDeps): UntypedServiceImplementation {
     ModelStreamInfer,
     ModelConfig: rpc((r: NameVersionRequest) => ({ config: grpcModelConfig(versionOf(registry, r)) })),
     ModelStatistics: rpc((r: NameVersionRequest) => {
-      const versions = r.name === '' ? registry.all() : r.version === '' ? registry.versionsOf(r.name) : [registry.resolve(r.name, r.version)];
-      if (r.name !== '' && versions.length === 0) throw new ModelServerError('MODEL_NOT_FOUND', { model: r.name });
+      const versions = r.name === '' ? registry.all() : statsVersions(registry, r.name, r.version || undefined);
       return { model_stats: versions.map(tritonModelStats) };
     }),
     RepositoryIndex: rpc((r: { ready: boolean }) => repositoryIndex(deps, r.ready)),

@@ -45,10 +45,15 @@ function priorityLevel(parameters: Record<string, unknown>): string | undefined 
 }
 
 /**
- * Triton's schedule_policy request parameters (`timeout` in microseconds, `priority` 1 = highest) as
- * our deadline and priority headers, shared by the REST and gRPC forms of the protocol.
+ * What an infer request's decoded body sets in its job's headers, for the REST and gRPC forms of the
+ * protocol alike: the outputs it asked for (only the protocol's own `outputs` may name them; a client
+ * header of that name is not trusted), and Triton's schedule_policy parameters (`timeout` in
+ * microseconds, `priority` 1 = highest) as our deadline and priority headers.
  */
-export function applySchedulePolicy(parameters: Record<string, unknown>, headers: Record<string, string>): void {
+export function applyInferRequest(decoded: { outputs?: readonly { name: string }[] | undefined; parameters: Record<string, unknown> }, headers: Record<string, string>): void {
+  delete headers[TENSOR_OUTPUTS_HEADER];
+  if (decoded.outputs) headers[TENSOR_OUTPUTS_HEADER] = JSON.stringify(decoded.outputs.map((o) => o.name));
+  const parameters = decoded.parameters;
   const timeout = timeoutMs(parameters);
   if (timeout !== undefined) headers[TIMEOUT_HEADER] = timeout;
   const priority = priorityLevel(parameters);
@@ -77,9 +82,7 @@ export async function handleV2Infer(deps: PredictionDeps, req: IncomingMessage, 
       handlerDecides: hasOwnHandler(version),
     });
     const headers = flattenHeaders(req);
-    delete headers[TENSOR_OUTPUTS_HEADER];
-    if (decoded.outputs) headers[TENSOR_OUTPUTS_HEADER] = JSON.stringify(decoded.outputs.map((o) => o.name));
-    applySchedulePolicy(decoded.parameters, headers);
+    applyInferRequest(decoded, headers);
     headers['explain'] = 'False';
     const sink = new InferSink(res, requestId, {
       modelName: version.name,

@@ -1,5 +1,6 @@
 import type { BatchStat, DurationStat } from '../models/inference-statistics.js';
 import type { ModelVersion } from '../models/model-version.js';
+import type { ModelRegistry } from '../registry/model-registry.js';
 
 const copy = (d: DurationStat): DurationStat => ({ count: d.count, ns: d.ns });
 const NONE: DurationStat = Object.freeze({ count: 0, ns: 0 });
@@ -37,4 +38,15 @@ export function tritonModelStats(version: ModelVersion): Record<string, unknown>
     batch_stats: s.batchStats().map(batchStat),
     memory_usage: [],
   };
+}
+
+/**
+ * The versions a statistics request names, for REST and gRPC alike: every version of `model`, or the
+ * one asked for; the registry's refusal (MODEL_NOT_FOUND, SERVER_NOT_READY while start-up models
+ * load) when there is none.
+ */
+export function statsVersions(registry: ModelRegistry, model: string, version: string | undefined): ModelVersion[] {
+  const versions = version === undefined ? registry.versionsOf(model) : [registry.resolve(model, version)];
+  if (versions.length === 0) registry.resolve(model);
+  return versions;
 }

@@ -7,7 +7,7 @@ import { modelMetadataResponse } from './metadata-response.js';
 import { assertReady, serverReadiness } from './model-state.js';
 import { isKnownPath, KNOWN_PATHS } from '../routing/routes.js';
 import { tritonModelConfig } from './triton-config.js';
-import { tritonModelStats } from './triton-stats.js';
+import { statsVersions, tritonModelStats } from './triton-stats.js';
 
 /** The name `GET /v2` reports. */
 export const SERVER_NAME = 'model-server';
@@ -71,9 +71,7 @@ export function createV2Router(ctx: GatewayContext): Router {
   };
   const stats = (req: Request, res: Response): void => {
     const { model, version } = req.params as { model: string; version?: string };
-    const versions = version === undefined ? ctx.registry.versionsOf(model) : [ctx.registry.resolve(model, version)];
-    if (versions.length === 0) ctx.registry.resolve(model);
-    res.json({ model_stats: versions.map(tritonModelStats) });
+    res.json({ model_stats: statsVersions(ctx.registry, model, version).map(tritonModelStats) });
   };
 
   for (const prefix of ['/models/:model', '/models/:model/versions/:version']) {
