@@ -1,7 +1,7 @@
 import { ModelServerError } from '@model-server/protocol';
 import type { InferenceJob } from '../scheduling/job.js';
 import type { SequenceBatcher, SequenceWorker } from '../scheduling/sequence-batcher.js';
-import type { SequenceRequest } from '../scheduling/sequence-request.js';
+import { checkedId, type SequenceRequest } from '../scheduling/sequence-request.js';
 
 type Sequences = Pick<SequenceBatcher<SequenceWorker>, 'isOpen' | 'end'>;
 
@@ -28,6 +28,9 @@ export class SocketSequence {
         reason: `this WebSocket carries sequence ${this.id}; open another WebSocket for sequence ${named}`,
       });
     }
+    // Checked as HTTP headers and OIP parameters are (the query's id at the socket's first request).
+    if (named !== undefined) checkedId(named, 'sequence_id');
+    if (!this.begun && this.id !== undefined) checkedId(this.id, 'sequence_id');
     const id = this.id ?? named;
     const start = !this.begun && (id === undefined || !sequences.isOpen(id));
     return { id, start, end, withoutId: 'open' };

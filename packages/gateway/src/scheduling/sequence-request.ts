@@ -22,7 +22,8 @@ export interface SequenceRequest {
 /** What a sequence id may look like: bounded, and safe in headers and log lines. */
 const SAFE_SEQUENCE_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
 
-function checkedId(id: string, where: string): string {
+/** A client's sequence id, refused (400) unless short and of safe characters: it reaches headers, logs and errors. */
+export function checkedId(id: string, where: string): string {
   if (!SAFE_SEQUENCE_ID.test(id)) {
     throw new ModelServerError('BAD_REQUEST', {
       reason: `${where} must be 1 to 128 characters of A-Z a-z 0-9 . _ : @ / + = - (got ${JSON.stringify(id.slice(0, 140))})`,
