@@ -188,8 +188,15 @@ export class ModelVersion {
       throw refused;
     }
     job.enqueuedAt = performance.now();
-    if (this.sequences) this.sequences.submit(job, sequence ?? sequenceFromHeaders(job.headers));
-    else this.queues[job.kind].push(job);
+    if (this.sequences) {
+      try {
+        this.sequences.submit(job, sequence ?? sequenceFromHeaders(job.headers));
+      } catch (err) {
+        // A sequence's refusal (its bound, its queue, an ended or unknown id) is a refusal too.
+        if (err instanceof ModelServerError) for (const l of this.failureListeners) l(job, err);
+        throw err;
+      }
+    } else this.queues[job.kind].push(job);
     this.outstanding++;
     this.statistics.trackJob(job);
     job.whenEnded(this.onJobEnd);
