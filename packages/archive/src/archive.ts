@@ -76,16 +76,30 @@ async function checkHandlerFile(dir: string, manifest: Manifest, archive: string
   const spec = manifest.model.handler;
   if (isBuiltinHandler(spec)) return;
   const file = spec.split(':', 1)[0]!;
-  const path = safeEntryPath(dir, file, archive, 'handler');
+  const real = await fileInArchive(dir, file, archive, 'handler');
+  if (real === undefined || !(await stat(real)).isFile()) {
+    throw new ModelServerError('INVALID_MODEL_ARCHIVE', { archive, reason: `handler "${file}" is not a file in the archive` });
+  }
+}
+
+/**
+ * A file the manifest names, kept inside the archive as entry paths are: no absolute path, no `..`,
+ * and (in a folder archive, which may hold symbolic links) no link leading out. Its real path, or
+ * undefined when there is no such file. Shared by model and workflow archives.
+ */
+export async function fileInArchive(dir: string, name: string, archive: string, what: string): Promise<string | undefined> {
+  const path = safeEntryPath(dir, name, archive, what);
   let real: string;
   try {
     real = await realpath(path);
-    if (!(await stat(real)).isFile()) throw new Error('not a file');
   } catch {
-    throw new ModelServerError('INVALID_MODEL_ARCHIVE', { archive, reason: `handler "${file}" is not a file in the archive` });
+    return undefined;
   }
   const root = await realpath(dir);
-  if (!real.startsWith(root + sep)) throw new ModelServerError('INVALID_MODEL_ARCHIVE', { archive, reason: `handler "${file}" leads outside the archive folder` });
+  if (real !== root && !real.startsWith(root + sep)) {
+    throw new ModelServerError('INVALID_MODEL_ARCHIVE', { archive, reason: `${what} "${name}" leads outside the archive folder` });
+  }
+  return real;
 }
 
 /**
@@ -94,18 +108,8 @@ async function checkHandlerFile(dir: string, manifest: Manifest, archive: string
  */
 async function checkSerializedFile(dir: string, manifest: Manifest, archive: string): Promise<void> {
   const file = manifest.model.serializedFile;
-  if (file === undefined) return;
-  const path = safeEntryPath(dir, file, archive, 'serializedFile');
-  let real: string;
-  try {
-    real = await realpath(path);
-  } catch {
-    return; // Missing: the handler that needs it says so when it loads.
-  }
-  const root = await realpath(dir);
-  if (real !== root && !real.startsWith(root + sep)) {
-    throw new ModelServerError('INVALID_MODEL_ARCHIVE', { archive, reason: `serializedFile "${file}" leads outside the archive folder` });
-  }
+  // Missing: the handler that needs it says so when it loads.
+  if (file !== undefined) await fileInArchive(dir, file, archive, 'serializedFile');
 }
 
 async function hashFile(path: string): Promise<string> {

@@ -1,6 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import { ModelServerError } from '@model-server/protocol/wire';
-import { archiveFolder, type OpenArchiveOptions } from './archive.js';
+import { archiveFolder, fileInArchive, type OpenArchiveOptions } from './archive.js';
 import { safeEntryPath } from './safe-entry-path.js';
 import { parseWorkflowManifest, WORKFLOW_MANIFEST_PATH, type WorkflowManifest } from './workflow-manifest.js';
 import { parseWorkflowSpec, type WorkflowSpec } from './workflow-spec.js';
@@ -58,13 +58,10 @@ export async function openWorkflowArchive(path: string, options: OpenArchiveOpti
     throw asWorkflowError(err, path);
   });
   if (handler !== undefined) {
-    let file: string;
-    try {
-      file = safeEntryPath(dir, handler, path, 'handler');
-    } catch (err) {
+    const file = await fileInArchive(dir, handler, path, 'handler').catch((err: unknown) => {
       throw asWorkflowError(err, path);
-    }
-    if (!(await stat(file).then((s) => s.isFile(), () => false))) {
+    });
+    if (file === undefined || !(await stat(file)).isFile()) {
       throw new ModelServerError('INVALID_WORKFLOW_ARCHIVE', { archive: path, reason: `handler ${handler} is not a file of the archive` });
     }
   }
