@@ -1,5 +1,5 @@
-import { mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { linkSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import type { SonicBoom as Boom } from 'sonic-boom';
 
@@ -104,8 +104,18 @@ export class RotatingFile {
             // that generation does not exist yet
           }
         }
-        if (this.options.maxFiles > 0) renameSync(path, `${path}.1`);
-        else rmSync(path, { force: true });
+        if (this.options.maxFiles > 0) {
+          try {
+            linkSync(path, `${path}.1`);
+          } catch {
+            renameSync(path, `${path}.1`); // no hard links here: the name is missing until the next line
+          }
+        }
+        // The empty file takes the name in one step (a rename replaces it), so the log file is never
+        // missing for a reader or a log shipper between the rotation and the reopen.
+        const fresh = join(dirname(path), `.${basename(path)}.new`);
+        writeFileSync(fresh, '');
+        renameSync(fresh, path);
         this.boom.reopen();
         this.bytes = 0;
       } finally {
