@@ -14,6 +14,17 @@ export interface StatusReply {
 }
 
 /**
+ * Why a registration's workers did not start: the archive's fault when its handler module does not
+ * export the entry its manifest names (400 INVALID_MODEL_ARCHIVE, as the gateway's own archive checks
+ * answer), else WORKERS_START_FAILED with the worker's reason.
+ */
+export function startFailure(version: { name: string; version: string; url: string; pool: { lastError: ModelServerError | undefined } }): ModelServerError {
+  const last = version.pool.lastError;
+  if (last?.code === 'HANDLER_NOT_FOUND') return new ModelServerError('INVALID_MODEL_ARCHIVE', { archive: version.url, reason: last.message }, { cause: last });
+  return new ModelServerError('WORKERS_START_FAILED', { model: version.name, version: version.version, reason: last?.message ?? 'workers did not start' });
+}
+
+/**
  * `POST /models`: registers an archive from the model store or an allowed http(s) URL, with
  * TorchServe's parameters, status codes and messages. `synchronous` defaults to true as in
  * TorchServe's code (its docs say false). A synchronous registration whose workers cannot start is
@@ -70,10 +81,10 @@ export async function registerModel(ctx: ManagementContext, params: Params, allo
       ctx.modelsChanged();
       return { status: 200, message: `${label} registered; its workers were scaled to ${version.pool.target} meanwhile` };
     }
-    const reason = version.pool.lastError?.message ?? 'workers did not start';
+    const failure = startFailure(version);
     await ctx.unregister(version.name, version.version).catch(() => undefined);
     if (downloaded) await rm(downloaded, { force: true });
-    throw new ModelServerError('WORKERS_START_FAILED', { model: version.name, version: version.version, reason });
+    throw failure;
   }
   ctx.modelsChanged();
   if (workers === 0) {

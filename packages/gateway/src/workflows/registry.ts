@@ -8,6 +8,7 @@ import type { RegisterOptions } from '../gateway.js';
 import type { Logger } from '../logging/logger.js';
 import { AllowedUrls } from '../management/allowed-urls.js';
 import { archiveSource, modelStore } from '../management/archive-source.js';
+import { startFailure } from '../management/register-model.js';
 import type { ModelVersion } from '../models/model-version.js';
 import type { ModelRegistry } from '../registry/model-registry.js';
 import { functionNodeArchive, nodeModelName, nodeOverrides, nodeRetryPolicy } from './spec.js';
@@ -135,9 +136,9 @@ export class WorkflowRegistry {
     });
     const workers = version.settings.minWorkers;
     if (workers > 0 && version.pool.liveCount < workers) {
-      const reason = version.pool.lastError?.message ?? 'workers did not start';
+      const failure = startFailure(version);
       await this.host.unregister(version.name, version.version, 0).catch(() => undefined);
-      throw new ModelServerError('WORKERS_START_FAILED', { model: version.name, version: version.version, reason });
+      throw failure;
     }
     return version;
   }
