@@ -209,8 +209,9 @@ describe('limits', () => {
     // Never read: grpc-js stops reading the HTTP/2 stream, flow control holds the server back, and the
     // gateway may buffer only its bound more.
     call.pause();
-    await waitFor(async () => (await report()).cancelled.includes('slow-reader'), 30_000, 'the overflowing stream to be cancelled');
+    // Listening from the start (a paused stream stays paused): the failure may reach the client first.
     const done = collect(call);
+    await waitFor(async () => (await report()).cancelled.includes('slow-reader'), 30_000, 'the overflowing stream to be cancelled');
     call.resume();
     const { messages, error } = await done;
     expect([error?.code, error?.details]).toEqual([grpcStatus.RESOURCE_EXHAUSTED, expect.stringContaining('Stream consumer too slow')]);
@@ -221,9 +222,9 @@ describe('limits', () => {
     const call = client['StreamPredictions2']!(tagged('slow-bidi')) as ClientDuplexStream<unknown, { sequence_id?: string; status?: { code: number; message: string } }>;
     call.pause();
     call.write({ model_name: 'probe', sequence_id: 'big', input: input({ op: 'stream', n: 100_000, size: 32_768, ms: 0 }) });
+    const done = collect(call);
     await waitFor(async () => (await report()).cancelled.includes('slow-bidi'), 30_000, 'the overflowing request to be cancelled');
     call.end();
-    const done = collect(call);
     call.resume();
     const { messages, error } = await done;
     expect(error).toBeUndefined();
