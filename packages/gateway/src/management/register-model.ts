@@ -16,7 +16,8 @@ export interface StatusReply {
 /**
  * Why a registration's workers did not start: the archive's fault when its handler module does not
  * export the entry its manifest names (400 INVALID_MODEL_ARCHIVE, as the gateway's own archive checks
- * answer), else WORKERS_START_FAILED with the worker's reason.
+ * answer), else WORKERS_START_FAILED with the worker's reason. (A workflow's function node keeps
+ * WORKERS_START_FAILED: its entries are the workflow's, named by its spec.)
  */
 export function startFailure(version: { name: string; version: string; url: string; pool: { lastError: ModelServerError | undefined } }): ModelServerError {
   const last = version.pool.lastError;

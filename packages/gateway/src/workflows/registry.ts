@@ -8,7 +8,6 @@ import type { RegisterOptions } from '../gateway.js';
 import type { Logger } from '../logging/logger.js';
 import { AllowedUrls } from '../management/allowed-urls.js';
 import { archiveSource, modelStore } from '../management/archive-source.js';
-import { startFailure } from '../management/register-model.js';
 import type { ModelVersion } from '../models/model-version.js';
 import type { ModelRegistry } from '../registry/model-registry.js';
 import { functionNodeArchive, nodeModelName, nodeOverrides, nodeRetryPolicy } from './spec.js';
@@ -136,9 +135,9 @@ export class WorkflowRegistry {
     });
     const workers = version.settings.minWorkers;
     if (workers > 0 && version.pool.liveCount < workers) {
-      const failure = startFailure(version);
+      const reason = version.pool.lastError?.message ?? 'workers did not start';
       await this.host.unregister(version.name, version.version, 0).catch(() => undefined);
-      throw failure;
+      throw new ModelServerError('WORKERS_START_FAILED', { model: version.name, version: version.version, reason });
     }
     return version;
   }
